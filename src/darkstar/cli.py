@@ -1,0 +1,161 @@
+"""The ``darkstar`` command line: plan, bench, demo.
+
+Errors a user can cause (bad request, bad config, missing file) end with exit code 2 and
+one line on stderr naming the field; nothing prints a traceback unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from darkstar.errors import DarkstarError, InputError
+
+__all__ = ["app", "main"]
+
+logger = logging.getLogger(__name__)
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Darkstar: plan a home battery, PV, water heater and grid against dynamic prices.",
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (speed and plan quality).")
+app.add_typer(bench_app, name="bench")
+
+_EXIT_INPUT = 2
+_EXIT_INTERNAL = 1
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _fail(message: str, code: int = _EXIT_INPUT) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def read_json_file(path: Path, *, field: str) -> Any:
+    """Read a JSON file; raise :class:`InputError` naming ``field`` on any problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(field, f"file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(field, f"cannot read {path}: {exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(field, f"invalid JSON at line {exc.lineno}, column {exc.colno}: "
+                                f"{exc.msg}") from None
+
+
+@app.command()
+def plan(
+    input_path: Annotated[Path, typer.Option("--input", "-i", help="Plan request (JSON).")],
+    output_path: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write schedule.json.")
+    ] = Path("schedule.json"),
+    config_path: Annotated[
+        Path | None, typer.Option("--config", "-c", help="config.yaml (request config wins).")
+    ] = None,
+    mode: Annotated[str, typer.Option(help="full or baseline.")] = "full",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Plan one horizon offline and write ``schedule.json``."""
+    _setup_logging(verbose)
+    from darkstar.config import load_config
+    from darkstar.planner import PlanMode, generate_schedule
+    from darkstar.planner.inputs import parse_plan_request, prepare_input
+    from darkstar.planner.output.schedule import write_schedule
+
+    try:
+        if mode not in {m.value for m in PlanMode}:
+            raise InputError("--mode", f"must be 'full' or 'baseline', got {mode!r}")
+        request = parse_plan_request(read_json_file(input_path, field="input"))
+        config = load_config(config_path, overrides=request.config)
+        pin = prepare_input(request)
+        outcome = generate_schedule(pin, config, mode=PlanMode(mode))
+        write_schedule(outcome.document, output_path)
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+    except (DarkstarError, OSError) as exc:
+        if debug:
+            raise
+        raise _fail(f"{type(exc).__name__}: {exc}", _EXIT_INTERNAL) from None
+    except Exception as exc:
+        if debug:
+            raise
+        logger.debug("unexpected error", exc_info=True)
+        raise _fail(f"internal error: {type(exc).__name__}: {exc}", _EXIT_INTERNAL) from None
+    meta = outcome.document["meta"]
+    for warning in meta["warnings"]:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(
+        f"{meta['status']}: {len(outcome.document['schedule'])} slots, "
+        f"energy cost {meta['energy_cost_sek']:.2f} SEK, solved in {meta['solve_time_ms']:.0f} ms "
+        f"-> {output_path}"
+    )
+
+
+@bench_app.command("solver")
+def bench_solver(
+    repeats: Annotated[int, typer.Option(help="Instances per size.")] = 12,
+    sizes: Annotated[str, typer.Option(help="Comma-separated horizon lengths in slots.")] = (
+        "96,192,288"
+    ),
+    mip_gap: Annotated[float, typer.Option(help="Relative MIP gap to stop at.")] = 0.001,
+) -> None:
+    """Solve time, gap and model size of Kepler, with and without water heating."""
+    _setup_logging(False)
+    from darkstar.bench.solver import print_solver_bench, run_solver_bench
+
+    slot_counts = [int(s) for s in sizes.split(",") if s.strip()]
+    print_solver_bench(run_solver_bench(slot_counts=slot_counts, repeats=repeats, mip_gap=mip_gap))
+
+
+@bench_app.command("planner")
+def bench_planner(
+    examples: Annotated[
+        Path | None, typer.Option(help="Folder of plan requests (default: bundled examples).")
+    ] = None,
+) -> None:
+    """Cost of Kepler vs the rule-based heuristic vs doing nothing on example days."""
+    _setup_logging(False)
+    from darkstar.bench.planner import print_planner_bench, run_planner_bench
+
+    print_planner_bench(run_planner_bench(examples))
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option(help="Where to write schedules and charts.")] = Path(
+        "build/demo"
+    ),
+) -> None:
+    """Plan the bundled example days; print a summary, write schedules and charts."""
+    _setup_logging(False)
+    from darkstar.demo import run_demo
+
+    run_demo(out_dir)
+
+
+def main() -> None:
+    """Entry point for ``python -m darkstar``."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

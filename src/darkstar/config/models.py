@@ -1,0 +1,177 @@
+"""Typed configuration: one pydantic model per ``config.yaml`` section.
+
+The defaults live in ``config.default.yaml`` (next to this file), which documents every key;
+a drift test keeps the two in step. Models forbid unknown keys; :mod:`darkstar.config.loader`
+turns pydantic's errors into one line that names the key and suggests the nearest known one.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "BatteryConfig",
+    "BatteryEconomicsConfig",
+    "DarkstarConfig",
+    "ExportConfig",
+    "ForecastingConfig",
+    "GridConfig",
+    "KeplerConfig",
+    "SIndexConfig",
+    "SystemConfig",
+    "VacationModeConfig",
+    "WaterHeatingConfig",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+
+
+class SystemConfig(_Section):
+    """Which devices the house has."""
+
+    has_battery: bool = Field(True, description="The house has a controllable battery.")
+    has_water_heater: bool = Field(True, description="The house has a plannable water heater.")
+
+
+class BatteryConfig(_Section):
+    """Battery ratings; charge and discharge are AC-side powers."""
+
+    capacity_kwh: float = Field(10.0, gt=0, le=1000, description="Usable capacity [kWh].")
+    min_soc_percent: float = Field(10.0, ge=0, le=100, description="Soft floor [%].")
+    max_soc_percent: float = Field(95.0, ge=0, le=100, description="Hard ceiling [%].")
+    max_charge_kw: float = Field(5.0, ge=0, le=1000, description="Max AC charge power [kW].")
+    max_discharge_kw: float = Field(5.0, ge=0, le=1000, description="Max AC discharge [kW].")
+    charge_efficiency: float = Field(0.95, gt=0, le=1, description="SoC gain per AC kWh in.")
+    discharge_efficiency: float = Field(0.95, gt=0, le=1, description="AC kWh out per SoC kWh.")
+
+    @model_validator(mode="after")
+    def _check_soc_window(self) -> Self:
+        if self.min_soc_percent >= self.max_soc_percent:
+            msg = (
+                f"min_soc_percent ({self.min_soc_percent}) must be below "
+                f"max_soc_percent ({self.max_soc_percent})"
+            )
+            raise ValueError(msg)
+        return self
+
+
+class BatteryEconomicsConfig(_Section):
+    """Battery wear pricing."""
+
+    battery_cycle_cost_kwh: float = Field(
+        0.2, ge=0, le=10, description="Wear cost per kWh charged plus per kWh discharged [SEK/kWh]."
+    )
+
+
+class GridConfig(_Section):
+    """Grid connection limits."""
+
+    max_power_kw: float = Field(11.0, gt=0, le=1000, description="Fuse: cap on import and export.")
+    import_limit_kw: float | None = Field(
+        None, gt=0, le=1000, description="Peak shaving: hard cap on import [kW]; null = none."
+    )
+
+
+class ExportConfig(_Section):
+    """Grid export policy."""
+
+    enable_export: bool = Field(True, description="False: never export to the grid.")
+
+
+class VacationModeConfig(_Section):
+    """Water heating while nobody is home: only the anti-legionella cycle."""
+
+    enabled: bool = Field(False, description="Skip the daily quota; keep anti-legionella.")
+    anti_legionella_interval_days: float = Field(7.0, gt=0, le=60, description="[days]")
+    anti_legionella_kwh: float = Field(3.0, ge=0, le=100, description="Energy per cycle [kWh].")
+
+
+class WaterHeatingConfig(_Section):
+    """The water heater as a deferrable on/off load."""
+
+    power_kw: float = Field(3.0, gt=0, le=50, description="Element power, on or off [kW].")
+    min_kwh_per_day: float = Field(6.0, ge=0, le=200, description="Daily quota [kWh].")
+    defer_up_to_hours: float = Field(
+        3.0, ge=0, le=12, description="A day's quota may be met this long after midnight [h]."
+    )
+    block_start_penalty_sek: float = Field(
+        0.5, ge=0, le=100, description="Cost per heating block started [SEK]."
+    )
+    max_hours_between_heating: float | None = Field(
+        8.0, gt=0, le=48, description="Comfort: longest wanted pause between heating [h]."
+    )
+    comfort_level: int = Field(3, ge=1, le=5, description="Weight of comfort gaps, 1 low - 5 high.")
+    min_spacing_hours: float = Field(
+        2.0, ge=0, le=24, description="Least time from a block's end to the next start [h]."
+    )
+    enable_top_ups: bool = Field(
+        True, description="Allow heating beyond the daily quota (cheap or negative prices)."
+    )
+    decision_minutes: Literal[15, 30, 60] | None = Field(
+        None,
+        description="Switching granularity [min]; null = auto: 60 when block starts, "
+        "spacing or comfort gaps under 24 h are priced, else the slot length.",
+    )
+    vacation_mode: VacationModeConfig = Field(default_factory=VacationModeConfig)
+
+
+class KeplerConfig(_Section):
+    """Solver settings and economic knobs of the optimiser."""
+
+    time_limit_s: float = Field(10.0, gt=0, le=600, description="Wall-clock cap per solve [s].")
+    mip_gap: float = Field(0.001, ge=0, le=0.5, description="Relative MIP gap to stop at.")
+    ramping_cost_sek_per_kw: float = Field(
+        0.0, ge=0, le=10, description="Cost per kW change of battery power between slots."
+    )
+    export_threshold_sek_per_kwh: float = Field(
+        0.0, ge=0, le=10, description="Export only when it earns this much more per kWh."
+    )
+    terminal_value_sek_per_kwh: float = Field(
+        0.0, ge=0, le=20, description="Value of energy left in the battery at horizon end."
+    )
+
+
+class SIndexConfig(_Section):
+    """Static S-Index: load inflation and the target-SoC floor (mode ``full`` only)."""
+
+    base_factor: float = Field(1.1, ge=1.0, le=3.0, description="Load inflation factor.")
+    max_factor: float = Field(1.5, ge=1.0, le=3.0, description="Upper bound of the factor.")
+    soc_scaling_percent: float = Field(
+        50.0, ge=0, le=100, description="Target SoC = min + (factor - 1) x this [%]."
+    )
+    target_soc_hour: int = Field(
+        6, ge=0, le=23, description="Local clock hour at which the target SoC applies."
+    )
+
+    @model_validator(mode="after")
+    def _check_factor(self) -> Self:
+        if self.base_factor > self.max_factor:
+            msg = f"base_factor ({self.base_factor}) must not exceed max_factor ({self.max_factor})"
+            raise ValueError(msg)
+        return self
+
+
+class ForecastingConfig(_Section):
+    """How forecasts are used by the planner."""
+
+    pv_confidence_percent: float = Field(
+        90.0, ge=0, le=100, description="Share of the PV forecast the planner trusts [%]."
+    )
+
+
+class DarkstarConfig(_Section):
+    """The whole ``config.yaml``."""
+
+    system: SystemConfig = Field(default_factory=SystemConfig)
+    battery: BatteryConfig = Field(default_factory=BatteryConfig)
+    battery_economics: BatteryEconomicsConfig = Field(default_factory=BatteryEconomicsConfig)
+    grid: GridConfig = Field(default_factory=GridConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
+    water_heating: WaterHeatingConfig = Field(default_factory=WaterHeatingConfig)
+    kepler: KeplerConfig = Field(default_factory=KeplerConfig)
+    s_index: SIndexConfig = Field(default_factory=SIndexConfig)
+    forecasting: ForecastingConfig = Field(default_factory=ForecastingConfig)

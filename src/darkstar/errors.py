@@ -1,0 +1,34 @@
+"""Darkstar's exception hierarchy.
+
+Every error a user can cause names the offending field (``field``) so the CLI and the
+API can print one clear line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = ["AdapterError", "ConfigError", "DarkstarError", "InputError"]
+
+
+class DarkstarError(Exception):
+    """Base class of every error Darkstar raises on purpose."""
+
+
+class InputError(DarkstarError, ValueError):
+    """Invalid planner input: names the field (``slots[3].import_price_sek_per_kwh``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+class ConfigError(InputError):
+    """Invalid configuration: names the key path (``battery.max_soc_percent``)."""
+
+
+class AdapterError(DarkstarError):
+    """An external source (HA, Nord Pool, Open-Meteo) failed; names the source."""
+
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        super().__init__(f"{source}: {message}")

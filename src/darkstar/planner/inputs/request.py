@@ -1,0 +1,127 @@
+"""The ``darkstar plan`` request contract (DESIGN §3.1) as pydantic models.
+
+This is a trust boundary: every field is validated and unknown keys are refused, so that a
+typo never silently drops a value. Errors are reported by :func:`format_validation_error`
+as one line naming the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from darkstar.errors import InputError
+
+__all__ = ["PlanRequest", "SlotIn", "StateIn", "format_validation_error", "parse_plan_request"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+
+class SlotIn(_Strict):
+    """One slot of the request."""
+
+    start: AwareDatetime
+    import_price_sek_per_kwh: float
+    export_price_sek_per_kwh: float
+    pv_forecast_kwh: float = Field(ge=0)
+    load_forecast_kwh: float = Field(ge=0)
+    pv_p10_kwh: float | None = Field(None, ge=0)
+    pv_p90_kwh: float | None = Field(None, ge=0)
+    load_p10_kwh: float | None = Field(None, ge=0)
+    load_p90_kwh: float | None = Field(None, ge=0)
+    temperature_c: float | None = Field(None, ge=-80, le=70)
+
+
+class StateIn(_Strict):
+    """Measured state at the start of the horizon."""
+
+    soc_percent: float = Field(ge=0, le=100)
+    water_heated_today_kwh: float = Field(0.0, ge=0)
+    water_last_legionella_at: AwareDatetime | None = None
+
+
+class PlanRequest(_Strict):
+    """The whole plan request."""
+
+    timezone: str
+    slots: list[SlotIn] = Field(min_length=1, max_length=7 * 24 * 4)
+    state: StateIn
+    config: dict[str, Any] = Field(default_factory=dict)
+    now: AwareDatetime | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            msg = f"unknown IANA time zone {value!r}"
+            raise ValueError(msg) from exc
+        return value
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """Field names of the (nested) model that ``loc`` points into."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        current = next((a for a in (annotation, *args) if hasattr(a, "model_fields")), None)
+        if current is None:
+            return []
+    return list(getattr(current, "model_fields", {}))
+
+
+def format_validation_error(
+    exc: ValidationError, model: type[BaseModel], prefix: str = ""
+) -> InputError:
+    """Turn the first pydantic error into an :class:`InputError` naming the field."""
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    parts: list[str] = [prefix] if prefix else []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1:] = [f"{parts[-1]}[{part}]"] if parts else [f"[{part}]"]
+        else:
+            parts.append(str(part))
+    field = ".".join(parts) or "request"
+    kind = err["type"]
+    given = err.get("input")
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(str(loc[-1]), _known_keys(model, loc), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return InputError(field, f"unknown key{hint}")
+    if kind == "missing":
+        return InputError(field, "is required")
+    if kind in {"finite_number"}:
+        return InputError(field, f"must be a finite number, got {given!r}")
+    message = err["msg"]
+    if kind.startswith(("greater_than", "less_than")) or kind in {"float_parsing", "float_type"}:
+        message = f"{message}, got {given!r}"
+    return InputError(field, message[0].lower() + message[1:])
+
+
+def parse_plan_request(data: Any) -> PlanRequest:
+    """Validate a decoded JSON request.
+
+    Raises
+    ------
+    InputError
+        Naming the first invalid field.
+    """
+    if not isinstance(data, dict):
+        raise InputError("request", "must be a JSON object")
+    try:
+        return PlanRequest.model_validate(data)
+    except ValidationError as exc:
+        raise format_validation_error(exc, PlanRequest) from None

@@ -1,0 +1,240 @@
+"""``schedule.json`` (DESIGN §3.2): per-slot rows, actions, SoC targets, validation, atomic write.
+
+Each slot gets an ``action`` (what the battery does) and a ``reason`` (why, from prices and
+flows), and the ``soc_target_percent`` the executor writes to the inverter:
+
+* ``hold`` -> the SoC at the start of the slot (do not discharge);
+* ``discharge`` -> the battery's min SoC (cover the load, no further);
+* ``charge`` / ``pv_charge`` -> the SoC planned at the end of the charge block;
+* ``export`` -> the SoC planned at the end of the export block (the floor export stops at).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from darkstar.physics.timegrid import to_local_iso
+
+if TYPE_CHECKING:
+    from darkstar.planner.inputs.types import PlannerInput
+    from darkstar.planner.solver.types import PlanArrays
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "BatteryView",
+    "ScheduleError",
+    "SlotAction",
+    "build_schedule_rows",
+    "check_schedule",
+    "write_schedule",
+]
+
+SCHEMA_VERSION = 1
+
+_EPS_KW = 1e-6
+_DIGITS = 6
+
+
+class ScheduleError(RuntimeError):
+    """A schedule breaks an invariant it must keep (a bug, never an input problem)."""
+
+
+class SlotAction(StrEnum):
+    """What the battery does in a slot."""
+
+    CHARGE = "charge"
+    PV_CHARGE = "pv_charge"
+    DISCHARGE = "discharge"
+    EXPORT = "export"
+    HOLD = "hold"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatteryView:
+    """The battery numbers the schedule needs (kWh)."""
+
+    capacity_kwh: float
+    min_soc_kwh: float
+    max_soc_kwh: float
+    initial_soc_kwh: float
+
+
+def _actions(plan: PlanArrays) -> list[SlotAction]:
+    out = []
+    for c, d, i, e in zip(
+        plan.battery_charge_kw,
+        plan.battery_discharge_kw,
+        plan.grid_import_kw,
+        plan.grid_export_kw,
+        strict=True,
+    ):
+        if c > _EPS_KW:
+            out.append(SlotAction.CHARGE if i > _EPS_KW else SlotAction.PV_CHARGE)
+        elif d > _EPS_KW:
+            out.append(SlotAction.EXPORT if e > _EPS_KW else SlotAction.DISCHARGE)
+        else:
+            out.append(SlotAction.HOLD)
+    return out
+
+
+def _reason(
+    action: SlotAction, *, import_price: float, soc_end: float, bat: BatteryView | None,
+    export_kw: float, import_kw: float, curtail_kw: float,
+) -> str:
+    if action is SlotAction.CHARGE:
+        return "negative_import_price" if import_price < 0 else "cheap_grid_charge"
+    if action is SlotAction.PV_CHARGE:
+        return "store_pv_surplus"
+    if action is SlotAction.EXPORT:
+        return "profitable_export"
+    if action is SlotAction.DISCHARGE:
+        return "cover_load"
+    if curtail_kw > _EPS_KW:
+        return "curtail_negative_price"
+    if bat is None:
+        return "no_battery"
+    if export_kw > _EPS_KW:
+        return "battery_full" if soc_end >= bat.max_soc_kwh - 1e-3 else "pv_surplus_export"
+    if import_kw > _EPS_KW:
+        return "battery_at_min" if soc_end <= bat.min_soc_kwh + 1e-3 else "hold_for_later"
+    return "self_sufficient"
+
+
+def _soc_targets(
+    actions: list[SlotAction], soc_end: np.ndarray[Any, np.dtype[np.float64]], bat: BatteryView
+) -> list[float]:
+    n = len(actions)
+    soc_start = np.r_[bat.initial_soc_kwh, soc_end[:-1]]
+    targets = [0.0] * n
+    i = 0
+    while i < n:
+        j = i
+        while j + 1 < n and actions[j + 1] is actions[i]:
+            j += 1
+        for k in range(i, j + 1):
+            action = actions[k]
+            if action is SlotAction.HOLD:
+                value = soc_start[k]
+            elif action is SlotAction.DISCHARGE:
+                value = bat.min_soc_kwh
+            else:
+                value = soc_end[j]
+            targets[k] = 100.0 * value / bat.capacity_kwh
+        i = j + 1
+    return targets
+
+
+def build_schedule_rows(
+    pin: PlannerInput,
+    plan: PlanArrays,
+    *,
+    adjusted_pv_kwh: np.ndarray[Any, np.dtype[np.float64]],
+    adjusted_load_kwh: np.ndarray[Any, np.dtype[np.float64]],
+    battery: BatteryView | None,
+) -> list[dict[str, Any]]:
+    """Return the ``schedule`` list of ``schedule.json``."""
+    h = pin.slot_h
+    actions = _actions(plan)
+    soc_end = plan.soc_kwh
+    targets = _soc_targets(actions, soc_end, battery) if battery else [0.0] * pin.n_slots
+    rows = []
+    for t, slot in enumerate(pin.slots):
+        imp, exp = plan.grid_import_kw[t], plan.grid_export_kw[t]
+        cost = h * (imp * slot.import_price_sek_per_kwh - exp * slot.export_price_sek_per_kwh)
+        soc_pct = 100.0 * soc_end[t] / battery.capacity_kwh if battery else 0.0
+        reason = _reason(
+            actions[t],
+            import_price=slot.import_price_sek_per_kwh,
+            soc_end=soc_end[t],
+            bat=battery,
+            export_kw=exp,
+            import_kw=imp,
+            curtail_kw=plan.pv_curtailment_kw[t],
+        )
+        row = {
+            "start": to_local_iso(slot.start, pin.timezone),
+            "end": to_local_iso(slot.start + pin.slot_duration, pin.timezone),
+            "import_price_sek_per_kwh": slot.import_price_sek_per_kwh,
+            "export_price_sek_per_kwh": slot.export_price_sek_per_kwh,
+            "adjusted_pv_kwh": adjusted_pv_kwh[t],
+            "adjusted_load_kwh": adjusted_load_kwh[t],
+            "battery_charge_kw": plan.battery_charge_kw[t],
+            "battery_discharge_kw": plan.battery_discharge_kw[t],
+            "grid_import_kw": imp,
+            "grid_export_kw": exp,
+            "water_heating_kw": plan.water_heating_kw[t],
+            "ev_charging_kw": 0.0,
+            "pv_curtailment_kw": plan.pv_curtailment_kw[t],
+            "load_shedding_kw": plan.load_shedding_kw[t],
+            "projected_soc_percent": soc_pct,
+            "projected_soc_kwh": soc_end[t],
+            "soc_target_percent": targets[t],
+            "planned_cost_sek": cost,
+            "action": str(actions[t]),
+            "reason": reason,
+        }
+        rows.append(
+            {k: round(float(v), _DIGITS) if isinstance(v, float | np.floating) else v
+             for k, v in row.items()}
+        )
+    return rows
+
+
+def check_schedule(
+    rows: list[dict[str, Any]], *, slot_h: float, tolerance_kwh: float = 1e-4
+) -> None:
+    """Check the per-slot invariants of DESIGN §3.2.
+
+    Raises
+    ------
+    ScheduleError
+        If energy does not balance, a flow is negative, or a slot both charges and
+        discharges or both imports and exports.
+    """
+    flows = (
+        "battery_charge_kw", "battery_discharge_kw", "grid_import_kw", "grid_export_kw",
+        "water_heating_kw", "ev_charging_kw", "pv_curtailment_kw", "load_shedding_kw",
+    )
+    for t, r in enumerate(rows):
+        for name in flows:
+            if r[name] < 0:
+                raise ScheduleError(f"schedule[{t}].{name} is negative ({r[name]})")
+        supply = r["adjusted_pv_kwh"] + slot_h * (
+            r["battery_discharge_kw"] + r["grid_import_kw"] + r["load_shedding_kw"]
+            - r["pv_curtailment_kw"]
+        )
+        demand = r["adjusted_load_kwh"] + slot_h * (
+            r["battery_charge_kw"] + r["grid_export_kw"] + r["water_heating_kw"]
+            + r["ev_charging_kw"]
+        )
+        if abs(supply - demand) > tolerance_kwh:
+            raise ScheduleError(f"schedule[{t}]: energy balance off by {supply - demand:.6f} kWh")
+        if min(r["battery_charge_kw"], r["battery_discharge_kw"]) > _EPS_KW:
+            raise ScheduleError(f"schedule[{t}]: charges and discharges at once")
+        if min(r["grid_import_kw"], r["grid_export_kw"]) > _EPS_KW:
+            raise ScheduleError(f"schedule[{t}]: imports and exports at once")
+
+
+def write_schedule(document: dict[str, Any], path: Path) -> None:
+    """Write ``schedule.json`` atomically (temp file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=1, allow_nan=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp_name).replace(path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,1 @@
+"""Planner solver package."""

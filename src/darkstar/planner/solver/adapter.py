@@ -1,0 +1,100 @@
+"""Translate the planner input and configuration into one :class:`KeplerInput`.
+
+This is where percentages become kWh, config sections become frozen specs, and the
+mode (``full`` or ``baseline``) decides which strategy layers reach the solver.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from darkstar.planner.scheduling.water_heating import build_water_spec
+from darkstar.planner.solver.types import (
+    BatterySpec,
+    GridSpec,
+    KeplerInput,
+    SocTarget,
+    SolverOptions,
+)
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from darkstar.config.models import DarkstarConfig
+    from darkstar.planner.inputs.types import PlannerInput
+
+__all__ = ["TARGET_SOC_PENALTY_MARGIN_SEK_PER_KWH", "battery_spec", "to_kepler_input"]
+
+#: Missing target SoC costs the highest import price plus this per kWh: the floor is met
+#: whenever the battery can reach it, at any price in the horizon.
+TARGET_SOC_PENALTY_MARGIN_SEK_PER_KWH = 1.0
+
+
+def battery_spec(pin: PlannerInput, cfg: DarkstarConfig) -> BatterySpec | None:
+    """Return the battery spec in kWh, or None when the house has no battery."""
+    if not cfg.system.has_battery:
+        return None
+    b = cfg.battery
+    return BatterySpec(
+        capacity_kwh=b.capacity_kwh,
+        min_soc_kwh=b.capacity_kwh * b.min_soc_percent / 100.0,
+        max_soc_kwh=b.capacity_kwh * b.max_soc_percent / 100.0,
+        max_charge_kw=b.max_charge_kw,
+        max_discharge_kw=b.max_discharge_kw,
+        charge_efficiency=b.charge_efficiency,
+        discharge_efficiency=b.discharge_efficiency,
+        initial_soc_kwh=b.capacity_kwh * pin.state.soc_percent / 100.0,
+        cycle_cost_sek_per_kwh=cfg.battery_economics.battery_cycle_cost_kwh,
+    )
+
+
+def to_kepler_input(
+    pin: PlannerInput,
+    cfg: DarkstarConfig,
+    *,
+    pv_kwh: NDArray[np.float64],
+    load_kwh: NDArray[np.float64],
+    soc_target: tuple[int, float] | None = None,
+) -> KeplerInput:
+    """Build the solver input; ``soc_target`` is (slot index, SoC percent) or None."""
+    import_price = pin.column("import_price_sek_per_kwh")
+    battery = battery_spec(pin, cfg)
+    water = None
+    if cfg.system.has_water_heater:
+        water = build_water_spec(
+            pin, cfg.water_heating, max_import_price_sek_per_kwh=float(np.max(import_price))
+        )
+    target = None
+    if soc_target is not None and battery is not None:
+        slot, percent = soc_target
+        target = SocTarget(
+            slot=slot,
+            soc_kwh=battery.capacity_kwh * percent / 100.0,
+            penalty_sek_per_kwh=max(0.0, float(np.max(import_price)))
+            + TARGET_SOC_PENALTY_MARGIN_SEK_PER_KWH,
+        )
+    k = cfg.kepler
+    return KeplerInput(
+        slot_h=pin.slot_h,
+        import_price_sek_per_kwh=import_price,
+        export_price_sek_per_kwh=pin.column("export_price_sek_per_kwh"),
+        pv_kwh=pv_kwh,
+        load_kwh=load_kwh,
+        grid=GridSpec(
+            max_power_kw=cfg.grid.max_power_kw,
+            import_limit_kw=cfg.grid.import_limit_kw,
+            export_enabled=cfg.export.enable_export,
+        ),
+        battery=battery,
+        water=water,
+        soc_target=target,
+        options=SolverOptions(
+            time_limit_s=k.time_limit_s,
+            mip_gap=k.mip_gap,
+            ramping_cost_sek_per_kw=k.ramping_cost_sek_per_kw,
+            export_threshold_sek_per_kwh=k.export_threshold_sek_per_kwh,
+            terminal_value_sek_per_kwh=k.terminal_value_sek_per_kwh,
+        ),
+    )

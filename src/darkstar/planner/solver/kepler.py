@@ -1,0 +1,388 @@
+"""Kepler: the mixed-integer planner, one builder per subsystem, solved with HiGHS.
+
+The model is written out in ``docs/planner_model.md``; each ``add_*_constraints`` builder
+below states its equations. Notation: slot ``t`` of length ``h`` hours, powers in kW (slot
+averages, AC side), energies in kWh, prices in SEK/kWh.
+
+Speed comes from the formulation, not from tuning: the charge/discharge and import/export
+exclusivity binaries are only added in slots where doing both at once could pay (negative
+import price, export price above import price, a start above max SoC), and lazily in any
+slot where the relaxed solution does both; water heating uses one binary per slot with
+continuous start/end indicators.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from darkstar.planner.solver.model import LinearModel
+from darkstar.planner.solver.types import (
+    KeplerInput,
+    KeplerResult,
+    PlanArrays,
+    PlanStatus,
+    SolverReport,
+)
+from darkstar.planner.solver.water import add_water_constraints, water_shortfalls_kwh
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = [
+    "CURTAILMENT_TIEBREAK_SEK_PER_KWH",
+    "add_battery_constraints",
+    "add_grid_constraints",
+    "build_model",
+    "hard_penalty_sek_per_kwh",
+    "solve_kepler",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Curtailing PV is free physically; this tie-break (0.1 öre/kWh... a hundredth of an öre)
+#: only decides between curtailing and exporting at an export price of exactly zero. It is
+#: four orders of magnitude below any real price step, so it never changes the economics.
+CURTAILMENT_TIEBREAK_SEK_PER_KWH = 1e-4
+
+#: Values below this (kW or kWh) in a solution are solver noise and are written as zero.
+_CLEAN_TOL = 1e-7
+
+#: How many times the model is re-solved with extra exclusivity binaries before all slots
+#: get them.
+_MAX_LAZY_ROUNDS = 3
+
+
+def hard_penalty_sek_per_kwh(kin: KeplerInput) -> float:
+    """Penalty for breaking the min-SoC floor [SEK/kWh per slot].
+
+    Ten times the largest absolute price plus 10 SEK: any plan that keeps the floor is
+    cheaper than one that breaks it, so the floor is only broken where physics forces it
+    (start below the floor, or load above the grid cap). Load shedding costs twice this.
+    """
+    prices = np.concatenate([kin.import_price_sek_per_kwh, kin.export_price_sek_per_kwh])
+    return float(10.0 * np.max(np.abs(prices)) + 10.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Vars:
+    charge: NDArray[np.int64]
+    discharge: NDArray[np.int64]
+    soc: NDArray[np.int64]
+    grid_import: NDArray[np.int64]
+    grid_export: NDArray[np.int64]
+    curtail: NDArray[np.int64]
+    shed: NDArray[np.int64]
+    water_on: NDArray[np.int64] | None
+
+
+def _shifted(idx: NDArray[np.int64], k: int) -> NDArray[np.int64]:
+    """``idx[t - k]`` for every t, -1 where ``t - k < 0``."""
+    out = np.full_like(idx, -1)
+    out[k:] = idx[: len(idx) - k]
+    return out
+
+
+def add_battery_constraints(
+    m: LinearModel, kin: KeplerInput, *, exclusive_slots: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Add battery variables, SoC recursion, soft floor, wear and ramping.
+
+    Equations, for every slot t (``E_{-1}`` is the initial SoC)::
+
+        E_t = E_{t-1} + h (eta_c c_t - d_t / eta_d)             (soc_balance)
+        E_t + s^low_t >= E_min,  0 <= s^low_t <= E_min           (soc_floor, soft)
+        0 <= E_t <= max(E_max, E_0 - ...)                        (hard ceiling; see below)
+        c_t <= C b_t,  d_t <= D (1 - b_t),  b_t binary           (battery_mode, some t)
+        (d_t - c_t) - (d_{t-1} - c_{t-1}) = r^+_t - r^-_t        (ramp, when priced)
+
+    Objective terms: ``wear h (c_t + d_t) + P_floor s^low_t + ramp (r^+_t + r^-_t)``.
+    A start above ``E_max`` is allowed to drain: the excess over ``E_max`` is a slack
+    bounded by the initial excess and priced like the floor, so the plan brings the
+    battery back under the ceiling as fast as physics allows, and is never infeasible.
+    """
+    n, h = kin.n_slots, kin.slot_h
+    bat = kin.battery
+    if bat is None:
+        zeros = m.add_vars("battery_charge_kw", n, ub=0.0)
+        dis = m.add_vars("battery_discharge_kw", n, ub=0.0)
+        soc = m.add_vars("soc_kwh", n, ub=0.0)
+        return zeros, dis, soc
+    penalty = hard_penalty_sek_per_kwh(kin)
+    wear = bat.cycle_cost_sek_per_kwh * h
+    charge = m.add_vars("battery_charge_kw", n, ub=bat.max_charge_kw, cost=wear)
+    discharge = m.add_vars("battery_discharge_kw", n, ub=bat.max_discharge_kw, cost=wear)
+    excess0 = max(0.0, bat.initial_soc_kwh - bat.max_soc_kwh)
+    soc = m.add_vars("soc_kwh", n, ub=bat.max_soc_kwh + excess0)
+    m.add_rows(
+        "soc_balance",
+        [
+            (soc, 1.0),
+            (_shifted(soc, 1), -1.0),
+            (charge, -h * bat.charge_efficiency),
+            (discharge, h / bat.discharge_efficiency),
+        ],
+        lb=np.r_[bat.initial_soc_kwh, np.zeros(n - 1)],
+        ub=np.r_[bat.initial_soc_kwh, np.zeros(n - 1)],
+    )
+    low = m.add_vars("soc_floor_breach_kwh", n, ub=bat.min_soc_kwh, cost=penalty)
+    m.add_rows("soc_floor", [(soc, 1.0), (low, 1.0)], lb=bat.min_soc_kwh)
+    if excess0 > 0:
+        high = m.add_vars("soc_ceiling_excess_kwh", n, ub=excess0, cost=penalty)
+        m.add_rows("soc_ceiling", [(soc, 1.0), (high, -1.0)], ub=bat.max_soc_kwh)
+    if len(exclusive_slots):
+        mode = m.add_vars("battery_mode_charge", len(exclusive_slots), ub=1.0, integer=True)
+        m.add_rows(
+            "battery_mode_charge_cap",
+            [(charge[exclusive_slots], 1.0), (mode, -bat.max_charge_kw)],
+            ub=0.0,
+        )
+        m.add_rows(
+            "battery_mode_discharge_cap",
+            [(discharge[exclusive_slots], 1.0), (mode, bat.max_discharge_kw)],
+            ub=bat.max_discharge_kw,
+        )
+    ramp_cost = kin.options.ramping_cost_sek_per_kw
+    if ramp_cost > 0 and n > 1:
+        up = m.add_vars("ramp_up_kw", n - 1, cost=ramp_cost)
+        down = m.add_vars("ramp_down_kw", n - 1, cost=ramp_cost)
+        m.add_rows(
+            "ramp",
+            [
+                (discharge[1:], 1.0),
+                (charge[1:], -1.0),
+                (discharge[:-1], -1.0),
+                (charge[:-1], 1.0),
+                (up, -1.0),
+                (down, 1.0),
+            ],
+            lb=0.0,
+            ub=0.0,
+        )
+    terminal = kin.options.terminal_value_sek_per_kwh
+    if terminal > 0:
+        m.add_cost(soc[-1:], -terminal)
+    if kin.soc_target is not None:
+        target = kin.soc_target
+        short = m.add_vars("soc_target_shortfall_kwh", 1, ub=target.soc_kwh)
+        m.add_cost(short, target.penalty_sek_per_kwh)
+        m.add_rows(
+            "soc_target",
+            [(soc[target.slot : target.slot + 1], 1.0), (short, 1.0)],
+            lb=target.soc_kwh,
+        )
+    return charge, discharge, soc
+
+
+def add_grid_constraints(
+    m: LinearModel,
+    kin: KeplerInput,
+    *,
+    charge: NDArray[np.int64],
+    discharge: NDArray[np.int64],
+    water_on: NDArray[np.int64] | None,
+    exclusive_slots: NDArray[np.int64],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Add grid import/export, curtailment, load shedding and the energy balance.
+
+    Equations, for every slot t (PV and load forecasts given in kWh per slot)::
+
+        pv_t/h - u_t + d_t + i_t + l_t = load_t/h + c_t + e_t + P w_t    (balance)
+        0 <= i_t <= min(fuse, import_limit),  0 <= e_t <= fuse (0 if export is off)
+        0 <= u_t <= pv_t/h,  0 <= l_t <= load_t/h
+        i_t <= I g_t,  e_t <= E (1 - g_t),  g_t binary                     (grid_mode, some t)
+
+    Objective terms: ``h (p^imp_t i_t - (p^exp_t - threshold) e_t + eps u_t + P_shed l_t)``.
+    """
+    n, h = kin.n_slots, kin.slot_h
+    grid = kin.grid
+    threshold = kin.options.export_threshold_sek_per_kwh
+    import_cap = grid.import_cap_kw
+    export_cap = grid.max_power_kw if grid.export_enabled else 0.0
+    grid_import = m.add_vars(
+        "grid_import_kw", n, ub=import_cap, cost=h * kin.import_price_sek_per_kwh
+    )
+    grid_export = m.add_vars(
+        "grid_export_kw",
+        n,
+        ub=export_cap,
+        cost=-h * (kin.export_price_sek_per_kwh - threshold),
+    )
+    curtail = m.add_vars(
+        "pv_curtailment_kw", n, ub=kin.pv_kwh / h, cost=h * CURTAILMENT_TIEBREAK_SEK_PER_KWH
+    )
+    shed = m.add_vars(
+        "load_shedding_kw", n, ub=kin.load_kwh / h, cost=h * 2.0 * hard_penalty_sek_per_kwh(kin)
+    )
+    terms = [
+        (curtail, -1.0),
+        (discharge, 1.0),
+        (grid_import, 1.0),
+        (shed, 1.0),
+        (charge, -1.0),
+        (grid_export, -1.0),
+    ]
+    if water_on is not None and kin.water is not None:
+        terms.append((water_on, -kin.water.power_kw))
+    rhs = (kin.load_kwh - kin.pv_kwh) / h
+    m.add_rows("energy_balance", terms, lb=rhs, ub=rhs)
+    if len(exclusive_slots) and export_cap > 0:
+        mode = m.add_vars("grid_mode_import", len(exclusive_slots), ub=1.0, integer=True)
+        m.add_rows(
+            "grid_mode_import_cap",
+            [(grid_import[exclusive_slots], 1.0), (mode, -import_cap)],
+            ub=0.0,
+        )
+        m.add_rows(
+            "grid_mode_export_cap",
+            [(grid_export[exclusive_slots], 1.0), (mode, export_cap)],
+            ub=export_cap,
+        )
+    return grid_import, grid_export, curtail, shed
+
+
+def build_model(
+    kin: KeplerInput, *, battery_binaries: NDArray[np.int64], grid_binaries: NDArray[np.int64]
+) -> tuple[LinearModel, _Vars]:
+    """Build the whole MILP for ``kin``."""
+    m = LinearModel()
+    charge, discharge, soc = add_battery_constraints(m, kin, exclusive_slots=battery_binaries)
+    water_vars = add_water_constraints(m, kin)
+    water_on = None if water_vars is None else water_vars.on
+    grid_import, grid_export, curtail, shed = add_grid_constraints(
+        m,
+        kin,
+        charge=charge,
+        discharge=discharge,
+        water_on=water_on,
+        exclusive_slots=grid_binaries,
+    )
+    return m, _Vars(
+        charge=charge,
+        discharge=discharge,
+        soc=soc,
+        grid_import=grid_import,
+        grid_export=grid_export,
+        curtail=curtail,
+        shed=shed,
+        water_on=water_on,
+    )
+
+
+def _initial_binary_slots(kin: KeplerInput) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Slots where doing both directions at once could pay, so exclusivity needs a binary."""
+    imp, exp = kin.import_price_sek_per_kwh, kin.export_price_sek_per_kwh
+    battery = imp <= 0.0
+    if kin.battery is not None and kin.battery.initial_soc_kwh > kin.battery.max_soc_kwh:
+        battery = np.ones_like(battery)
+    grid = exp - kin.options.export_threshold_sek_per_kwh >= imp
+    return np.flatnonzero(battery), np.flatnonzero(grid)
+
+
+def _clean(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    out = values.copy()
+    out[np.abs(out) < _CLEAN_TOL] = 0.0
+    return out
+
+
+def _extract(kin: KeplerInput, v: _Vars, x: NDArray[np.float64]) -> PlanArrays:
+    water_kw = np.zeros(kin.n_slots)
+    if v.water_on is not None and kin.water is not None:
+        water_kw = np.where(x[v.water_on] > 0.5, kin.water.power_kw, 0.0)
+    return PlanArrays(
+        battery_charge_kw=_clean(x[v.charge]),
+        battery_discharge_kw=_clean(x[v.discharge]),
+        grid_import_kw=_clean(x[v.grid_import]),
+        grid_export_kw=_clean(x[v.grid_export]),
+        pv_curtailment_kw=_clean(x[v.curtail]),
+        load_shedding_kw=_clean(x[v.shed]),
+        water_heating_kw=water_kw,
+        soc_kwh=_clean(x[v.soc]),
+    )
+
+
+def _both_ways(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.int64]:
+    return np.flatnonzero((a > 1e-6) & (b > 1e-6))
+
+
+def _water_warnings(kin: KeplerInput, plan: PlanArrays) -> list[str]:
+    if kin.water is None:
+        return []
+    return [
+        f"water_heating: quota for {day.label} short by {missing:.2f} kWh "
+        f"(required {day.required_kwh:.2f} kWh)"
+        for day, missing in water_shortfalls_kwh(kin.water, plan.water_heating_kw, kin.slot_h)
+    ]
+
+
+def solve_kepler(kin: KeplerInput) -> KeplerResult | None:
+    """Solve the planning MILP.
+
+    Returns
+    -------
+    KeplerResult or None
+        ``optimal`` or ``feasible`` result, or ``None`` when HiGHS found no solution
+        within the time limit (the caller then builds a fallback plan).
+    """
+    battery_slots, grid_slots = _initial_binary_slots(kin)
+    total_ms = 0.0
+    n_solves = 0
+    while True:
+        m, v = build_model(kin, battery_binaries=battery_slots, grid_binaries=grid_slots)
+        remaining = kin.options.time_limit_s - total_ms / 1000.0
+        outcome = m.solve(time_limit_s=max(remaining, 0.05), mip_gap=kin.options.mip_gap)
+        total_ms += outcome.solve_time_ms
+        n_solves += 1
+        if outcome.x is None:
+            logger.warning("kepler: no solution (%s) after %.0f ms", outcome.termination, total_ms)
+            return None
+        plan = _extract(kin, v, outcome.x)
+        extra_bat = np.setdiff1d(
+            _both_ways(plan.battery_charge_kw, plan.battery_discharge_kw), battery_slots
+        )
+        extra_grid = np.setdiff1d(
+            _both_ways(plan.grid_import_kw, plan.grid_export_kw), grid_slots
+        )
+        if not len(extra_bat) and not len(extra_grid):
+            break
+        if n_solves >= _MAX_LAZY_ROUNDS:
+            extra_bat = np.arange(kin.n_slots)
+            extra_grid = np.arange(kin.n_slots)
+        logger.debug(
+            "kepler: adding %d battery and %d grid exclusivity binaries",
+            len(extra_bat),
+            len(extra_grid),
+        )
+        battery_slots = np.union1d(battery_slots, extra_bat).astype(np.int64)
+        grid_slots = np.union1d(grid_slots, extra_grid).astype(np.int64)
+    status = PlanStatus.OPTIMAL if outcome.proven_optimal else PlanStatus.FEASIBLE
+    report = SolverReport(
+        solver="highs",
+        termination=outcome.termination,
+        solve_time_ms=total_ms,
+        mip_gap=outcome.mip_gap,
+        n_variables=m.n_cols,
+        n_constraints=m.n_rows,
+        n_binaries=m.n_integer,
+        n_solves=n_solves,
+    )
+    logger.info(
+        "kepler: %s, objective %.3f SEK, %.1f ms, gap %.4g, %d vars, %d rows, %d binaries",
+        status,
+        outcome.objective,
+        total_ms,
+        outcome.mip_gap,
+        m.n_cols,
+        m.n_rows,
+        m.n_integer,
+    )
+    return KeplerResult(
+        status=status,
+        plan=plan,
+        objective_sek=outcome.objective,
+        report=report,
+        warnings=tuple(_water_warnings(kin, plan)),
+    )

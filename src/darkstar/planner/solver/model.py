@@ -1,0 +1,236 @@
+"""A small array-based MILP container and its HiGHS solve.
+
+Variables and rows are added in named blocks (``battery_charge_kw``, ``soc_balance``) as
+numpy arrays, assembled once into a column-wise sparse matrix and passed to HiGHS with
+``passModel``: no per-coefficient Python calls, no modelling layer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import highspy
+import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["LinearModel", "SolveOutcome", "Term"]
+
+logger = logging.getLogger(__name__)
+
+INF = highspy.kHighsInf
+
+#: One term of a row block: (column index per row, coefficient per row or one for all).
+#: A column index of -1 means "no term in this row".
+Term = tuple["NDArray[np.int64]", "ArrayLike"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SolveOutcome:
+    """Raw result of one HiGHS run."""
+
+    x: NDArray[np.float64] | None
+    termination: str
+    has_solution: bool
+    proven_optimal: bool
+    objective: float
+    mip_gap: float
+    solve_time_ms: float
+
+
+_banner_shown = False
+
+
+def _new_highs() -> highspy.Highs:
+    """Create a silent HiGHS instance.
+
+    HiGHS prints a copyright banner to the process's stdout (file descriptor 1) when the
+    first instance is created, which would corrupt machine-readable CLI output; the
+    first construction runs with fd 1 pointed at /dev/null.
+    """
+    global _banner_shown  # noqa: PLW0603 - one-time process state
+    if _banner_shown:
+        h = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+        _banner_shown = True
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+class LinearModel:
+    """Columns, rows and costs of a MILP, built block by block."""
+
+    def __init__(self) -> None:
+        self._lb: list[NDArray[np.float64]] = []
+        self._ub: list[NDArray[np.float64]] = []
+        self._cost: list[NDArray[np.float64]] = []
+        self._integer: list[NDArray[np.bool_]] = []
+        self._rows_i: list[NDArray[np.int64]] = []
+        self._rows_j: list[NDArray[np.int64]] = []
+        self._rows_v: list[NDArray[np.float64]] = []
+        self._row_lb: list[NDArray[np.float64]] = []
+        self._row_ub: list[NDArray[np.float64]] = []
+        self.n_cols = 0
+        self.n_rows = 0
+        self.offset = 0.0
+        self.col_blocks: dict[str, tuple[int, int]] = {}
+        self.row_blocks: dict[str, tuple[int, int]] = {}
+
+    @property
+    def n_integer(self) -> int:
+        """Number of integer (binary) columns."""
+        return int(sum(int(b.sum()) for b in self._integer))
+
+    def add_vars(
+        self,
+        name: str,
+        n: int,
+        *,
+        lb: ArrayLike = 0.0,
+        ub: ArrayLike = INF,
+        cost: ArrayLike = 0.0,
+        integer: bool = False,
+    ) -> NDArray[np.int64]:
+        """Add ``n`` columns named ``name``; return their indices."""
+        idx = np.arange(self.n_cols, self.n_cols + n, dtype=np.int64)
+        self._lb.append(np.broadcast_to(np.asarray(lb, dtype=np.float64), (n,)).copy())
+        self._ub.append(np.broadcast_to(np.asarray(ub, dtype=np.float64), (n,)).copy())
+        self._cost.append(np.broadcast_to(np.asarray(cost, dtype=np.float64), (n,)).copy())
+        self._integer.append(np.full(n, integer, dtype=np.bool_))
+        self.col_blocks[name] = (self.n_cols, n)
+        self.n_cols += n
+        return idx
+
+    def add_cost(self, cols: NDArray[np.int64], cost: ArrayLike) -> None:
+        """Add ``cost`` to the objective coefficients of ``cols``."""
+        flat_cost = np.concatenate(self._cost)
+        np.add.at(flat_cost, cols, np.broadcast_to(np.asarray(cost, np.float64), cols.shape))
+        self._cost = [flat_cost]
+
+    def set_integer(self, cols: NDArray[np.int64]) -> None:
+        """Mark existing columns as integer."""
+        flat = np.concatenate(self._integer)
+        flat[cols] = True
+        self._integer = [flat]
+
+    def add_rows(
+        self, name: str, terms: Sequence[Term], *, lb: ArrayLike = -INF, ub: ArrayLike = INF
+    ) -> None:
+        """Add one row per entry of the term arrays: ``lb <= sum_k coef_k x[col_k] <= ub``."""
+        n = len(terms[0][0])
+        rows = np.arange(self.n_rows, self.n_rows + n, dtype=np.int64)
+        for cols, coef in terms:
+            cols_arr = np.asarray(cols, dtype=np.int64)
+            vals = np.broadcast_to(np.asarray(coef, dtype=np.float64), (n,))
+            keep = (cols_arr >= 0) & (vals != 0.0)
+            self._rows_i.append(rows[keep])
+            self._rows_j.append(cols_arr[keep])
+            self._rows_v.append(vals[keep].copy())
+        self._finish_rows(name, n, lb, ub)
+
+    def add_rows_coo(
+        self,
+        name: str,
+        n: int,
+        entries: tuple[NDArray[np.int64], NDArray[np.int64], ArrayLike],
+        *,
+        lb: ArrayLike = -INF,
+        ub: ArrayLike = INF,
+    ) -> None:
+        """Add ``n`` rows from (local row, column, value) triples."""
+        local_rows, cols, vals = entries
+        self._rows_i.append(np.asarray(local_rows, dtype=np.int64) + self.n_rows)
+        self._rows_j.append(np.asarray(cols, dtype=np.int64))
+        self._rows_v.append(np.broadcast_to(np.asarray(vals, np.float64), cols.shape).copy())
+        self._finish_rows(name, n, lb, ub)
+
+    def _finish_rows(self, name: str, n: int, lb: ArrayLike, ub: ArrayLike) -> None:
+        self._row_lb.append(np.broadcast_to(np.asarray(lb, dtype=np.float64), (n,)).copy())
+        self._row_ub.append(np.broadcast_to(np.asarray(ub, dtype=np.float64), (n,)).copy())
+        self.row_blocks[name] = (self.n_rows, n)
+        self.n_rows += n
+
+    def _to_highs_lp(self) -> highspy.HighsLp:
+        lp = highspy.HighsLp()
+        lp.num_col_ = self.n_cols
+        lp.num_row_ = self.n_rows
+        lp.col_cost_ = np.concatenate(self._cost)
+        lp.col_lower_ = np.concatenate(self._lb)
+        lp.col_upper_ = np.concatenate(self._ub)
+        lp.row_lower_ = np.concatenate(self._row_lb) if self._row_lb else np.zeros(0)
+        lp.row_upper_ = np.concatenate(self._row_ub) if self._row_ub else np.zeros(0)
+        lp.offset_ = self.offset
+        rows = np.concatenate(self._rows_i) if self._rows_i else np.zeros(0, np.int64)
+        cols = np.concatenate(self._rows_j) if self._rows_j else np.zeros(0, np.int64)
+        vals = np.concatenate(self._rows_v) if self._rows_v else np.zeros(0)
+        order = np.lexsort((rows, cols))
+        rows, cols, vals = rows[order], cols[order], vals[order]
+        starts = np.searchsorted(cols, np.arange(self.n_cols + 1))
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = starts.astype(np.int32)
+        lp.a_matrix_.index_ = rows.astype(np.int32)
+        lp.a_matrix_.value_ = vals
+        integer = np.concatenate(self._integer)
+        if integer.any():
+            lp.integrality_ = [
+                highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
+                for b in integer
+            ]
+        return lp
+
+    def solve(self, *, time_limit_s: float, mip_gap: float, threads: int = 1) -> SolveOutcome:
+        """Solve with HiGHS within ``time_limit_s`` seconds, stopping at ``mip_gap``."""
+        t0 = time.perf_counter()
+        h = _new_highs()
+        h.setOptionValue("time_limit", float(time_limit_s))
+        h.setOptionValue("mip_rel_gap", float(mip_gap))
+        h.setOptionValue("mip_abs_gap", 1e-4)
+        h.setOptionValue("random_seed", 0)
+        h.passModel(self._to_highs_lp())
+        h.run()
+        elapsed_ms = (time.perf_counter() - t0) * 1000.0
+        status = h.getModelStatus()
+        info = h.getInfo()
+        termination = h.modelStatusToString(status)
+        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        x = np.asarray(h.getSolution().col_value, dtype=np.float64) if has_solution else None
+        proven = status == highspy.HighsModelStatus.kOptimal
+        gap = float(info.mip_gap) if self.n_integer else 0.0
+        if not np.isfinite(gap):
+            gap = 0.0 if proven else float("inf")
+        logger.debug(
+            "highs: %s in %.1f ms, %d cols, %d rows, %d int, gap %.4g",
+            termination,
+            elapsed_ms,
+            self.n_cols,
+            self.n_rows,
+            self.n_integer,
+            gap,
+        )
+        return SolveOutcome(
+            x=x,
+            termination=termination,
+            has_solution=has_solution,
+            proven_optimal=proven,
+            objective=float(info.objective_function_value) if has_solution else float("nan"),
+            mip_gap=gap,
+            solve_time_ms=elapsed_ms,
+        )

@@ -1,0 +1,206 @@
+"""Typed inputs and results of the Kepler optimiser.
+
+Specs are frozen dataclasses with units in field names; arrays are per slot, indexed
+``0..n-1``; powers are slot averages in kW, energies in kWh, prices in SEK/kWh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = [
+    "BatterySpec",
+    "GridSpec",
+    "KeplerInput",
+    "KeplerResult",
+    "PlanArrays",
+    "PlanStatus",
+    "SocTarget",
+    "SolverOptions",
+    "SolverReport",
+    "WaterDay",
+    "WaterSpec",
+]
+
+FloatArray = "NDArray[np.float64]"
+
+
+class PlanStatus(StrEnum):
+    """Outcome of a planning run."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    FALLBACK = "fallback"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatterySpec:
+    """Battery ratings and state, in energy units (kWh), not percent."""
+
+    capacity_kwh: float
+    min_soc_kwh: float
+    max_soc_kwh: float
+    max_charge_kw: float
+    max_discharge_kw: float
+    charge_efficiency: float
+    discharge_efficiency: float
+    initial_soc_kwh: float
+    cycle_cost_sek_per_kwh: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_soc_kwh < self.max_soc_kwh <= self.capacity_kwh + 1e-9:
+            msg = "BatterySpec needs 0 <= min_soc_kwh < max_soc_kwh <= capacity_kwh"
+            raise ValueError(msg)
+        if self.initial_soc_kwh < 0:
+            msg = "BatterySpec.initial_soc_kwh must be >= 0"
+            raise ValueError(msg)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GridSpec:
+    """Grid connection: fuse, peak-shaving cap, export permission."""
+
+    max_power_kw: float
+    import_limit_kw: float | None = None
+    export_enabled: bool = True
+
+    @property
+    def import_cap_kw(self) -> float:
+        """Effective hard cap on import [kW]."""
+        if self.import_limit_kw is None:
+            return self.max_power_kw
+        return min(self.max_power_kw, self.import_limit_kw)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WaterDay:
+    """A water day: the quota to heat within slots ``[first_slot, end_slot)``."""
+
+    label: str
+    first_slot: int
+    end_slot: int
+    required_kwh: float
+    max_kwh: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WaterSpec:
+    """The water heater as a deferrable on/off load."""
+
+    power_kw: float
+    days: tuple[WaterDay, ...]
+    shortfall_penalty_sek_per_kwh: float
+    block_start_penalty_sek: float = 0.0
+    comfort_window_slots: int | None = None
+    comfort_gap_penalty_sek: float = 0.0
+    spacing_slots: int = 0
+    decision_group: tuple[int, ...] | None = None
+    """Per slot, the id of its switching group (slots of one group switch together);
+    None = every slot decides on its own."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SocTarget:
+    """Soft floor on the SoC at the end of one slot."""
+
+    slot: int
+    soc_kwh: float
+    penalty_sek_per_kwh: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class SolverOptions:
+    """Solver limits and economic knobs."""
+
+    time_limit_s: float = 10.0
+    mip_gap: float = 0.001
+    ramping_cost_sek_per_kw: float = 0.0
+    export_threshold_sek_per_kwh: float = 0.0
+    terminal_value_sek_per_kwh: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeplerInput:
+    """One optimisation problem: arrays per slot plus device specs."""
+
+    slot_h: float
+    import_price_sek_per_kwh: NDArray[np.float64]
+    export_price_sek_per_kwh: NDArray[np.float64]
+    pv_kwh: NDArray[np.float64]
+    load_kwh: NDArray[np.float64]
+    grid: GridSpec
+    battery: BatterySpec | None = None
+    water: WaterSpec | None = None
+    soc_target: SocTarget | None = None
+    options: SolverOptions = field(default_factory=SolverOptions)
+
+    def __post_init__(self) -> None:
+        n = len(self.import_price_sek_per_kwh)
+        for name in ("export_price_sek_per_kwh", "pv_kwh", "load_kwh"):
+            arr = getattr(self, name)
+            if len(arr) != n:
+                msg = f"KeplerInput.{name} has {len(arr)} slots, expected {n}"
+                raise ValueError(msg)
+            if not np.all(np.isfinite(arr)):
+                msg = f"KeplerInput.{name} contains NaN or inf"
+                raise ValueError(msg)
+        if not np.all(np.isfinite(self.import_price_sek_per_kwh)):
+            msg = "KeplerInput.import_price_sek_per_kwh contains NaN or inf"
+            raise ValueError(msg)
+
+    @property
+    def n_slots(self) -> int:
+        """Number of slots."""
+        return len(self.import_price_sek_per_kwh)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanArrays:
+    """A plan as per-slot arrays (powers are slot averages, SoC at slot end)."""
+
+    battery_charge_kw: NDArray[np.float64]
+    battery_discharge_kw: NDArray[np.float64]
+    grid_import_kw: NDArray[np.float64]
+    grid_export_kw: NDArray[np.float64]
+    pv_curtailment_kw: NDArray[np.float64]
+    load_shedding_kw: NDArray[np.float64]
+    water_heating_kw: NDArray[np.float64]
+    soc_kwh: NDArray[np.float64]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SolverReport:
+    """How the solve went."""
+
+    solver: str
+    termination: str
+    solve_time_ms: float
+    mip_gap: float
+    n_variables: int
+    n_constraints: int
+    n_binaries: int
+    n_solves: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeplerResult:
+    """Typed result of :func:`darkstar.planner.solver.kepler.solve_kepler`."""
+
+    status: PlanStatus
+    plan: PlanArrays
+    objective_sek: float
+    report: SolverReport
+    warnings: tuple[str, ...] = ()
+    fallback_reason: str | None = None
+
+    @property
+    def is_ok(self) -> bool:
+        """True when the plan came from the optimiser (optimal or feasible)."""
+        return self.status is not PlanStatus.FALLBACK

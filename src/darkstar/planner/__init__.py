@@ -5,6 +5,6 @@
 
 from __future__ import annotations
 
-from darkstar.planner.pipeline import PlanMode, PlanOutcome, generate_schedule
+from darkstar.planner.pipeline import PlanMode, PlanOutcome, generate_schedule, plan_request
 
-__all__ = ["PlanMode", "PlanOutcome", "generate_schedule"]
+__all__ = ["PlanMode", "PlanOutcome", "generate_schedule", "plan_request"]

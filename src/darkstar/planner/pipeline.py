@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from darkstar import __version__
+from darkstar.config import merge_config
 from darkstar.baseline import plan_heuristic
 from darkstar.physics.timegrid import to_local_iso
 from darkstar.planner.output.schedule import (
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from darkstar.planner.inputs.types import PlannerInput
     from darkstar.planner.solver.types import KeplerInput
 
-__all__ = ["PlanMode", "PlanOutcome", "generate_schedule"]
+__all__ = ["PlanMode", "PlanOutcome", "generate_schedule", "plan_request"]
 
 logger = logging.getLogger(__name__)
 
@@ -182,3 +183,27 @@ def generate_schedule(
         "fallback_reason": result.fallback_reason,
     }
     return PlanOutcome(document={"meta": meta, "schedule": rows}, result=result, kepler_input=kin)
+
+
+def plan_request(
+    request: dict[str, Any],
+    *,
+    mode: PlanMode | str = PlanMode.FULL,
+    base_config: DarkstarConfig | None = None,
+) -> PlanOutcome:
+    """Validate a decoded plan request (DESIGN §3.1) and plan it.
+
+    The request's ``config`` is merged over ``base_config`` (default: the defaults file).
+
+    Raises
+    ------
+    InputError
+        Naming the first invalid field of the request or its config.
+    """
+    from darkstar.config import parse_config
+    from darkstar.planner.inputs import parse_plan_request, prepare_input
+
+    parsed = parse_plan_request(request)
+    base = {} if base_config is None else base_config.model_dump()
+    config = parse_config(merge_config(base, parsed.config))
+    return generate_schedule(prepare_input(parsed), config, mode=mode)

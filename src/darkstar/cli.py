@@ -57,8 +57,9 @@ def read_json_file(path: Path, *, field: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(field, f"invalid JSON at line {exc.lineno}, column {exc.colno}: "
-                                f"{exc.msg}") from None
+        raise InputError(
+            field, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
 
 
 @app.command()
@@ -81,9 +82,9 @@ def plan(
     from darkstar.planner.inputs import parse_plan_request, prepare_input
     from darkstar.planner.output.schedule import write_schedule
 
+    if mode not in {m.value for m in PlanMode}:
+        raise _fail(f"--mode: must be 'full' or 'baseline', got {mode!r}")
     try:
-        if mode not in {m.value for m in PlanMode}:
-            raise InputError("--mode", f"must be 'full' or 'baseline', got {mode!r}")
         request = parse_plan_request(read_json_file(input_path, field="input"))
         config = load_config(config_path, overrides=request.config)
         pin = prepare_input(request)

@@ -18,7 +18,7 @@ def soc_after_slot_kwh(
     charge_efficiency: float,
     discharge_efficiency: float,
 ) -> float:
-    """Return the stored energy at the end of a slot.
+    r"""Return the stored energy at the end of a slot.
 
     Parameters
     ----------
@@ -38,7 +38,7 @@ def soc_after_slot_kwh(
 
     Notes
     -----
-    .. math:: E_{t} = E_{t-1} + h (\\eta_c c_t - d_t / \\eta_d)
+    .. math:: E_{t} = E_{t-1} + h (\eta_c c_t - d_t / \eta_d)
 
     Examples
     --------

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from darkstar import __version__
-from darkstar.config import merge_config
 from darkstar.baseline import plan_heuristic
+from darkstar.config import merge_config
 from darkstar.physics.timegrid import to_local_iso
 from darkstar.planner.output.schedule import (
     SCHEMA_VERSION,
@@ -81,10 +81,17 @@ def _apply_strategy(pin: PlannerInput, cfg: DarkstarConfig, mode: PlanMode) -> _
         "load_factor": factor,
         "pv_confidence_percent": cfg.forecasting.pv_confidence_percent,
         "target_soc_percent": target_pct,
-        "target_soc_at": None if slot is None else to_local_iso(pin.slots[slot].start + pin.slot_duration, pin.timezone),
+        "target_soc_at": None
+        if slot is None
+        else to_local_iso(pin.slots[slot].start + pin.slot_duration, pin.timezone),
     }
-    logger.info("strategy: load x%.3f, pv x%.2f, target SoC %.1f %% at slot %s",
-                factor, pv_confidence, target_pct, slot)
+    logger.info(
+        "strategy: load x%.3f, pv x%.2f, target SoC %.1f %% at slot %s",
+        factor,
+        pv_confidence,
+        target_pct,
+        slot,
+    )
     return _Strategy(
         pv_kwh=pv * pv_confidence,
         load_kwh=load * factor,
@@ -108,8 +115,14 @@ def _solve_or_fallback(kin: KeplerInput) -> KeplerResult:
         plan=plan,
         objective_sek=float("nan"),
         report=SolverReport(
-            solver="heuristic", termination=reason, solve_time_ms=0.0, mip_gap=float("nan"),
-            n_variables=0, n_constraints=0, n_binaries=0, n_solves=0,
+            solver="heuristic",
+            termination=reason,
+            solve_time_ms=0.0,
+            mip_gap=float("nan"),
+            n_variables=0,
+            n_constraints=0,
+            n_binaries=0,
+            n_solves=0,
         ),
         fallback_reason=reason,
     )
@@ -134,25 +147,45 @@ def generate_schedule(
     mode = PlanMode(mode)
     strategy = _apply_strategy(pin, cfg, mode)
     kin = to_kepler_input(
-        pin, cfg, pv_kwh=strategy.pv_kwh, load_kwh=strategy.load_kwh,
+        pin,
+        cfg,
+        pv_kwh=strategy.pv_kwh,
+        load_kwh=strategy.load_kwh,
         soc_target=strategy.soc_target,
     )
     result = _solve_or_fallback(kin)
     plan = result.plan
     bat = kin.battery
-    view = None if bat is None else BatteryView(
-        capacity_kwh=bat.capacity_kwh, min_soc_kwh=bat.min_soc_kwh,
-        max_soc_kwh=bat.max_soc_kwh, initial_soc_kwh=bat.initial_soc_kwh,
+    view = (
+        None
+        if bat is None
+        else BatteryView(
+            capacity_kwh=bat.capacity_kwh,
+            min_soc_kwh=bat.min_soc_kwh,
+            max_soc_kwh=bat.max_soc_kwh,
+            initial_soc_kwh=bat.initial_soc_kwh,
+        )
     )
     rows = build_schedule_rows(
         pin, plan, adjusted_pv_kwh=kin.pv_kwh, adjusted_load_kwh=kin.load_kwh, battery=view
     )
     check_schedule(rows, slot_h=pin.slot_h)
     h = pin.slot_h
-    energy_cost = float(h * np.sum(plan.grid_import_kw * kin.import_price_sek_per_kwh
-                                   - plan.grid_export_kw * kin.export_price_sek_per_kwh))
-    wear = 0.0 if bat is None else float(
-        h * bat.cycle_cost_sek_per_kwh * np.sum(plan.battery_charge_kw + plan.battery_discharge_kw)
+    energy_cost = float(
+        h
+        * np.sum(
+            plan.grid_import_kw * kin.import_price_sek_per_kwh
+            - plan.grid_export_kw * kin.export_price_sek_per_kwh
+        )
+    )
+    wear = (
+        0.0
+        if bat is None
+        else float(
+            h
+            * bat.cycle_cost_sek_per_kwh
+            * np.sum(plan.battery_charge_kw + plan.battery_discharge_kw)
+        )
     )
     for warning in result.warnings:
         logger.warning("%s", warning)

@@ -67,11 +67,9 @@ def prepare_input(request: PlanRequest) -> PlannerInput:
         water_heated_today_kwh=request.state.water_heated_today_kwh,
         water_last_legionella_at=None if legionella is None else legionella.astimezone(UTC),
     )
-    now = request.now.astimezone(UTC) if request.now is not None else starts[0]
     return PlannerInput(
         timezone=ZoneInfo(request.timezone),
         slots=tuple(slots),
         slot_duration=slot_duration,
         state=state,
-        now=now,
     )

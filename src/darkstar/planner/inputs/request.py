@@ -52,7 +52,6 @@ class PlanRequest(_Strict):
     slots: list[SlotIn] = Field(min_length=1, max_length=7 * 24 * 4)
     state: StateIn
     config: dict[str, Any] = Field(default_factory=dict)
-    now: AwareDatetime | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -7,7 +7,7 @@ all times are tz-aware UTC, energies per slot in kWh, prices in SEK/kWh.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -58,7 +58,6 @@ class PlannerInput:
     slots: tuple[SlotData, ...]
     slot_duration: timedelta
     state: PlannerState
-    now: datetime
 
     @property
     def n_slots(self) -> int:
@@ -84,8 +83,3 @@ class PlannerInput:
         """Return one numeric slot field as an array (missing values as NaN)."""
         values = [getattr(s, name) for s in self.slots]
         return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-
-
-def utc_now() -> datetime:
-    """Current time, tz-aware UTC."""
-    return datetime.now(UTC)

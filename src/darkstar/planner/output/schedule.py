@@ -86,8 +86,14 @@ def _actions(plan: PlanArrays) -> list[SlotAction]:
 
 
 def _reason(
-    action: SlotAction, *, import_price: float, soc_end: float, bat: BatteryView | None,
-    export_kw: float, import_kw: float, curtail_kw: float,
+    action: SlotAction,
+    *,
+    import_price: float,
+    soc_end: float,
+    bat: BatteryView | None,
+    export_kw: float,
+    import_kw: float,
+    curtail_kw: float,
 ) -> str:
     if action is SlotAction.CHARGE:
         return "negative_import_price" if import_price < 0 else "cheap_grid_charge"
@@ -182,8 +188,10 @@ def build_schedule_rows(
             "reason": reason,
         }
         rows.append(
-            {k: round(float(v), _DIGITS) if isinstance(v, float | np.floating) else v
-             for k, v in row.items()}
+            {
+                k: round(float(v), _DIGITS) if isinstance(v, float | np.floating) else v
+                for k, v in row.items()
+            }
         )
     return rows
 
@@ -200,19 +208,29 @@ def check_schedule(
         discharges or both imports and exports.
     """
     flows = (
-        "battery_charge_kw", "battery_discharge_kw", "grid_import_kw", "grid_export_kw",
-        "water_heating_kw", "ev_charging_kw", "pv_curtailment_kw", "load_shedding_kw",
+        "battery_charge_kw",
+        "battery_discharge_kw",
+        "grid_import_kw",
+        "grid_export_kw",
+        "water_heating_kw",
+        "ev_charging_kw",
+        "pv_curtailment_kw",
+        "load_shedding_kw",
     )
     for t, r in enumerate(rows):
         for name in flows:
             if r[name] < 0:
                 raise ScheduleError(f"schedule[{t}].{name} is negative ({r[name]})")
         supply = r["adjusted_pv_kwh"] + slot_h * (
-            r["battery_discharge_kw"] + r["grid_import_kw"] + r["load_shedding_kw"]
+            r["battery_discharge_kw"]
+            + r["grid_import_kw"]
+            + r["load_shedding_kw"]
             - r["pv_curtailment_kw"]
         )
         demand = r["adjusted_load_kwh"] + slot_h * (
-            r["battery_charge_kw"] + r["grid_export_kw"] + r["water_heating_kw"]
+            r["battery_charge_kw"]
+            + r["grid_export_kw"]
+            + r["water_heating_kw"]
             + r["ev_charging_kw"]
         )
         if abs(supply - demand) > tolerance_kwh:

@@ -42,7 +42,7 @@ SHORTFALL_MARGIN_SEK_PER_KWH = 5.0
 
 
 def _slot_index(pin: PlannerInput, moment: datetime) -> int:
-    """Number of slots that start before ``moment`` (clipped to the horizon)."""
+    """Return how many slots start before ``moment`` (clipped to the horizon)."""
     offset = (moment - pin.start) / pin.slot_duration
     return max(0, min(pin.n_slots, math.ceil(offset - 1e-9)))
 
@@ -94,7 +94,9 @@ def water_days(pin: PlannerInput, cfg: WaterHeatingConfig) -> list[WaterDay]:
 def _legionella_days(pin: PlannerInput, cfg: WaterHeatingConfig) -> list[WaterDay]:
     vacation = cfg.vacation_mode
     last = pin.state.water_last_legionella_at
-    due = pin.start if last is None else last + timedelta(days=vacation.anti_legionella_interval_days)
+    due = (
+        pin.start if last is None else last + timedelta(days=vacation.anti_legionella_interval_days)
+    )
     if due >= pin.end or vacation.anti_legionella_kwh <= 0:
         return []
     first = _slot_index(pin, max(due, pin.start))

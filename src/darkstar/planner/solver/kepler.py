@@ -7,8 +7,8 @@ averages, AC side), energies in kWh, prices in SEK/kWh.
 Speed comes from the formulation, not from tuning: the charge/discharge and import/export
 exclusivity binaries are only added in slots where doing both at once could pay (negative
 import price, export price above import price, a start above max SoC), and lazily in any
-slot where the relaxed solution does both; water heating uses one binary per slot with
-continuous start/end indicators.
+slot where the relaxed solution does both; the water heater (``water.py``) uses a tight
+start/end formulation and, when its comfort features are priced, hourly decisions.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from darkstar.planner.solver.model import LinearModel
+from darkstar.planner.solver.model import LinearModel, lagged
 from darkstar.planner.solver.types import (
     KeplerInput,
     KeplerResult,
@@ -43,9 +43,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Curtailing PV is free physically; this tie-break (0.1 öre/kWh... a hundredth of an öre)
-#: only decides between curtailing and exporting at an export price of exactly zero. It is
-#: four orders of magnitude below any real price step, so it never changes the economics.
+#: Curtailing PV is free physically; this tie-break (a hundredth of an öre per kWh) only
+#: decides between curtailing and exporting at an export price of exactly zero. It is four
+#: orders of magnitude below any real price step, so it never changes the economics.
 CURTAILMENT_TIEBREAK_SEK_PER_KWH = 1e-4
 
 #: Values below this (kW or kWh) in a solution are solver noise and are written as zero.
@@ -79,30 +79,24 @@ class _Vars:
     water_on: NDArray[np.int64] | None
 
 
-def _shifted(idx: NDArray[np.int64], k: int) -> NDArray[np.int64]:
-    """``idx[t - k]`` for every t, -1 where ``t - k < 0``."""
-    out = np.full_like(idx, -1)
-    out[k:] = idx[: len(idx) - k]
-    return out
-
-
 def add_battery_constraints(
     m: LinearModel, kin: KeplerInput, *, exclusive_slots: NDArray[np.int64]
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-    """Add battery variables, SoC recursion, soft floor, wear and ramping.
+    """Add battery variables, SoC recursion, soft floor, wear, ramping, terminal value, target.
 
-    Equations, for every slot t (``E_{-1}`` is the initial SoC)::
+    Equations, for every slot t (``E_{-1} = E_0`` is the initial SoC)::
 
         E_t = E_{t-1} + h (eta_c c_t - d_t / eta_d)             (soc_balance)
         E_t + s^low_t >= E_min,  0 <= s^low_t <= E_min           (soc_floor, soft)
-        0 <= E_t <= max(E_max, E_0 - ...)                        (hard ceiling; see below)
+        0 <= E_t <= E_max + x_0,  x_0 = max(0, E_0 - E_max)
+        E_t - s^high_t <= E_max,  0 <= s^high_t <= x_0           (soc_ceiling, if x_0 > 0)
         c_t <= C b_t,  d_t <= D (1 - b_t),  b_t binary           (battery_mode, some t)
         (d_t - c_t) - (d_{t-1} - c_{t-1}) = r^+_t - r^-_t        (ramp, when priced)
+        E_{t*} + z >= E*                                         (soc_target, soft)
 
-    Objective terms: ``wear h (c_t + d_t) + P_floor s^low_t + ramp (r^+_t + r^-_t)``.
-    A start above ``E_max`` is allowed to drain: the excess over ``E_max`` is a slack
-    bounded by the initial excess and priced like the floor, so the plan brings the
-    battery back under the ceiling as fast as physics allows, and is never infeasible.
+    Objective terms: ``wear h (c_t + d_t) + M (s^low_t + s^high_t) + ramp (r^+_t + r^-_t)
+    - v E_{T-1} + P_target z``. A start above ``E_max`` drains as fast as physics allows
+    (the excess is priced like the floor) instead of making the model infeasible.
     """
     n, h = kin.n_slots, kin.slot_h
     bat = kin.battery
@@ -121,7 +115,7 @@ def add_battery_constraints(
         "soc_balance",
         [
             (soc, 1.0),
-            (_shifted(soc, 1), -1.0),
+            (lagged(soc, 1), -1.0),
             (charge, -h * bat.charge_efficiency),
             (discharge, h / bat.discharge_efficiency),
         ],
@@ -343,9 +337,7 @@ def solve_kepler(kin: KeplerInput) -> KeplerResult | None:
         extra_bat = np.setdiff1d(
             _both_ways(plan.battery_charge_kw, plan.battery_discharge_kw), battery_slots
         )
-        extra_grid = np.setdiff1d(
-            _both_ways(plan.grid_import_kw, plan.grid_export_kw), grid_slots
-        )
+        extra_grid = np.setdiff1d(_both_ways(plan.grid_import_kw, plan.grid_export_kw), grid_slots)
         if not len(extra_bat) and not len(extra_grid):
             break
         if n_solves >= _MAX_LAZY_ROUNDS:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["LinearModel", "SolveOutcome", "Term"]
+__all__ = ["LinearModel", "SolveOutcome", "Term", "lagged"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,17 @@ class SolveOutcome:
     solve_time_ms: float
 
 
+def lagged(idx: NDArray[np.int64], k: int) -> NDArray[np.int64]:
+    """Return ``idx[t - k]`` for every t, and -1 (no term) where ``t - k < 0``.
+
+    >>> lagged(np.array([5, 6, 7]), 1).tolist()
+    [-1, 5, 6]
+    """
+    out = np.full_like(idx, -1)
+    out[k:] = idx[: len(idx) - k]
+    return out
+
+
 _banner_shown = False
 
 
@@ -58,14 +69,14 @@ def _new_highs() -> highspy.Highs:
     """
     global _banner_shown  # noqa: PLW0603 - one-time process state
     if _banner_shown:
-        h = highspy.Highs()
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
     else:
         sys.stdout.flush()
         saved = os.dup(1)
         devnull = os.open(os.devnull, os.O_WRONLY)
         try:
             os.dup2(devnull, 1)
-            h = highspy.Highs()
+            h = highspy.Highs()  # type: ignore[no-untyped-call]
         finally:
             os.dup2(saved, 1)
             os.close(saved)

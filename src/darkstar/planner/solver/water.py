@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from darkstar.planner.solver.model import lagged
 from darkstar.planner.solver.types import WaterDay
 
 if TYPE_CHECKING:
@@ -113,14 +114,14 @@ def add_water_constraints(m: LinearModel, kin: KeplerInput) -> WaterVars | None:
     end = m.add_vars("water_end", n, ub=1.0)
     m.add_rows(
         "water_on_flow",
-        [(on, 1.0), (_shifted(on, 1), -1.0), (start, -1.0), (end, 1.0)],
+        [(on, 1.0), (lagged(on, 1), -1.0), (start, -1.0), (end, 1.0)],
         lb=0.0,
         ub=0.0,
     )
     m.add_rows("water_start_on", [(start, 1.0), (on, -1.0)], ub=0.0)
     spacing = min(max(1, water.spacing_slots), n)
     m.add_rows(
-        "water_spacing", [(on, 1.0)] + [(_shifted(end, k), 1.0) for k in range(spacing)], ub=1.0
+        "water_spacing", [(on, 1.0)] + [(lagged(end, k), 1.0) for k in range(spacing)], ub=1.0
     )
     _add_quota_rows(m, water, on, water.power_kw * h)
     if water.decision_group is not None:
@@ -130,8 +131,10 @@ def add_water_constraints(m: LinearModel, kin: KeplerInput) -> WaterVars | None:
         follow = np.flatnonzero(leader != np.arange(n))
         if len(follow):
             m.add_rows(
-                "water_hourly_decision", [(on[follow], 1.0), (on[leader[follow]], -1.0)],
-                lb=0.0, ub=0.0,
+                "water_hourly_decision",
+                [(on[follow], 1.0), (on[leader[follow]], -1.0)],
+                lb=0.0,
+                ub=0.0,
             )
     window = water.comfort_window_slots
     if window is not None and window <= n and water.comfort_gap_penalty_sek > 0:
@@ -150,16 +153,9 @@ def _tie_break(n: int) -> NDArray[np.float64]:
     return WATER_TIEBREAK_SEK * np.arange(n, dtype=np.float64)
 
 
-def _shifted(idx: NDArray[np.int64], k: int) -> NDArray[np.int64]:
-    """``idx[t - k]`` for every t, -1 where ``t - k < 0``."""
-    out = np.full_like(idx, -1)
-    out[k:] = idx[: len(idx) - k]
-    return out
-
-
-def water_shortfalls_kwh(water: WaterSpec, water_kw: NDArray[np.float64], slot_h: float) -> list[
-    tuple[WaterDay, float]
-]:
+def water_shortfalls_kwh(
+    water: WaterSpec, water_kw: NDArray[np.float64], slot_h: float
+) -> list[tuple[WaterDay, float]]:
     """Return (day, missing kWh) for every water day whose quota the plan does not meet."""
     out = []
     for day in water.days:

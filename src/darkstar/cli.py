@@ -117,7 +117,7 @@ def bench_solver(
     sizes: Annotated[str, typer.Option(help="Comma-separated horizon lengths in slots.")] = (
         "96,192,288"
     ),
-    mip_gap: Annotated[float, typer.Option(help="Relative MIP gap to stop at.")] = 0.001,
+    mip_gap: Annotated[float, typer.Option(help="Relative MIP gap to stop at.")] = 0.0001,
 ) -> None:
     """Solve time, gap and model size of Kepler, with and without water heating."""
     _setup_logging(False)

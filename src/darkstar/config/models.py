@@ -123,7 +123,7 @@ class KeplerConfig(_Section):
     """Solver settings and economic knobs of the optimiser."""
 
     time_limit_s: float = Field(10.0, gt=0, le=600, description="Wall-clock cap per solve [s].")
-    mip_gap: float = Field(0.001, ge=0, le=0.5, description="Relative MIP gap to stop at.")
+    mip_gap: float = Field(0.0001, ge=0, le=0.5, description="Relative MIP gap to stop at.")
     ramping_cost_sek_per_kw: float = Field(
         0.0, ge=0, le=10, description="Cost per kW change of battery power between slots."
     )

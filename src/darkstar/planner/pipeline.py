@@ -22,6 +22,7 @@ from darkstar.physics.timegrid import to_local_iso
 from darkstar.planner.output.schedule import (
     SCHEMA_VERSION,
     BatteryView,
+    ScheduleError,
     build_schedule_rows,
     check_schedule,
 )
@@ -107,8 +108,11 @@ def _solve_or_fallback(kin: KeplerInput) -> KeplerResult:
     except Exception as exc:  # the planner must always hand back a plan
         logger.exception("kepler failed; using the rule-based fallback plan")
         result, reason = None, f"solver error: {type(exc).__name__}: {exc}"
-    if result is not None:
-        return result
+    return result if result is not None else _fallback(kin, reason)
+
+
+def _fallback(kin: KeplerInput, reason: str) -> KeplerResult:
+    logger.warning("planner fallback: %s", reason)
     plan = plan_heuristic(kin)
     return KeplerResult(
         status=PlanStatus.FALLBACK,
@@ -169,7 +173,16 @@ def generate_schedule(
     rows = build_schedule_rows(
         pin, plan, adjusted_pv_kwh=kin.pv_kwh, adjusted_load_kwh=kin.load_kwh, battery=view
     )
-    check_schedule(rows, slot_h=pin.slot_h)
+    try:
+        check_schedule(rows, slot_h=pin.slot_h)
+    except ScheduleError as exc:  # a solver result that breaks physics is never written
+        logger.exception("solver plan failed validation")
+        result = _fallback(kin, f"solver plan failed validation: {exc}")
+        plan = result.plan
+        rows = build_schedule_rows(
+            pin, plan, adjusted_pv_kwh=kin.pv_kwh, adjusted_load_kwh=kin.load_kwh, battery=view
+        )
+        check_schedule(rows, slot_h=pin.slot_h)
     h = pin.slot_h
     energy_cost = float(
         h

@@ -120,7 +120,7 @@ class SolverOptions:
     """Solver limits and economic knobs."""
 
     time_limit_s: float = 10.0
-    mip_gap: float = 0.001
+    mip_gap: float = 0.0001
     ramping_cost_sek_per_kw: float = 0.0
     export_threshold_sek_per_kwh: float = 0.0
     terminal_value_sek_per_kwh: float = 0.0

@@ -81,7 +81,7 @@ def test_update_config_file_default_file_several_values(tmp_path: Path) -> None:
     )
     expected = _replace_once(text, "  import_limit_kw: null\n", "  import_limit_kw: 8.0\n")
     expected = _replace_once(expected, "    enabled: false\n", "    enabled: true\n")
-    expected = _replace_once(expected, "  mip_gap: 0.001\n", "  mip_gap: 0.01\n")
+    expected = _replace_once(expected, "  mip_gap: 0.0001\n", "  mip_gap: 0.01\n")
     expected = _replace_once(expected, "  enable_export: true\n", "  enable_export: false\n")
     assert path.read_text(encoding="utf-8") == expected
 

@@ -9,35 +9,31 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from darkstar import __version__
-from darkstar.baseline import plan_heuristic
 from darkstar.config import merge_config
 from darkstar.physics.timegrid import to_local_iso
 from darkstar.planner.output.schedule import (
-    SCHEMA_VERSION,
-    BatteryView,
     ScheduleError,
-    build_schedule_rows,
+    build_schedule_document,
     check_schedule,
 )
 from darkstar.planner.solver.adapter import to_kepler_input
-from darkstar.planner.solver.kepler import solve_kepler
-from darkstar.planner.solver.types import KeplerResult, PlanStatus, SolverReport
+from darkstar.planner.solver.fallback import fallback_result, solve_with_fallback
 from darkstar.planner.strategy.s_index import risk_factor, target_soc_percent
 from darkstar.planner.strategy.target_soc import target_soc_slot
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from numpy.typing import NDArray
 
     from darkstar.config.models import DarkstarConfig
     from darkstar.planner.inputs.types import PlannerInput
-    from darkstar.planner.solver.types import KeplerInput
+    from darkstar.planner.solver.types import KeplerInput, KeplerResult
 
 __all__ = ["PlanMode", "PlanOutcome", "generate_schedule", "plan_request"]
 
@@ -101,41 +97,6 @@ def _apply_strategy(pin: PlannerInput, cfg: DarkstarConfig, mode: PlanMode) -> _
     )
 
 
-def _solve_or_fallback(kin: KeplerInput) -> KeplerResult:
-    reason = "solver found no solution within the time limit"
-    try:
-        result = solve_kepler(kin)
-    except Exception as exc:  # the planner must always hand back a plan
-        logger.exception("kepler failed; using the rule-based fallback plan")
-        result, reason = None, f"solver error: {type(exc).__name__}: {exc}"
-    return result if result is not None else _fallback(kin, reason)
-
-
-def _fallback(kin: KeplerInput, reason: str) -> KeplerResult:
-    logger.warning("planner fallback: %s", reason)
-    plan = plan_heuristic(kin)
-    return KeplerResult(
-        status=PlanStatus.FALLBACK,
-        plan=plan,
-        objective_sek=float("nan"),
-        report=SolverReport(
-            solver="heuristic",
-            termination=reason,
-            solve_time_ms=0.0,
-            mip_gap=float("nan"),
-            n_variables=0,
-            n_constraints=0,
-            n_binaries=0,
-            n_solves=0,
-        ),
-        fallback_reason=reason,
-    )
-
-
-def _finite_or_none(value: float) -> float | None:
-    return round(value, 6) if np.isfinite(value) else None
-
-
 def generate_schedule(
     pin: PlannerInput,
     cfg: DarkstarConfig,
@@ -157,78 +118,22 @@ def generate_schedule(
         load_kwh=strategy.load_kwh,
         soc_target=strategy.soc_target,
     )
-    result = _solve_or_fallback(kin)
-    plan = result.plan
-    bat = kin.battery
-    view = (
-        None
-        if bat is None
-        else BatteryView(
-            capacity_kwh=bat.capacity_kwh,
-            min_soc_kwh=bat.min_soc_kwh,
-            max_soc_kwh=bat.max_soc_kwh,
-            initial_soc_kwh=bat.initial_soc_kwh,
-        )
-    )
-    rows = build_schedule_rows(
-        pin, plan, adjusted_pv_kwh=kin.pv_kwh, adjusted_load_kwh=kin.load_kwh, battery=view
+    result = solve_with_fallback(kin)
+    document = build_schedule_document(
+        pin, kin, result, mode=str(mode), strategy_meta=strategy.meta, planned_at=planned_at
     )
     try:
-        check_schedule(rows, slot_h=pin.slot_h)
-    except ScheduleError as exc:  # a solver result that breaks physics is never written
+        check_schedule(document["schedule"], slot_h=pin.slot_h)
+    except ScheduleError as exc:  # a plan that breaks physics is never written
         logger.exception("solver plan failed validation")
-        result = _fallback(kin, f"solver plan failed validation: {exc}")
-        plan = result.plan
-        rows = build_schedule_rows(
-            pin, plan, adjusted_pv_kwh=kin.pv_kwh, adjusted_load_kwh=kin.load_kwh, battery=view
+        result = fallback_result(kin, f"solver plan failed validation: {exc}")
+        document = build_schedule_document(
+            pin, kin, result, mode=str(mode), strategy_meta=strategy.meta, planned_at=planned_at
         )
-        check_schedule(rows, slot_h=pin.slot_h)
-    h = pin.slot_h
-    energy_cost = float(
-        h
-        * np.sum(
-            plan.grid_import_kw * kin.import_price_sek_per_kwh
-            - plan.grid_export_kw * kin.export_price_sek_per_kwh
-        )
-    )
-    wear = (
-        0.0
-        if bat is None
-        else float(
-            h
-            * bat.cycle_cost_sek_per_kwh
-            * np.sum(plan.battery_charge_kw + plan.battery_discharge_kw)
-        )
-    )
+        check_schedule(document["schedule"], slot_h=pin.slot_h)
     for warning in result.warnings:
         logger.warning("%s", warning)
-    meta = {
-        "schema_version": SCHEMA_VERSION,
-        "planned_at": (planned_at or datetime.now(UTC)).astimezone(pin.timezone).isoformat(),
-        "planner_version": __version__,
-        "mode": str(mode),
-        "status": str(result.status),
-        "objective_sek": _finite_or_none(result.objective_sek),
-        "energy_cost_sek": round(energy_cost, 6),
-        "wear_cost_sek": round(wear, 6),
-        "solve_time_ms": round(result.report.solve_time_ms, 3),
-        "mip_gap": _finite_or_none(result.report.mip_gap),
-        "s_index": strategy.meta,
-        "target_soc_percent": strategy.meta.get("target_soc_percent"),
-        "timezone": pin.timezone.key,
-        "slot_minutes": round(pin.slot_duration.total_seconds() / 60),
-        "solver": {
-            "name": result.report.solver,
-            "termination": result.report.termination,
-            "variables": result.report.n_variables,
-            "constraints": result.report.n_constraints,
-            "binaries": result.report.n_binaries,
-            "solves": result.report.n_solves,
-        },
-        "warnings": list(result.warnings),
-        "fallback_reason": result.fallback_reason,
-    }
-    return PlanOutcome(document={"meta": meta, "schedule": rows}, result=result, kepler_input=kin)
+    return PlanOutcome(document=document, result=result, kepler_input=kin)
 
 
 def plan_request(

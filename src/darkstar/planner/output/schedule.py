@@ -14,24 +14,25 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from darkstar import __version__
 from darkstar.physics.timegrid import to_local_iso
 
 if TYPE_CHECKING:
     from darkstar.planner.inputs.types import PlannerInput
-    from darkstar.planner.solver.types import PlanArrays
+    from darkstar.planner.solver.types import BatterySpec, KeplerInput, KeplerResult, PlanArrays
 
 __all__ = [
     "SCHEMA_VERSION",
-    "BatteryView",
     "ScheduleError",
     "SlotAction",
+    "build_schedule_document",
     "build_schedule_rows",
     "check_schedule",
     "write_schedule",
@@ -57,16 +58,6 @@ class SlotAction(StrEnum):
     HOLD = "hold"
 
 
-@dataclass(frozen=True, kw_only=True)
-class BatteryView:
-    """The battery numbers the schedule needs (kWh)."""
-
-    capacity_kwh: float
-    min_soc_kwh: float
-    max_soc_kwh: float
-    initial_soc_kwh: float
-
-
 def _actions(plan: PlanArrays) -> list[SlotAction]:
     out = []
     for c, d, i, e in zip(
@@ -90,7 +81,7 @@ def _reason(
     *,
     import_price: float,
     soc_end: float,
-    bat: BatteryView | None,
+    bat: BatterySpec | None,
     export_kw: float,
     import_kw: float,
     curtail_kw: float,
@@ -115,7 +106,7 @@ def _reason(
 
 
 def _soc_targets(
-    actions: list[SlotAction], soc_end: np.ndarray[Any, np.dtype[np.float64]], bat: BatteryView
+    actions: list[SlotAction], soc_end: np.ndarray[Any, np.dtype[np.float64]], bat: BatterySpec
 ) -> list[float]:
     n = len(actions)
     soc_start = np.r_[bat.initial_soc_kwh, soc_end[:-1]]
@@ -144,7 +135,7 @@ def build_schedule_rows(
     *,
     adjusted_pv_kwh: np.ndarray[Any, np.dtype[np.float64]],
     adjusted_load_kwh: np.ndarray[Any, np.dtype[np.float64]],
-    battery: BatteryView | None,
+    battery: BatterySpec | None,
 ) -> list[dict[str, Any]]:
     """Return the ``schedule`` list of ``schedule.json``."""
     h = pin.slot_h
@@ -194,6 +185,60 @@ def build_schedule_rows(
             }
         )
     return rows
+
+
+def _finite_or_none(value: float) -> float | None:
+    return round(value, 6) if np.isfinite(value) else None
+
+
+def build_schedule_document(
+    pin: PlannerInput,
+    kin: KeplerInput,
+    result: KeplerResult,
+    *,
+    mode: str,
+    strategy_meta: dict[str, Any],
+    planned_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Return the whole ``schedule.json`` document (``meta`` and ``schedule``)."""
+    plan, bat, h = result.plan, kin.battery, pin.slot_h
+    rows = build_schedule_rows(
+        pin, plan, adjusted_pv_kwh=kin.pv_kwh, adjusted_load_kwh=kin.load_kwh, battery=bat
+    )
+    energy_cost = h * np.sum(
+        plan.grid_import_kw * kin.import_price_sek_per_kwh
+        - plan.grid_export_kw * kin.export_price_sek_per_kwh
+    )
+    throughput_kwh = h * np.sum(plan.battery_charge_kw + plan.battery_discharge_kw)
+    wear = 0.0 if bat is None else bat.cycle_cost_sek_per_kwh * throughput_kwh
+    report = result.report
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "planned_at": (planned_at or datetime.now(UTC)).astimezone(pin.timezone).isoformat(),
+        "planner_version": __version__,
+        "mode": mode,
+        "status": str(result.status),
+        "objective_sek": _finite_or_none(result.objective_sek),
+        "energy_cost_sek": round(float(energy_cost), 6),
+        "wear_cost_sek": round(float(wear), 6),
+        "solve_time_ms": round(report.solve_time_ms, 3),
+        "mip_gap": _finite_or_none(report.mip_gap),
+        "s_index": strategy_meta,
+        "target_soc_percent": strategy_meta.get("target_soc_percent"),
+        "timezone": pin.timezone.key,
+        "slot_minutes": round(pin.slot_duration.total_seconds() / 60),
+        "solver": {
+            "name": report.solver,
+            "termination": report.termination,
+            "variables": report.n_variables,
+            "constraints": report.n_constraints,
+            "binaries": report.n_binaries,
+            "solves": report.n_solves,
+        },
+        "warnings": list(result.warnings),
+        "fallback_reason": result.fallback_reason,
+    }
+    return {"meta": meta, "schedule": rows}
 
 
 def check_schedule(

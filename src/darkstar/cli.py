@@ -118,13 +118,22 @@ def bench_solver(
         "96,192,288"
     ),
     mip_gap: Annotated[float, typer.Option(help="Relative MIP gap to stop at.")] = 0.0001,
+    stress: Annotated[
+        float, typer.Option(help="Multiply each slot's prices by U(1-x, 1+x): harsher instances.")
+    ] = 0.0,
 ) -> None:
     """Solve time, gap and model size of Kepler, with and without water heating."""
     _setup_logging(False)
     from darkstar.bench.solver import print_solver_bench, run_solver_bench
 
-    slot_counts = [int(s) for s in sizes.split(",") if s.strip()]
-    print_solver_bench(run_solver_bench(slot_counts=slot_counts, repeats=repeats, mip_gap=mip_gap))
+    try:
+        slot_counts = [int(s) for s in sizes.split(",") if s.strip()]
+    except ValueError:
+        raise _fail(f"--sizes: expected comma-separated integers, got {sizes!r}") from None
+    rows = run_solver_bench(
+        slot_counts=slot_counts, repeats=repeats, mip_gap=mip_gap, price_noise_frac=stress
+    )
+    print_solver_bench(rows)
 
 
 @bench_app.command("planner")
@@ -137,7 +146,11 @@ def bench_planner(
     _setup_logging(False)
     from darkstar.bench.planner import print_planner_bench, run_planner_bench
 
-    print_planner_bench(run_planner_bench(examples))
+    try:
+        rows = run_planner_bench(examples)
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+    print_planner_bench(rows)
 
 
 @app.command()

@@ -109,7 +109,7 @@ class WaterHeatingConfig(_Section):
         2.0, ge=0, le=24, description="Least time from a block's end to the next start [h]."
     )
     enable_top_ups: bool = Field(
-        True, description="Allow heating beyond the daily quota (cheap or negative prices)."
+        True, description="Allow heating beyond the daily quota where import price <= 0."
     )
     decision_minutes: Literal[15, 30, 60] | None = Field(
         None,

@@ -292,6 +292,9 @@ def write_schedule(document: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        Path(tmp_name).chmod(0o666 & ~umask)  # mkstemp makes 0600; schedules are readable
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(document, handle, indent=1, allow_nan=False)
             handle.write("\n")

@@ -101,9 +101,7 @@ def plan(
             raise
         logger.debug("unexpected error", exc_info=True)
         raise _fail(f"internal error: {type(exc).__name__}: {exc}", _EXIT_INTERNAL) from None
-    meta = outcome.document["meta"]
-    for warning in meta["warnings"]:
-        typer.echo(f"warning: {warning}", err=True)
+    meta = outcome.document["meta"]  # its warnings were already logged to stderr
     typer.echo(
         f"{meta['status']}: {len(outcome.document['schedule'])} slots, "
         f"energy cost {meta['energy_cost_sek']:.2f} SEK, solved in {meta['solve_time_ms']:.0f} ms "

@@ -475,12 +475,6 @@ def test_parse_config_battery_validator_error() -> None:
     assert error.message == "min_soc_percent (95.0) must be below max_soc_percent (95.0)"
 
 
-def test_parse_config_s_index_validator_error() -> None:
-    error = _error({"s_index": {"base_factor": 2.0}})
-    assert error.field == "config.s_index"
-    assert error.message == "base_factor (2.0) must not exceed max_factor (1.5)"
-
-
 def test_parse_config_first_error_is_deterministic() -> None:
     bad = {"max_soc_percent": 120, "capacity_kwh": -1, "typo_key": 1}
     reordered = dict(reversed(bad.items()))

@@ -155,8 +155,8 @@ CHEAP_MORNING = _water_day([0.1, 0.1] + [1.0] * 22)
 SPLIT_CHEAP = _water_day([5.0, 1.0, 5.0, 1.2] + [5.0] * 20)
 #: Negative prices for four hours.
 NEGATIVE_MORNING = _water_day([-1.0] * 4 + [1.0] * 20)
-#: The two cheapest hours at the very end of the day.
-CHEAP_EVENING = _water_day([1.0] * 22 + [0.1, 0.1])
+#: Distinct prices: 01 and 02 the cheapest of 00-03, 22 and 23 the cheapest of the day.
+CHEAP_EVENING = _water_day([1.2, 1.0, 1.1] + [2.0] * 19 + [0.1, 0.2])
 
 
 def _quarter_hours(config: dict[str, Any]) -> dict[str, Any]:
@@ -376,18 +376,24 @@ def _water_quota(key: str) -> None:
 
 @_case("water_heating.defer_up_to_hours")
 def _water_defer(key: str) -> None:
-    # Deferral 0: one water day (today), heated in the cheap evening hours. Deferral 3 h:
-    # 00-03 still belongs to yesterday's water day, whose quota (nothing heated yet) must
-    # be met before 03:00; today's window 03:00 -> 03:00 asks for 21/24 of the quota.
+    # Deferral 0: one water day (today), 4 kWh = two hours in the two cheapest, 22 and 23:
+    # 2 x (0.1 + 0.2) = 0.6 SEK. Deferral 3 h: 00-03 still belongs to yesterday's water day,
+    # whose quota (nothing heated yet) must be met before 03:00: hours 01 and 02,
+    # 2 x (1.0 + 1.1) = 4.2 SEK. Today's window 03:00 -> 03:00 asks for 21/24 of the quota,
+    # 4 x 21/24 = 3.5 kWh, rounded down to whole 2 kWh hours: 1.75 -> one hour = 2 kWh:
+    # hour 22 at 0.1 SEK, 0.2 SEK. Total 4.4 SEK. Its cap is the full quota, 4 kWh = two
+    # whole hours (no top-ups), so hour 23 would be allowed too, but at 0.2 SEK/kWh it
+    # would only add 0.4 SEK: heat beyond the required kWh has no value in the model.
     now = _plan(CHEAP_EVENING, PLAIN_WATER, key, 0.0)
     deferred = _plan(CHEAP_EVENING, PLAIN_WATER, key, 3.0)
     assert np.flatnonzero(_col(now, "water_heating_kw")).tolist() == [22, 23]
-    water_kw = _col(deferred, "water_heating_kw")
-    assert water_kw[:3].sum() == pytest.approx(4.0)
-    assert np.flatnonzero(water_kw[3:]).tolist() == [19, 20]
+    assert _objective(now) == pytest.approx(0.6, abs=OBJ_TOL)
+    assert np.flatnonzero(_col(deferred, "water_heating_kw")).tolist() == [1, 2, 22]
+    assert _objective(deferred) == pytest.approx(4.4, abs=OBJ_TOL)
     days = deferred.kepler_input.water.days  # type: ignore[union-attr]
     assert [(d.first_slot, d.end_slot) for d in days] == [(0, 3), (3, 24)]
-    assert days[1].required_kwh == pytest.approx(4.0 * 21 / 24)
+    assert [d.required_kwh for d in days] == pytest.approx([4.0, 2.0])
+    assert [d.max_kwh for d in days] == pytest.approx([4.0, 4.0])
 
 
 @_case("water_heating.block_start_penalty_sek")
@@ -561,16 +567,6 @@ def _base_factor(key: str) -> None:
     assert high.document["meta"]["s_index"]["load_factor"] == pytest.approx(1.3)
 
 
-@_case("s_index.max_factor")
-def _max_factor(key: str) -> None:
-    # The static S-Index uses min(base_factor, max_factor), but the config validator forces
-    # base_factor <= max_factor, so max_factor can never change the plan.
-    base = merge_config(IDEAL_BATTERY, {"s_index": {"base_factor": 1.2}})
-    wide = _plan(_sunny, base, key, 3.0, mode="full")
-    tight = _plan(_sunny, base, key, 1.2, mode="full")
-    assert _col(wide, "adjusted_load_kwh").tolist() != _col(tight, "adjusted_load_kwh").tolist()
-
-
 @_case("s_index.soc_scaling_percent")
 def _soc_scaling(key: str) -> None:
     # Target = 0 % + (1.1 - 1) x scaling: 5 % (0.5 kWh) or 10 % (1 kWh) at 06:00.
@@ -608,13 +604,8 @@ def _pv_confidence(key: str) -> None:
     assert _objective(half) > 0.0
 
 
-#: Keys that do not reach the plan yet (bugs), as xfail(strict) cases.
-KNOWN_DEAD_KEYS = {
-    "s_index.max_factor": (
-        "max_factor never changes the plan: risk_factor() is min(base_factor, max_factor) "
-        "and SIndexConfig rejects base_factor > max_factor, so the factor is always base_factor"
-    ),
-}
+#: Keys that do not reach the plan yet (bugs), as xfail(strict) cases: key -> reason.
+KNOWN_DEAD_KEYS: dict[str, str] = {}
 
 
 def _params() -> list[Any]:

@@ -1,8 +1,14 @@
 """Unit tests of ``darkstar.planner.scheduling.water_heating``.
 
 Water days (local midnight + deferral to the next), the ``water_heated_today_kwh``
-deduction, the pro-rata quota at the horizon end, the top-up cap, the vacation
+deduction, the pro-rata quota at the horizon end (rounded down to whole switching blocks),
+the cap (the full quota, also on a pro-rated day, rounded up to whole blocks plus the
+top-up slots), the vacation
 (anti-legionella) cycle and the local-clock decision groups, including DST days.
+
+A switching block holds ``power_kw x decision_minutes / 60`` kWh. With ``PLAIN`` (no block
+penalty, spacing or comfort window) decisions are per slot: 2 kWh on hourly slots, 0.5 kWh
+on quarter-hours.
 """
 
 from __future__ import annotations
@@ -15,12 +21,14 @@ import pytest
 from darkstar.config.models import VacationModeConfig, WaterHeatingConfig
 from darkstar.examples import build_request
 from darkstar.planner.inputs import PlannerInput, parse_plan_request, prepare_input
+from darkstar.planner.pipeline import plan_request
 from darkstar.planner.scheduling.water_heating import (
     COMFORT_GAP_PENALTY_SEK_PER_H,
     SHORTFALL_MARGIN_SEK_PER_KWH,
     build_water_spec,
     decision_groups,
     decision_minutes,
+    top_up_slots,
     water_days,
 )
 from darkstar.planner.solver.types import WaterDay
@@ -84,6 +92,8 @@ def test_water_days_midnight_to_midnight_without_deferral() -> None:
     days = water_days(_pin("2026-03-10T00:00:00+01:00", 48), _cfg())
     assert _windows(days) == [("2026-03-10", 0, 24), ("2026-03-11", 24, 48)]
     assert [d.required_kwh for d in days] == [6.0, 6.0]
+    # 6 kWh = three 2 kWh hours; no top-up slot at 1 SEK/kWh.
+    assert [d.max_kwh for d in days] == [6.0, 6.0]
 
 
 def test_water_days_deferral_keeps_early_hours_in_the_previous_day() -> None:
@@ -97,7 +107,11 @@ def test_water_days_deferral_keeps_early_hours_in_the_previous_day() -> None:
     ]
     assert days[0].required_kwh == pytest.approx(6.0)
     assert days[1].required_kwh == pytest.approx(6.0)
-    assert days[2].required_kwh == pytest.approx(6.0 * 21 / 24)
+    # 21 of 24 hours: 6 x 21/24 = 5.25 kWh, 5.25 / 2 = 2.625 -> 2 whole 2 kWh hours = 4 kWh.
+    assert days[2].required_kwh == pytest.approx(4.0)
+    # The cap is the full quota, not the share: 6 kWh / 2 kWh = 3 whole hours = 6 kWh (no
+    # top-up slot at 1 SEK/kWh).
+    assert days[2].max_kwh == pytest.approx(6.0)
 
 
 def test_water_days_start_after_the_deferral_belongs_to_today() -> None:
@@ -109,7 +123,11 @@ def test_water_days_start_after_the_deferral_belongs_to_today() -> None:
 def test_water_days_start_inside_the_deferral_belongs_to_yesterday() -> None:
     days = water_days(_pin("2026-03-10T02:00:00+01:00", 24), _cfg(defer_up_to_hours=3))
     assert _windows(days) == [("2026-03-09", 0, 1), ("2026-03-10", 1, 24)]
-    assert days[1].required_kwh == pytest.approx(6.0 * 23 / 24)
+    # Yesterday's window ends at 03:00, inside the horizon: its whole quota.
+    assert days[0].required_kwh == pytest.approx(6.0)
+    # Today 03:00 -> 03:00, horizon ends 02:00: 6 x 23/24 = 5.75 kWh, 5.75 / 2 = 2.875
+    # -> 2 whole 2 kWh hours = 4 kWh.
+    assert days[1].required_kwh == pytest.approx(4.0)
 
 
 def test_water_days_heated_today_is_deducted_from_the_first_day_only() -> None:
@@ -118,6 +136,8 @@ def test_water_days_heated_today_is_deducted_from_the_first_day_only() -> None:
     assert _windows(days) == [("2026-03-10", 0, 11), ("2026-03-11", 11, 35)]
     assert days[0].required_kwh == pytest.approx(6.0 - 2.5)
     assert days[1].required_kwh == pytest.approx(6.0)
+    # 3.5 kWh / 2 kWh = 1.75 -> capped at two whole hours = 4 kWh; tomorrow 6 kWh = 3 hours.
+    assert [d.max_kwh for d in days] == pytest.approx([4.0, 6.0])
 
 
 def test_water_days_heated_today_above_quota_needs_nothing() -> None:
@@ -126,10 +146,21 @@ def test_water_days_heated_today_above_quota_needs_nothing() -> None:
 
 
 def test_water_days_pro_rata_over_the_remaining_window() -> None:
-    # Horizon 13:00-19:00: 6 of the 11 remaining hours of today, so 6/11 of what is left.
+    # Horizon 13:00-19:00: 6 of the 11 remaining hours of today, so 6/11 of what is left:
+    # (6 - 0.5) x 6/11 = 3 kWh. Hourly slots: 3 / 2 kWh = 1.5 -> one whole hour = 2 kWh.
+    # The cap is what is left of the whole quota, 6 - 0.5 = 5.5 kWh, rounded up to whole
+    # 2 kWh hours: 2.75 -> 3 hours = 6 kWh (no top-up slot at 1 SEK/kWh).
     days = water_days(_pin("2026-03-10T13:00:00+01:00", 6, heated_kwh=0.5), _cfg())
     assert _windows(days) == [("2026-03-10", 0, 6)]
-    assert days[0].required_kwh == pytest.approx((6.0 - 0.5) * 6 / 11)
+    assert days[0].required_kwh == pytest.approx(2.0)
+    assert days[0].max_kwh == pytest.approx(6.0)
+    # Quarter-hours (0.5 kWh blocks): 3 / 0.5 = 6 whole blocks, so the full 3 kWh; the cap
+    # 5.5 / 0.5 = 11 whole blocks = 5.5 kWh.
+    pin = _pin("2026-03-10T13:00:00+01:00", 24, slot_minutes=15, heated_kwh=0.5)
+    days = water_days(pin, _cfg())
+    assert _windows(days) == [("2026-03-10", 0, 24)]
+    assert days[0].required_kwh == pytest.approx(3.0)
+    assert days[0].max_kwh == pytest.approx(5.5)
 
 
 def test_water_days_horizon_ending_at_midnight_has_no_empty_next_day() -> None:
@@ -141,46 +172,129 @@ def test_water_days_horizon_ending_at_midnight_has_no_empty_next_day() -> None:
 def test_water_days_tomorrow_missing_six_hour_quarter_hour_horizon() -> None:
     # Tomorrow's prices not yet published: 24 quarter-hours from 18:00 to midnight. With the
     # default 3 h deferral today's water day runs to 03:00, so 6 of its remaining 9 hours are
-    # in the horizon.
+    # in the horizon: (6 - 1) x 6/9 = 3.33 kWh; 0.5 kWh quarter-hour blocks: 6.67 -> 6 = 3 kWh.
     pin = _pin("2026-03-10T18:00:00+01:00", 24, slot_minutes=15, heated_kwh=1.0)
     days = water_days(pin, _cfg(defer_up_to_hours=3))
     assert _windows(days) == [("2026-03-10", 0, 24)]
-    assert days[0].required_kwh == pytest.approx((6.0 - 1.0) * 6 / 9)
+    assert days[0].required_kwh == pytest.approx(3.0)
 
 
 @pytest.mark.parametrize(
-    ("required_share", "slot_minutes", "power_kw", "expected_cap_kwh"),
+    ("required_share", "slot_minutes", "power_kw", "overrides", "expected_kwh", "cap_kwh"),
     [
-        (21 / 24, 60, 2.0, 6.0),  # 5.25 kWh -> three 2 kWh hours
-        (1.0, 60, 2.0, 6.0),  # exactly three hours, not four (float-safe ceiling)
-        (1.0, 15, 3.0, 6.0),  # eight quarter-hours of 0.75 kWh
-        (13 / 24, 15, 3.0, 3.75),  # 3.25 kWh -> five quarter-hours
+        # 6 x 21/24 = 5.25 kWh, 2 kWh hours: 2.625 -> 2 hours = 4 kWh; cap 6 / 2 = 3 hours
+        (21 / 24, 60, 2.0, {}, 4.0, 6.0),
+        # 6 x 8/24 = 2 kWh: exactly one hour, not zero (float-safe floor); cap 3 hours = 6 kWh
+        (8 / 24, 60, 2.0, {}, 2.0, 6.0),
+        # 6 x 6/24 = 1.5 kWh: less than one 2 kWh hour -> nothing (rolling planning heats
+        # it); the cap is still the whole quota, 3 hours = 6 kWh
+        (6 / 24, 60, 2.0, {}, 0.0, 6.0),
+        # 6 x 13/24 = 3.25 kWh, 0.75 kWh quarter-hours: 4.33 -> 4 quarter-hours = 3 kWh;
+        # cap 6 / 0.75 = 8 quarter-hours = 6 kWh
+        (13 / 24, 15, 3.0, {}, 3.0, 6.0),
+        # 3.25 kWh, 0.5 kWh quarter-hours: 6.5 -> 6 quarter-hours = 3 kWh; cap 12 = 6 kWh
+        (13 / 24, 15, 2.0, {}, 3.0, 6.0),
+        # 3.25 kWh, but a block-start penalty makes decisions hourly: 2 kWh blocks,
+        # 1.625 -> one hour = 2 kWh; cap 6 / 2 = 3 hours = 6 kWh
+        (13 / 24, 15, 2.0, {"block_start_penalty_sek": 0.5}, 2.0, 6.0),
+        # 2.5 kWh hours: 6 x 21/24 = 5.25 kWh, 2.1 -> 2 hours = 5 kWh; the cap rounds the
+        # quota UP: 6 / 2.5 = 2.4 -> 3 hours = 7.5 kWh
+        (21 / 24, 60, 2.5, {}, 5.0, 7.5),
     ],
 )
-def test_water_days_without_top_ups_cap_rounds_up_to_whole_slots(
-    required_share: float, slot_minutes: int, power_kw: float, expected_cap_kwh: float
+def test_water_days_pro_rata_rounds_down_to_whole_blocks(
+    required_share: float,
+    slot_minutes: int,
+    power_kw: float,
+    overrides: dict[str, Any],
+    expected_kwh: float,
+    cap_kwh: float,
 ) -> None:
-    # The horizon ends `required_share` of the way into tomorrow's water day.
+    # The horizon ends `required_share` of the way into tomorrow's water day. Its required
+    # kWh is the share rounded down to whole blocks; its cap is the FULL quota (6 kWh)
+    # rounded up to whole blocks (no top-ups), so cheap hours in the tail may be used.
     n_tomorrow = round(24 * 60 / slot_minutes * required_share)
     pin = _pin(
         "2026-03-10T00:00:00+01:00", 24 * 60 // slot_minutes + n_tomorrow, slot_minutes=slot_minutes
     )
-    days = water_days(pin, _cfg(enable_top_ups=False, power_kw=power_kw))
-    assert days[-1].required_kwh == pytest.approx(6.0 * required_share)
-    assert days[-1].max_kwh == pytest.approx(expected_cap_kwh)
-    assert days[0].max_kwh == pytest.approx(6.0)
+    days = water_days(pin, _cfg(enable_top_ups=False, power_kw=power_kw, **overrides))
+    assert len(days) == 2
+    assert days[-1].required_kwh == pytest.approx(expected_kwh)
+    assert days[-1].max_kwh == pytest.approx(cap_kwh)
+    # Today is whole: 6 kWh required, capped at the same whole-block quota as tomorrow.
+    assert days[0].required_kwh == pytest.approx(6.0)
+    assert days[0].max_kwh == pytest.approx(cap_kwh)
+
+
+@pytest.mark.parametrize(
+    ("slot_minutes", "power_kw", "overrides", "heated_kwh", "expected_cap_kwh"),
+    [
+        # quota 6: exactly three 2 kWh hours, not four (float-safe ceiling)
+        (60, 2.0, {}, 0.0, 6.0),
+        # quota 6 - 2.5 = 3.5 kWh: 1.75 -> two 2 kWh hours = 4 kWh
+        (60, 2.0, {}, 2.5, 4.0),
+        # 3.5 kWh in 0.5 kWh quarter-hours: exactly 7 = 3.5 kWh
+        (15, 2.0, {}, 2.5, 3.5),
+        # 3.5 kWh, hourly decisions (block penalty) on quarter-hours: two 2 kWh hours = 4 kWh
+        (15, 2.0, {"block_start_penalty_sek": 0.5}, 2.5, 4.0),
+        # 6 - 1 = 5 kWh, 0.75 kWh quarter-hours: 6.67 -> 7 = 5.25 kWh
+        (15, 3.0, {}, 1.0, 5.25),
+        # 5 kWh, hourly decisions (8 h comfort window): 3 kWh hours, 1.67 -> 2 = 6 kWh
+        (15, 3.0, {"max_hours_between_heating": 8.0}, 1.0, 6.0),
+    ],
+)
+def test_water_days_cap_rounds_the_quota_up_to_whole_blocks(
+    slot_minutes: int,
+    power_kw: float,
+    overrides: dict[str, Any],
+    heated_kwh: float,
+    expected_cap_kwh: float,
+) -> None:
+    pin = _pin(
+        "2026-03-10T00:00:00+01:00",
+        24 * 60 // slot_minutes,
+        slot_minutes=slot_minutes,
+        heated_kwh=heated_kwh,
+    )
+    days = water_days(pin, _cfg(enable_top_ups=False, power_kw=power_kw, **overrides))
+    assert _windows(days) == [("2026-03-10", 0, 24 * 60 // slot_minutes)]
+    assert days[0].required_kwh == pytest.approx(6.0 - heated_kwh)
+    assert days[0].max_kwh == pytest.approx(expected_cap_kwh)
+
+
+def test_top_up_slots_only_at_import_price_zero_or_below() -> None:
+    pin = _pin("2026-03-10T00:00:00+01:00", 4, prices=[-0.5, 0.0, 0.01, 1.0])
+    assert top_up_slots(pin, _cfg(enable_top_ups=True)).tolist() == [True, True, False, False]
+    assert top_up_slots(pin, _cfg(enable_top_ups=False)).tolist() == [False] * 4
 
 
 def test_water_days_top_ups_lift_the_cap_in_free_slots() -> None:
-    # Two hours at a negative price: with top-ups the element may run there beyond the
-    # quota (4 kWh more), without top-ups the day is capped at the rounded quota.
-    pin = _pin("2026-03-10T00:00:00+01:00", 24, prices=[-0.5, -0.5] + [1.0] * 22)
+    # Two free hours (-0.5 and 0 SEK/kWh) and one at 0.01 SEK/kWh: with top-ups the element
+    # may run in the two free hours beyond the quota, 2 x 2 kW x 1 h = 4 kWh more; without
+    # top-ups the day is capped at the rounded quota, 6 kWh = three whole hours.
+    pin = _pin("2026-03-10T00:00:00+01:00", 24, prices=[-0.5, 0.0, 0.01] + [1.0] * 21)
     capped = water_days(pin, _cfg(enable_top_ups=False))
     topped = water_days(pin, _cfg(enable_top_ups=True))
     assert capped[0].max_kwh == pytest.approx(6.0)
-    cap = topped[0].max_kwh
-    assert cap is None or cap >= 6.0 + 2 * 2.0 - 1e-9
+    assert topped[0].max_kwh == pytest.approx(6.0 + 4.0)
     assert topped[0].required_kwh == capped[0].required_kwh == 6.0
+
+
+def test_water_days_top_ups_count_only_inside_each_window() -> None:
+    # Quarter-hours, 2 kW: a free quarter-hour holds 0.5 kWh. Two free quarter-hours today
+    # (slots 0, 1) and three in tomorrow's partial window (slots 96-98); horizon ends 06:00.
+    prices = [1.0] * 120
+    for free in (0, 1, 96, 97, 98):
+        prices[free] = -0.1
+    pin = _pin("2026-03-10T00:00:00+01:00", 120, slot_minutes=15, prices=prices)
+    days = water_days(pin, _cfg())
+    assert _windows(days) == [("2026-03-10", 0, 96), ("2026-03-11", 96, 120)]
+    # Today: 6 kWh (12 blocks) + 2 x 0.5 kWh = 7 kWh.
+    assert days[0].max_kwh == pytest.approx(7.0)
+    # Tomorrow requires 6 x 6/24 = 1.5 kWh = 3 whole blocks; its cap is the full quota,
+    # 6 kWh (12 blocks), + 3 x 0.5 kWh = 7.5 kWh. Today's free slots do not count.
+    assert days[1].required_kwh == pytest.approx(1.5)
+    assert days[1].max_kwh == pytest.approx(7.5)
 
 
 @pytest.mark.parametrize(
@@ -220,28 +334,35 @@ def test_water_days_partition_the_horizon_with_deferral(start: str) -> None:
     assert days[0].required_kwh == pytest.approx(4.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DST bug: _water_day_start subtracts the deferral in local wall-clock time "
-    "(03:30 CEST - 3 h -> day 2026-03-29) but _boundary adds it in elapsed time (local "
-    "midnight + 3 h = 04:00 CEST on the spring day), so slots 03:30-04:00 are in no water day",
-)
 def test_water_days_partition_spring_forward_after_the_gap() -> None:
+    # Start 03:30 CEST = 01:30 UTC. Water day 2026-03-29 starts 3 elapsed hours after local
+    # midnight (23:00 UTC) = 02:00 UTC = 04:00 CEST, so 03:30-04:00 CEST (2 quarter-hours)
+    # still belongs to 2026-03-28, with its whole quota less the heated 2 kWh (its window
+    # ends inside the horizon). 2026-03-29 runs 23 h (spring day) to 01:00 UTC on the 30th:
+    # slots 2 + 92 = 94. The horizon ends at 01:30 UTC, half an hour into 2026-03-30:
+    # 6 x 0.5/24 = 0.125 kWh, less than one 0.5 kWh block -> 0.
     pin = _pin("2026-03-29T03:30:00+02:00", 96, slot_minutes=15, heated_kwh=2.0)
-    _assert_partition(water_days(pin, _cfg(defer_up_to_hours=3)), pin.n_slots)
+    days = water_days(pin, _cfg(defer_up_to_hours=3))
+    _assert_partition(days, pin.n_slots)
+    assert _windows(days) == [
+        ("2026-03-28", 0, 2),
+        ("2026-03-29", 2, 94),
+        ("2026-03-30", 94, 96),
+    ]
+    assert [d.required_kwh for d in days] == pytest.approx([4.0, 6.0, 0.0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DST bug: at 2026-10-25T02:30+01:00 (second 02:30) _water_day_start picks water "
-    "day 2026-10-24 (wall clock - 3 h), whose elapsed-time window already ended at 02:00+01:00: "
-    "an empty day [0, 0) gets the quota and the heated_today deduction",
-)
 def test_water_days_partition_fall_back_second_half_hour() -> None:
+    # Start at the second 02:30 (CET) = 01:30 UTC. Water day 2026-10-25 starts 3 elapsed
+    # hours after local midnight (22:00 UTC) = 01:00 UTC, so the start is inside it, and it
+    # gets the heated_today deduction: 6 - 2 = 4 kWh. It runs 25 h to 02:00 UTC on the 26th
+    # (midnight CET = 23:00 UTC, + 3 h), past the horizon end at 01:30 UTC: 24 of its
+    # remaining 24.5 h -> 4 x 24/24.5 = 3.92 kWh, 7.84 blocks of 0.5 kWh -> 7 = 3.5 kWh.
     pin = _pin("2026-10-25T02:30:00+01:00", 96, slot_minutes=15, heated_kwh=2.0)
     days = water_days(pin, _cfg(defer_up_to_hours=3))
     _assert_partition(days, pin.n_slots)
-    assert days[0].required_kwh == pytest.approx(4.0)
+    assert _windows(days) == [("2026-10-25", 0, 96)]
+    assert days[0].required_kwh == pytest.approx(3.5)
 
 
 # --- decision_minutes / decision_groups ---------------------------------------------------
@@ -429,3 +550,50 @@ def test_build_water_spec_vacation_ignores_the_daily_quota_and_heated_today() ->
         pin, _vacation(anti_legionella_kwh=3.0), max_import_price_sek_per_kwh=1.0
     )
     assert [d.required_kwh for d in spec.days] == [3.0]
+
+
+# --- in the planner ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tail_prices", "top_ups", "heated_slots", "objective_sek"),
+    [
+        # Positive prices: tomorrow needs its share, one hour, and gets it at 02:00, the
+        # cheapest hour of the tail: 2 x 0.2 = 0.4 SEK; 03:00 (0.3) would only add cost.
+        # Total 8.4 + 0.4 = 8.8 SEK.
+        ([0.8, 0.7, 0.2, 0.3, 0.6, 0.5], True, [13], 8.8),
+        # 02:00-04:00 pays (-0.2, -0.3 SEK/kWh) and top-ups are off, so only the quota cap
+        # bounds tomorrow: it is the full 8 kWh (4 hours), not the 2 kWh share, so both
+        # paying hours are heated, 4 kWh > 2 kWh required: 2 x (-0.2 - 0.3) = -1.0 SEK.
+        # Total 8.4 - 1.0 = 7.4 SEK (a cap at the share would allow only 03:00: 7.8 SEK).
+        ([0.8, 0.7, -0.2, -0.3, 0.6, 0.5], False, [13, 14], 7.4),
+    ],
+)
+def test_planner_heats_in_the_cheap_tail_of_a_pro_rated_day(
+    tail_prices: list[float], top_ups: bool, heated_slots: list[int], objective_sek: float
+) -> None:
+    # Hourly slots from 13:00 to 06:00 tomorrow (later prices not known yet), no deferral,
+    # 2 kW element, 8 kWh a day. Today 13:00-24:00 (slots 0-10) needs all 8 kWh = 4 hours:
+    # 20-23 (slots 7-10) are the cheapest, 2 x (1.2 + 1.1 + 1.0 + 0.9) = 8.4 SEK.
+    # Tomorrow 00-06 (slots 11-16) is 6/24 of its window: 8 x 6/24 = 2 kWh = one whole
+    # hour required; cap 8 / 2 = 4 whole hours = 8 kWh (no top-up slot in either case).
+    today = [1.9, 1.8, 1.7, 1.6, 1.5, 1.4, 1.3, 1.2, 1.1, 1.0, 0.9]
+    config = {
+        "system": {"has_battery": False, "has_water_heater": True},
+        "water_heating": {**PLAIN, "min_kwh_per_day": 8.0, "enable_top_ups": top_ups},
+    }
+    request = build_request(
+        import_prices=today + tail_prices, start="2026-03-10T13:00:00+01:00", config=config
+    )
+    out = plan_request(request, mode="baseline")
+    assert out.document["meta"]["status"] == "optimal"
+    days = out.kepler_input.water.days  # type: ignore[union-attr]
+    assert _windows(days) == [("2026-03-10", 0, 11), ("2026-03-11", 11, 17)]
+    assert [d.required_kwh for d in days] == pytest.approx([8.0, 2.0])
+    assert [d.max_kwh for d in days] == pytest.approx([8.0, 8.0])
+    water_kw = [row["water_heating_kw"] for row in out.document["schedule"]]
+    assert [t for t, kw in enumerate(water_kw) if kw > 0] == [7, 8, 9, 10, *heated_slots]
+    assert set(water_kw) == {0.0, 2.0}
+    # Within 2e-3 SEK: the earliest-slot tie-break adds 1e-6 SEK x slot index per heated
+    # slot (6.1e-5 SEK here).
+    assert out.result.objective_sek == pytest.approx(objective_sek, abs=2e-3)

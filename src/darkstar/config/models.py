@@ -139,20 +139,12 @@ class SIndexConfig(_Section):
     """Static S-Index: load inflation and the target-SoC floor (mode ``full`` only)."""
 
     base_factor: float = Field(1.1, ge=1.0, le=3.0, description="Load inflation factor.")
-    max_factor: float = Field(1.5, ge=1.0, le=3.0, description="Upper bound of the factor.")
     soc_scaling_percent: float = Field(
         50.0, ge=0, le=100, description="Target SoC = min + (factor - 1) x this [%]."
     )
     target_soc_hour: int = Field(
         6, ge=0, le=23, description="Local clock hour at which the target SoC applies."
     )
-
-    @model_validator(mode="after")
-    def _check_factor(self) -> Self:
-        if self.base_factor > self.max_factor:
-            msg = f"base_factor ({self.base_factor}) must not exceed max_factor ({self.max_factor})"
-            raise ValueError(msg)
-        return self
 
 
 class ForecastingConfig(_Section):

@@ -48,9 +48,12 @@ def check_slot_grid(starts_utc: Sequence[datetime], *, field: str = "slots") -> 
             raise InputError(f"{field}[{i}].start", "must carry a UTC offset")
     if len(starts_utc) == 1:
         return timedelta(minutes=60)
+    for i in range(1, len(starts_utc)):
+        if starts_utc[i] <= starts_utc[i - 1]:
+            raise InputError(
+                f"{field}[{i}].start", "slots must be sorted by start, without duplicates"
+            )
     step = starts_utc[1] - starts_utc[0]
-    if step <= timedelta(0):
-        raise InputError(f"{field}[1].start", "slots must be sorted by start, without duplicates")
     if step not in {timedelta(minutes=m) for m in ALLOWED_SLOT_MINUTES}:
         raise InputError(
             f"{field}[1].start",
@@ -60,8 +63,6 @@ def check_slot_grid(starts_utc: Sequence[datetime], *, field: str = "slots") -> 
         this_step = starts_utc[i] - starts_utc[i - 1]
         if this_step == step:
             continue
-        if this_step <= timedelta(0):
-            raise InputError(f"{field}[{i}].start", "slots must be sorted by start, no duplicates")
         if this_step > step and this_step % step == timedelta(0):
             raise InputError(
                 f"{field}[{i}].start",

@@ -85,7 +85,9 @@ def format_validation_error(
     exc: ValidationError, model: type[BaseModel], prefix: str = ""
 ) -> InputError:
     """Turn the first pydantic error into an :class:`InputError` naming the field."""
-    err = exc.errors()[0]
+    errors = exc.errors()
+    # a misspelt key shows up as "unknown" plus "missing": the unknown one explains both
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(err["loc"])
     parts: list[str] = [prefix] if prefix else []
     for part in loc:
@@ -104,7 +106,7 @@ def format_validation_error(
         return InputError(field, "is required")
     if kind in {"finite_number"}:
         return InputError(field, f"must be a finite number, got {given!r}")
-    message = err["msg"]
+    message = err["msg"].removeprefix("Value error, ")
     if kind.startswith(("greater_than", "less_than")) or kind in {"float_parsing", "float_type"}:
         message = f"{message}, got {given!r}"
     return InputError(field, message[0].lower() + message[1:])

@@ -57,8 +57,9 @@ def _quota_cap(required_kwh: float, slot_kwh: float) -> float:
 
 
 def _water_day_start(moment: datetime, tz: ZoneInfo, defer: timedelta) -> date:
-    """Local date of the water day that contains ``moment``."""
-    return (moment.astimezone(tz) - defer).date()
+    """Local date of the water day that contains ``moment`` (DST-safe, via the boundaries)."""
+    day = moment.astimezone(tz).date()
+    return day if moment >= _boundary(day, tz, defer) else day - timedelta(days=1)
 
 
 def _boundary(day: date, tz: ZoneInfo, defer: timedelta) -> datetime:
@@ -102,15 +103,21 @@ def water_days(pin: PlannerInput, cfg: WaterHeatingConfig) -> list[WaterDay]:
         quota = cfg.min_kwh_per_day
         if not days:
             quota = max(0.0, quota - pin.state.water_heated_today_kwh)
+        required = quota
         if window_end > pin.end:
-            quota *= (pin.end - window_start) / (window_end - window_start)
+            # the share of the quota for the share of the window inside the horizon, in
+            # whole switching blocks: rolling planning heats the rest later, and a fraction
+            # of a block would only buy a shortfall warning. The cap stays the whole quota,
+            # so cheap hours in the tail may still be used.
+            share = quota * (pin.end - window_start) / (window_end - window_start)
+            required = math.floor(share / block_kwh + 1e-9) * block_kwh
         first, end = _slot_index(pin, window_start), _slot_index(pin, window_end)
         days.append(
             WaterDay(
                 label=day.isoformat(),
                 first_slot=first,
                 end_slot=end,
-                required_kwh=quota,
+                required_kwh=required,
                 max_kwh=_quota_cap(quota, block_kwh) + float(np.sum(top_up_kwh[first:end])),
             )
         )

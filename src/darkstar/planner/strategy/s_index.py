@@ -1,7 +1,7 @@
 """Static S-Index: the load inflation factor and the risk-driven target SoC.
 
-In this version the risk is the configured ``s_index.base_factor`` (bounded by
-``max_factor``); the adaptive, weather-driven S-Index replaces :func:`risk_factor` later.
+In this version the risk is the configured ``s_index.base_factor``; the adaptive,
+weather-driven S-Index (and its ``max_factor`` bound) replaces :func:`risk_factor` later.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ __all__ = ["risk_factor", "target_soc_percent"]
 
 def risk_factor(cfg: SIndexConfig) -> float:
     """Return the load inflation factor (>= 1)."""
-    return min(cfg.base_factor, cfg.max_factor)
+    return cfg.base_factor
 
 
 def target_soc_percent(*, s_index: SIndexConfig, battery: BatteryConfig) -> float:

@@ -1,0 +1,12 @@
+"""Executor: turns the current slot of the plan into device commands."""
+
+from __future__ import annotations
+
+from darkstar.executor.controller import (
+    InverterMode,
+    SlotCommand,
+    WaterHeaterSetpoints,
+    command_for_slot,
+)
+
+__all__ = ["InverterMode", "SlotCommand", "WaterHeaterSetpoints", "command_for_slot"]

@@ -14,7 +14,7 @@ start/end formulation and, when its comfort features are priced, hourly decision
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,9 +35,12 @@ if TYPE_CHECKING:
 __all__ = [
     "THROUGHPUT_TIEBREAK_SEK_PER_KWH",
     "add_battery_constraints",
+    "ViolationLimits",
     "add_grid_constraints",
     "build_model",
+    "cap_violations",
     "hard_penalty_sek_per_kwh",
+    "minimum_violations",
     "solve_kepler",
 ]
 
@@ -266,6 +269,86 @@ def build_model(
     )
 
 
+#: Column blocks that only physics may force above zero, in priority order: load shedding
+#: first (never shed if anything else helps), then the SoC floor breach and the excess over
+#: the ceiling at a start above it.
+_SHED_BLOCKS = ("load_shedding_kw",)
+_STATE_BLOCKS = ("soc_floor_breach_kwh", "soc_ceiling_excess_kwh")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ViolationLimits:
+    """The least violation physics forces: shed energy [kWh] and priced SoC breach [SEK]."""
+
+    shed_kwh: float = 0.0
+    state_sek: float = 0.0
+
+
+def _block_cols(m: LinearModel, names: tuple[str, ...]) -> NDArray[np.int64]:
+    return np.concatenate([m.cols(name) for name in names])
+
+
+def minimum_violations(kin: KeplerInput, *, battery_binaries: NDArray[np.int64]) -> ViolationLimits:
+    """Return the least shedding, then the least SoC breach, that physics forces.
+
+    Zero without a solve when every load fits under the import cap and the battery starts
+    inside its SoC window (the battery can idle and the grid serve the load). Otherwise two
+    small LPs of the battery and grid alone (the water heater and target can always be left
+    unserved, so they never lower these minima): shedding first, then the breach with
+    shedding held at its minimum.
+    """
+    bat = kin.battery
+    may_shed = bool(np.any(kin.load_kwh / kin.slot_h > kin.grid.import_cap_kw + 1e-9))
+    may_breach = bat is not None and not (
+        bat.min_soc_kwh - 1e-9 <= bat.initial_soc_kwh <= bat.max_soc_kwh + 1e-9
+    )
+    if not may_shed and not may_breach:
+        return ViolationLimits()
+    no_binaries = np.zeros(0, dtype=np.int64)
+    lp_input = replace(kin, water=None, soc_target=None)
+    m, _ = build_model(lp_input, battery_binaries=battery_binaries, grid_binaries=no_binaries)
+    shed, state = _block_cols(m, _SHED_BLOCKS), _block_cols(m, _STATE_BLOCKS)
+    state_costs = m.costs(state)
+    m.keep_costs_only(shed)
+    first = m.solve(time_limit_s=kin.options.time_limit_s, mip_gap=kin.options.mip_gap)
+    if first.x is None:
+        return ViolationLimits(shed_kwh=float("inf"), state_sek=float("inf"))
+    shed_kwh = kin.slot_h * float(np.sum(first.x[shed]))
+    _cap(m, shed, np.full(len(shed), kin.slot_h), shed_kwh)
+    m.keep_costs_only(np.zeros(0, dtype=np.int64))
+    m.add_cost(state, state_costs)
+    second = m.solve(time_limit_s=kin.options.time_limit_s, mip_gap=kin.options.mip_gap)
+    state_sek = max(0.0, second.objective) if second.x is not None else float("inf")
+    return ViolationLimits(shed_kwh=shed_kwh, state_sek=state_sek)
+
+
+def _cap(
+    m: LinearModel, cols: NDArray[np.int64], weights: NDArray[np.float64], limit: float
+) -> None:
+    if limit <= 1e-9:
+        m.set_upper(cols, 0.0)
+    elif np.isfinite(limit):
+        m.add_rows_coo(
+            "violation_cap",
+            1,
+            (np.zeros(len(cols), np.int64), cols, weights),
+            ub=limit * (1 + 1e-6) + 1e-6,
+        )
+
+
+def cap_violations(m: LinearModel, kin: KeplerInput, limits: ViolationLimits) -> None:
+    """Keep shedding and SoC breaches at the physical minimum: never trade them for comfort.
+
+    Penalties alone cannot do this: a sliver of shed load or floor breach can unlock a whole
+    on/off water-heating block whose shortfall penalty is larger than the sliver's, and a
+    floor penalty paid in every slot can outgrow a one-off shed. Capping the violation
+    columns at the minimum found by :func:`minimum_violations` makes the priority strict.
+    """
+    shed, state = _block_cols(m, _SHED_BLOCKS), _block_cols(m, _STATE_BLOCKS)
+    _cap(m, shed, np.full(len(shed), kin.slot_h), limits.shed_kwh)
+    _cap(m, state, m.costs(state), limits.state_sek)
+
+
 def _initial_binary_slots(kin: KeplerInput) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Slots where doing both directions at once could pay, so exclusivity needs a binary."""
     imp, exp = kin.import_price_sek_per_kwh, kin.export_price_sek_per_kwh
@@ -325,8 +408,10 @@ def solve_kepler(kin: KeplerInput) -> KeplerResult | None:
     battery_slots, grid_slots = _initial_binary_slots(kin)
     total_ms = 0.0
     n_solves = 0
+    limits = minimum_violations(kin, battery_binaries=battery_slots)
     while True:
         m, v = build_model(kin, battery_binaries=battery_slots, grid_binaries=grid_slots)
+        cap_violations(m, kin, limits)
         remaining = kin.options.time_limit_s - total_ms / 1000.0
         outcome = m.solve(time_limit_s=max(remaining, 0.05), mip_gap=kin.options.mip_gap)
         total_ms += outcome.solve_time_ms

@@ -149,6 +149,29 @@ class LinearModel:
         np.add.at(flat_cost, cols, np.broadcast_to(np.asarray(cost, np.float64), cols.shape))
         self._cost = [flat_cost]
 
+    def cols(self, name: str) -> NDArray[np.int64]:
+        """Column indices of the block ``name`` (empty when the block was not added)."""
+        start, n = self.col_blocks.get(name, (0, 0))
+        return np.arange(start, start + n, dtype=np.int64)
+
+    def costs(self, cols: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Objective coefficients of ``cols``."""
+        return np.concatenate(self._cost)[cols]
+
+    def keep_costs_only(self, cols: NDArray[np.int64]) -> None:
+        """Zero every objective coefficient except those of ``cols``."""
+        flat = np.concatenate(self._cost)
+        kept = np.zeros_like(flat)
+        kept[cols] = flat[cols]
+        self._cost = [kept]
+        self.offset = 0.0
+
+    def set_upper(self, cols: NDArray[np.int64], value: float) -> None:
+        """Set the upper bound of ``cols``."""
+        flat = np.concatenate(self._ub)
+        flat[cols] = value
+        self._ub = [flat]
+
     def set_integer(self, cols: NDArray[np.int64]) -> None:
         """Mark existing columns as integer."""
         flat = np.concatenate(self._integer)

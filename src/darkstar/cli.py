@@ -1,4 +1,4 @@
-"""The ``darkstar`` command line: plan, bench, demo.
+"""The ``darkstar`` command line: plan, whatif, bench, demo.
 
 Errors a user can cause (bad request, bad config, missing file) end with exit code 2 and
 one line on stderr naming the field; nothing prints a traceback unless ``--debug`` is given.
@@ -28,6 +28,8 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (speed and plan quality).")
 app.add_typer(bench_app, name="bench")
+whatif_app = typer.Typer(no_args_is_help=True, help="What-ifs: re-plan with an extra commitment.")
+app.add_typer(whatif_app, name="whatif")
 
 _EXIT_INPUT = 2
 _EXIT_INTERNAL = 1
@@ -204,6 +206,60 @@ def backtest(
         )
     except InputError as exc:
         raise _fail(str(exc)) from None
+
+
+#: Library argument names of the what-if, as the command line spells them.
+_WHATIF_FLAGS = {"energy_kwh": "--kwh", "at": "--at", "mode": "--mode"}
+
+
+@whatif_app.command("export")
+def whatif_export_command(
+    input_path: Annotated[Path, typer.Option("--input", "-i", help="Plan request (JSON).")],
+    kwh: Annotated[str, typer.Option("--kwh", metavar="KWH", help="Energy to export, in kWh.")],
+    at: Annotated[
+        str,
+        typer.Option(help="'tomorrow peak', 'today peak' or a local time (2018-05-17T18:00)."),
+    ],
+    config_path: Annotated[
+        Path | None, typer.Option("--config", "-c", help="config.yaml (request config wins).")
+    ] = None,
+    mode: Annotated[str, typer.Option(help="baseline or full.")] = "baseline",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, with both schedules.")] = (
+        False
+    ),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Net SEK impact of exporting KWH in one hour, found by re-planning with it."""
+    _setup_logging(verbose)
+    from darkstar.config import load_config
+    from darkstar.simulation.whatif import print_export_whatif, whatif_export
+
+    try:
+        energy_kwh = float(kwh)
+    except ValueError:
+        raise _fail(f"--kwh: expected a number of kWh, got {kwh!r}") from None
+    try:
+        request = read_json_file(input_path, field="input")
+        base_config = None if config_path is None else load_config(config_path)
+        result = whatif_export(
+            request, energy_kwh=energy_kwh, at=at, mode=mode, base_config=base_config
+        )
+    except InputError as exc:
+        raise _fail(f"{_WHATIF_FLAGS.get(exc.field, exc.field)}: {exc.message}") from None
+    except DarkstarError as exc:
+        if debug:
+            raise
+        raise _fail(f"{type(exc).__name__}: {exc}", _EXIT_INTERNAL) from None
+    except Exception as exc:
+        if debug:
+            raise
+        logger.debug("unexpected error", exc_info=True)
+        raise _fail(f"internal error: {type(exc).__name__}: {exc}", _EXIT_INTERNAL) from None
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=1, allow_nan=False))
+    else:
+        print_export_whatif(result)
 
 
 @app.command()

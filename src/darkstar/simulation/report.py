@@ -168,7 +168,8 @@ def _chart_png(
     import matplotlib.pyplot as plt
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 8), constrained_layout=True)
-    monthly.plot.bar(ax=top, width=0.8)
+    colors = {name: f"C{i}" for i, name in enumerate(monthly.columns)}
+    monthly.plot.bar(ax=top, width=0.8, color=[colors[c] for c in monthly.columns])
     top.set_ylabel("energy cost [SEK]")
     top.set_title("Monthly energy cost by strategy (lower is better)")
     top.grid(axis="y", alpha=0.3)
@@ -176,7 +177,8 @@ def _chart_png(
     days = np.arange(n_slots) * _SLOT_H / 24.0
     for name, r in results.items():
         if name != "no_battery":
-            bottom.plot(days, base - np.cumsum(slot_costs_sek(r, year, n_slots)), label=name)
+            saved = base - np.cumsum(slot_costs_sek(r, year, n_slots))
+            bottom.plot(days, saved, label=name, color=colors.get(name))
     bottom.set_xlabel("day of the run")
     bottom.set_ylabel("savings vs no battery [SEK]")
     bottom.set_title("Cumulative savings (before wear)")

@@ -33,10 +33,12 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 __all__ = [
+    "EXPORT_SHORTFALL_PENALTY_SEK_PER_KWH",
     "THROUGHPUT_TIEBREAK_SEK_PER_KWH",
     "add_battery_constraints",
     "VIOLATION_PRIORITY",
     "ViolationLimits",
+    "add_export_commitment_constraints",
     "add_grid_constraints",
     "build_model",
     "cap_violations",
@@ -53,6 +55,17 @@ logger = logging.getLogger(__name__)
 #: 0.0004 SEK on a busy day) makes "do nothing" strictly better than pointless cycling, so
 #: the LP never needs an exclusivity binary for it. It never changes the economics.
 THROUGHPUT_TIEBREAK_SEK_PER_KWH = 1e-5
+
+#: Price of each kWh an export commitment falls short [SEK/kWh]. A kWh costs at most about
+#: 50 SEK all-in (the SDAC day-ahead cap of 4000 EUR/MWh is about 45 SEK/kWh). Even bought
+#: at that price through a 50 % round trip with the maximum wear (10 SEK/kWh each way), one
+#: more kWh exported in the window costs under 150 SEK, and leaving a water quota or the
+#: target SoC unmet costs the highest price plus a few SEK. At 1000 SEK/kWh the commitment
+#: is met whenever the fuse, battery and PV allow; the slack only keeps the model feasible
+#: when they cannot. Shedding and SoC breaches stay capped at their physical minimum
+#: (:func:`cap_violations`), so they are never traded for it. Requests with prices beyond
+#: any market's cap get the floor penalty instead, whichever is larger.
+EXPORT_SHORTFALL_PENALTY_SEK_PER_KWH = 1000.0
 
 #: Values below this (kW or kWh) in a solution are solver noise and are written as zero.
 _CLEAN_TOL = 1e-7
@@ -242,6 +255,43 @@ def add_grid_constraints(
     return grid_import, grid_export, curtail, shed
 
 
+def add_export_commitment_constraints(
+    m: LinearModel, kin: KeplerInput, grid_export: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """Add the export commitment of ``kin``: at least X kWh exported within a window.
+
+    Equation, for the window ``W = [first_slot, end_slot)`` and committed energy ``X``::
+
+        h sum_{t in W} e_t + s >= X,   0 <= s <= X                  (export_commitment)
+
+    Objective term: ``P_short s`` with ``P_short`` the larger of
+    :data:`EXPORT_SHORTFALL_PENALTY_SEK_PER_KWH` and the floor penalty, so ``s > 0`` only
+    where the fuse, the battery and PV cannot deliver X (the model stays feasible).
+
+    Returns
+    -------
+    NDArray[np.int64]
+        The column of ``export_shortfall_kwh`` (empty when ``kin`` has no commitment).
+    """
+    commitment = kin.export_commitment
+    if commitment is None:
+        return np.zeros(0, dtype=np.int64)
+    penalty = max(EXPORT_SHORTFALL_PENALTY_SEK_PER_KWH, hard_penalty_sek_per_kwh(kin))
+    short = m.add_vars("export_shortfall_kwh", 1, ub=commitment.energy_kwh, cost=penalty)
+    window = grid_export[commitment.first_slot : commitment.end_slot]
+    m.add_rows_coo(
+        "export_commitment",
+        1,
+        (
+            np.zeros(len(window) + 1, dtype=np.int64),
+            np.r_[window, short],
+            np.r_[np.full(len(window), kin.slot_h), 1.0],
+        ),
+        lb=commitment.energy_kwh,
+    )
+    return short
+
+
 def build_model(
     kin: KeplerInput, *, battery_binaries: NDArray[np.int64], grid_binaries: NDArray[np.int64]
 ) -> tuple[LinearModel, _Vars]:
@@ -258,6 +308,8 @@ def build_model(
         water_on=water_on,
         exclusive_slots=grid_binaries,
     )
+    if kin.export_commitment is not None:
+        add_export_commitment_constraints(m, kin, grid_export)
     return m, _Vars(
         charge=charge,
         discharge=discharge,
@@ -288,9 +340,9 @@ def minimum_violations(kin: KeplerInput, *, battery_binaries: NDArray[np.int64])
 
     Zero without a solve when every load fits under the import cap and the battery starts
     inside its SoC window (the battery can idle and the grid serve the load). Otherwise one
-    small LP of the battery and grid alone per block (the water heater and target can
-    always be left unserved, so they never lower these minima), each with the blocks before
-    it held at their minima.
+    small LP of the battery and grid alone per block (the water heater, target and export
+    commitment can always be left unserved, so they never lower these minima), each with the
+    blocks before it held at their minima.
     """
     bat = kin.battery
     may_shed = bool(np.any(kin.load_kwh / kin.slot_h > kin.grid.import_cap_kw + 1e-9))
@@ -300,7 +352,7 @@ def minimum_violations(kin: KeplerInput, *, battery_binaries: NDArray[np.int64])
     if not may_shed and not may_breach:
         return ViolationLimits()
     no_binaries = np.zeros(0, dtype=np.int64)
-    lp_input = replace(kin, water=None, soc_target=None)
+    lp_input = replace(kin, water=None, soc_target=None, export_commitment=None)
     m, _ = build_model(lp_input, battery_binaries=battery_binaries, grid_binaries=no_binaries)
     blocks = [m.cols(name) for name in VIOLATION_PRIORITY]
     weights = [m.costs(cols) for cols in blocks]

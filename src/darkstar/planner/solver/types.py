@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BatterySpec",
+    "ExportCommitment",
     "GridSpec",
     "KeplerInput",
     "KeplerResult",
@@ -116,6 +117,30 @@ class SocTarget:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ExportCommitment:
+    """Export at least ``energy_kwh`` to the grid within slots ``[first_slot, end_slot)``.
+
+    A soft commitment: what the fuse, battery and PV cannot deliver is left as a priced
+    shortfall (see :func:`darkstar.planner.solver.kepler.add_export_commitment_constraints`).
+    """
+
+    first_slot: int
+    end_slot: int
+    energy_kwh: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.first_slot < self.end_slot:
+            msg = (
+                "ExportCommitment needs 0 <= first_slot < end_slot, "
+                f"got [{self.first_slot}, {self.end_slot})"
+            )
+            raise ValueError(msg)
+        if not (np.isfinite(self.energy_kwh) and self.energy_kwh >= 0):
+            msg = f"ExportCommitment.energy_kwh must be finite and >= 0, got {self.energy_kwh}"
+            raise ValueError(msg)
+
+
+@dataclass(frozen=True, kw_only=True)
 class SolverOptions:
     """Solver limits and economic knobs."""
 
@@ -140,6 +165,7 @@ class KeplerInput:
     water: WaterSpec | None = None
     soc_target: SocTarget | None = None
     options: SolverOptions = field(default_factory=SolverOptions)
+    export_commitment: ExportCommitment | None = None
 
     def __post_init__(self) -> None:
         n = len(self.import_price_sek_per_kwh)
@@ -153,6 +179,10 @@ class KeplerInput:
                 raise ValueError(msg)
         if not np.all(np.isfinite(self.import_price_sek_per_kwh)):
             msg = "KeplerInput.import_price_sek_per_kwh contains NaN or inf"
+            raise ValueError(msg)
+        commitment = self.export_commitment
+        if commitment is not None and commitment.end_slot > n:
+            msg = f"KeplerInput.export_commitment ends at slot {commitment.end_slot}, after {n}"
             raise ValueError(msg)
 
     @property

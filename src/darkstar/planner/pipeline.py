@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from darkstar.planner.inputs.types import PlannerInput
     from darkstar.planner.solver.types import KeplerInput, KeplerResult
 
-__all__ = ["PlanMode", "PlanOutcome", "generate_schedule", "plan_request"]
+__all__ = ["PlanMode", "PlanOutcome", "generate_schedule", "plan_request", "solve_kepler_input"]
 
 logger = logging.getLogger(__name__)
 
@@ -118,9 +118,27 @@ def generate_schedule(
         load_kwh=strategy.load_kwh,
         soc_target=strategy.soc_target,
     )
+    return solve_kepler_input(
+        pin, kin, mode=mode, strategy_meta=strategy.meta, planned_at=planned_at
+    )
+
+
+def solve_kepler_input(
+    pin: PlannerInput,
+    kin: KeplerInput,
+    *,
+    mode: PlanMode | str,
+    strategy_meta: dict[str, Any],
+    planned_at: datetime | None = None,
+) -> PlanOutcome:
+    """Solve a prepared solver input and return the validated document (never raises).
+
+    Kepler with the heuristic fallback, the schedule document, and the fallback again if
+    the plan fails validation. Shared by :func:`generate_schedule` and what-if re-solves.
+    """
     result = solve_with_fallback(kin)
     document = build_schedule_document(
-        pin, kin, result, mode=str(mode), strategy_meta=strategy.meta, planned_at=planned_at
+        pin, kin, result, mode=str(mode), strategy_meta=strategy_meta, planned_at=planned_at
     )
     try:
         check_schedule(document["schedule"], slot_h=pin.slot_h)
@@ -128,7 +146,7 @@ def generate_schedule(
         logger.exception("solver plan failed validation")
         result = fallback_result(kin, f"solver plan failed validation: {exc}")
         document = build_schedule_document(
-            pin, kin, result, mode=str(mode), strategy_meta=strategy.meta, planned_at=planned_at
+            pin, kin, result, mode=str(mode), strategy_meta=strategy_meta, planned_at=planned_at
         )
         check_schedule(document["schedule"], slot_h=pin.slot_h)
     for warning in result.warnings:

@@ -31,13 +31,12 @@ import numpy as np
 
 from darkstar.errors import InputError
 from darkstar.physics.timegrid import to_local_iso
-from darkstar.planner.output.schedule import (
-    ScheduleError,
-    build_schedule_document,
-    check_schedule,
+from darkstar.planner.pipeline import (
+    PlanMode,
+    PlanOutcome,
+    generate_schedule,
+    solve_kepler_input,
 )
-from darkstar.planner.pipeline import PlanMode, PlanOutcome, generate_schedule
-from darkstar.planner.solver.fallback import fallback_result, solve_with_fallback
 from darkstar.planner.solver.types import ExportCommitment, PlanStatus
 
 if TYPE_CHECKING:
@@ -269,26 +268,14 @@ def _replan(
 ) -> PlanOutcome:
     """Solve the base plan's own solver input plus ``commitment``, as the pipeline does.
 
-    The same steps as :func:`darkstar.planner.pipeline.generate_schedule` after its solver
-    input is built: Kepler with the heuristic fallback, the schedule document, and the
-    fallback when the plan fails validation.
+    Through :func:`darkstar.planner.pipeline.solve_kepler_input`, the same steps the base
+    plan took after its solver input was built.
     """
     kin = replace(base.kepler_input, export_commitment=commitment)
     strategy_meta = copy.deepcopy(base.document["meta"]["s_index"])
-    result = solve_with_fallback(kin)
-    document = build_schedule_document(
-        pin, kin, result, mode=str(mode), strategy_meta=strategy_meta, planned_at=planned_at
+    return solve_kepler_input(
+        pin, kin, mode=mode, strategy_meta=strategy_meta, planned_at=planned_at
     )
-    try:
-        check_schedule(document["schedule"], slot_h=pin.slot_h)
-    except ScheduleError as exc:  # a plan that breaks physics is never handed out
-        logger.exception("what-if plan failed validation")
-        result = fallback_result(kin, f"solver plan failed validation: {exc}")
-        document = build_schedule_document(
-            pin, kin, result, mode=str(mode), strategy_meta=strategy_meta, planned_at=planned_at
-        )
-        check_schedule(document["schedule"], slot_h=pin.slot_h)
-    return PlanOutcome(document=document, result=result, kepler_input=kin)
 
 
 def _shortfall_warning(

@@ -123,12 +123,23 @@ def strategy_metrics(
 
 
 def monthly_costs(
-    results: dict[str, LoopResult], year: YearData, *, n_slots: int, timezone: str
+    results: dict[str, LoopResult],
+    year: YearData,
+    cfg: DarkstarConfig,
+    *,
+    n_slots: int,
+    timezone: str,
 ) -> pd.DataFrame:
-    """Energy cost per local calendar month and strategy [SEK]."""
+    """Energy cost plus battery wear per local calendar month and strategy [SEK]."""
     months = year.index[:n_slots].tz_convert(timezone).strftime("%Y-%m")
+    wear = cfg.battery_economics.battery_cycle_cost_kwh * _SLOT_H
     frame = pd.DataFrame(
-        {name: slot_costs_sek(r, year, n_slots) for name, r in results.items()}, index=months
+        {
+            name: slot_costs_sek(r, year, n_slots)
+            + wear * (r.battery_charge_kw + r.battery_discharge_kw)
+            for name, r in results.items()
+        },
+        index=months,
     )
     return frame.groupby(level=0).sum()
 
@@ -170,8 +181,8 @@ def _chart_png(
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 8), constrained_layout=True)
     colors = {name: f"C{i}" for i, name in enumerate(monthly.columns)}
     monthly.plot.bar(ax=top, width=0.8, color=[colors[c] for c in monthly.columns])
-    top.set_ylabel("energy cost [SEK]")
-    top.set_title("Monthly energy cost by strategy (lower is better)")
+    top.set_ylabel("energy cost + wear [SEK]")
+    top.set_title("Monthly cost by strategy (lower is better)")
     top.grid(axis="y", alpha=0.3)
     base = np.cumsum(slot_costs_sek(results["no_battery"], year, n_slots))
     days = np.arange(n_slots) * _SLOT_H / 24.0
@@ -258,7 +269,7 @@ def print_report(
             f"{m.end_soc_kwh:.2f} kWh",
         )
     console.print(table)
-    months = Table(title="Energy cost per month [SEK] (before wear)")
+    months = Table(title="Energy cost + battery wear per month [SEK]")
     months.add_column("month")
     for name in monthly.columns:
         months.add_column(str(name), justify="right")

@@ -64,7 +64,7 @@ def run_backtest_command(
             progress=lambda name, done: progress.advance(tasks[name], done),
         )
     metrics = strategy_metrics(run.results, data, cfg, n_slots=n_slots, timezone=timezone)
-    monthly = monthly_costs(run.results, data, n_slots=n_slots, timezone=timezone)
+    monthly = monthly_costs(run.results, data, cfg, n_slots=n_slots, timezone=timezone)
     title = (
         f"Backtest {area} {year}, {n_slots / 96:.0f} days, replan {spec.replan_minutes} min, "
         f"forecast {spec.forecast}, prices {spec.price_horizon}, terminal {spec.terminal}"

@@ -41,7 +41,8 @@ def _mean_day(
     if whole < 1:
         return _last_day(known_prices, slots_per_day)
     recent = np.asarray(known_prices[len(known_prices) - whole * slots_per_day :], np.float64)
-    return recent.reshape(whole, slots_per_day).mean(axis=0)
+    mean: NDArray[np.float64] = recent.reshape(whole, slots_per_day).mean(axis=0)
+    return mean
 
 
 def persistence_extension(

@@ -21,6 +21,7 @@ from darkstar.examples import build_request, example_request_paths, read_example
 from darkstar.planner.output.schedule import write_schedule
 from darkstar.planner.pipeline import PlanOutcome, plan_request
 from darkstar.planner.solver import fallback
+from darkstar.planner.solver.kepler import NoSolutionError
 
 STOCKHOLM = "Europe/Stockholm"
 
@@ -478,11 +479,14 @@ def test_plan_slot_lengths_15_30_60_minutes() -> None:
 
 
 def test_plan_solver_without_solution_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fallback, "solve_kepler", lambda kin: None)
+    def no_solution(kin: object) -> None:
+        raise NoSolutionError("Time limit reached")
+
+    monkeypatch.setattr(fallback, "solve_kepler", no_solution)
     out = plan_request(read_example_request("se4-winter-2018-01-17"))
     meta = out.document["meta"]
     assert meta["status"] == "fallback"
-    assert meta["fallback_reason"]
+    assert meta["fallback_reason"] == "solver found no solution (Time limit reached)"
     assert meta["objective_sek"] is None
     assert meta["mip_gap"] is None
     _assert_contract(out)

@@ -365,10 +365,7 @@ def perfect_foresight(
         pin, cfg, pv_kwh=pin.column("pv_forecast_kwh"), load_kwh=pin.column("load_forecast_kwh")
     )
     kin = replace(kin, options=replace(kin.options, terminal_value_sek_per_kwh=0.0))
-    result = solve_kepler(kin)
-    if result is None:
-        msg = "perfect-foresight solve found no solution"
-        raise RuntimeError(msg)
+    result = solve_kepler(kin)  # NoSolutionError propagates: a reference must be exact
     p = result.plan
     pv_used = pin.column("pv_forecast_kwh") / _SLOT_H - p.pv_curtailment_kw
     return LoopResult(

@@ -80,6 +80,7 @@ def _reason(
     action: SlotAction,
     *,
     import_price: float,
+    export_price: float,
     soc_end: float,
     bat: BatterySpec | None,
     export_kw: float,
@@ -95,7 +96,9 @@ def _reason(
     if action is SlotAction.DISCHARGE:
         return "cover_load"
     if curtail_kw > _EPS_KW:
-        return "curtail_negative_price"
+        # below zero the grid charges for export; otherwise export is off, at the fuse,
+        # or not worth the export threshold
+        return "curtail_negative_price" if export_price < 0 else "curtail_no_export_value"
     if bat is None:
         return "no_battery"
     if export_kw > _EPS_KW:
@@ -150,6 +153,7 @@ def build_schedule_rows(
         reason = _reason(
             actions[t],
             import_price=slot.import_price_sek_per_kwh,
+            export_price=slot.export_price_sek_per_kwh,
             soc_end=soc_end[t],
             bat=battery,
             export_kw=exp,

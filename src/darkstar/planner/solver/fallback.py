@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from darkstar.baseline import plan_heuristic
-from darkstar.planner.solver.kepler import solve_kepler
+from darkstar.planner.solver.kepler import NoSolutionError, solve_kepler, water_warnings
 from darkstar.planner.solver.types import KeplerResult, PlanStatus, SolverReport
 
 if TYPE_CHECKING:
@@ -20,9 +20,11 @@ logger = logging.getLogger(__name__)
 def fallback_result(kin: KeplerInput, reason: str) -> KeplerResult:
     """Return the heuristic plan as a ``fallback`` result carrying ``reason``."""
     logger.warning("planner fallback: %s", reason)
+    plan = plan_heuristic(kin)
     return KeplerResult(
         status=PlanStatus.FALLBACK,
-        plan=plan_heuristic(kin),
+        plan=plan,
+        warnings=tuple(water_warnings(kin, plan)),
         objective_sek=float("nan"),
         report=SolverReport(
             solver="heuristic",
@@ -41,10 +43,9 @@ def fallback_result(kin: KeplerInput, reason: str) -> KeplerResult:
 def solve_with_fallback(kin: KeplerInput) -> KeplerResult:
     """Solve with Kepler; on no solution or any solver error, fall back (never raises)."""
     try:
-        result = solve_kepler(kin)
+        return solve_kepler(kin)
+    except NoSolutionError as exc:
+        return fallback_result(kin, str(exc))
     except Exception as exc:  # the planner must always hand back a plan
         logger.exception("kepler failed")
         return fallback_result(kin, f"solver error: {type(exc).__name__}: {exc}")
-    if result is None:
-        return fallback_result(kin, "solver found no solution within the time limit")
-    return result

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from darkstar.errors import DarkstarError
 from darkstar.planner.solver.model import LinearModel, lagged
 from darkstar.planner.solver.types import (
     KeplerInput,
@@ -42,9 +43,11 @@ __all__ = [
     "add_grid_constraints",
     "build_model",
     "cap_violations",
+    "NoSolutionError",
     "hard_penalty_sek_per_kwh",
     "minimum_violations",
     "solve_kepler",
+    "water_warnings",
 ]
 
 logger = logging.getLogger(__name__)
@@ -379,7 +382,7 @@ def _cap(
             "violation_cap",
             1,
             (np.zeros(len(cols), np.int64), cols, weights),
-            ub=limit * (1 + 1e-6) + 1e-6,
+            ub=limit * (1 + 1e-5) + 1e-5,
         )
 
 
@@ -466,6 +469,11 @@ def _both_ways(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.int
     return np.flatnonzero((a > 1e-6) & (b > 1e-6))
 
 
+def water_warnings(kin: KeplerInput, plan: PlanArrays) -> list[str]:
+    """Return one warning per water day whose quota ``plan`` does not meet."""
+    return _water_warnings(kin, plan)
+
+
 def _water_warnings(kin: KeplerInput, plan: PlanArrays) -> list[str]:
     if kin.water is None:
         return []
@@ -476,29 +484,50 @@ def _water_warnings(kin: KeplerInput, plan: PlanArrays) -> list[str]:
     ]
 
 
-def solve_kepler(kin: KeplerInput) -> KeplerResult | None:
+class NoSolutionError(DarkstarError):
+    """HiGHS returned no plan; ``termination`` says why (infeasible, time limit, ...)."""
+
+    def __init__(self, termination: str) -> None:
+        self.termination = termination
+        super().__init__(f"solver found no solution ({termination})")
+
+
+def solve_kepler(kin: KeplerInput) -> KeplerResult:
     """Solve the planning MILP.
 
     Returns
     -------
-    KeplerResult or None
-        ``optimal`` or ``feasible`` result, or ``None`` when HiGHS found no solution
-        within the time limit (the caller then builds a fallback plan).
+    KeplerResult
+        ``optimal`` or ``feasible`` result.
+
+    Raises
+    ------
+    NoSolutionError
+        When HiGHS found no solution (time limit without an incumbent, or a numerical
+        failure); the caller then builds a fallback plan.
     """
     battery_slots, grid_slots = _initial_binary_slots(kin)
     total_ms = 0.0
     n_solves = 0
     limits = minimum_violations(kin, battery_binaries=battery_slots)
+    limits_active = True
     while True:
         m, v = build_model(kin, battery_binaries=battery_slots, grid_binaries=grid_slots)
-        cap_violations(m, limits)
+        if limits_active:
+            cap_violations(m, limits)
         remaining = kin.options.time_limit_s - total_ms / 1000.0
         outcome = m.solve(time_limit_s=max(remaining, 0.05), mip_gap=kin.options.mip_gap)
         total_ms += outcome.solve_time_ms
         n_solves += 1
+        if outcome.x is None and limits != ViolationLimits() and limits_active:
+            # the caps come from an earlier solve; solver tolerances can make them a hair
+            # too tight. Violations stay priced, so solving without the caps is still safe.
+            logger.warning("kepler: %s with violation caps; solving without", outcome.termination)
+            limits_active = False
+            continue
         if outcome.x is None:
             logger.warning("kepler: no solution (%s) after %.0f ms", outcome.termination, total_ms)
-            return None
+            raise NoSolutionError(outcome.termination)
         plan = _extract(kin, v, outcome.x)
         extra_bat = np.setdiff1d(
             _both_ways(plan.battery_charge_kw, plan.battery_discharge_kw), battery_slots

@@ -76,6 +76,9 @@ def persistence_extension(
     if len(known_prices) == 0:
         msg = "known_prices: at least one known price is needed"
         raise ValueError(msg)
+    if days < 1:
+        msg = f"days: must be >= 1, got {days}"
+        raise ValueError(msg)
     first = _last_day(known_prices, slots_per_day)
     later = [_mean_day(known_prices, slots_per_day, 7)] * (days - 1)
     return np.concatenate([first, *later])

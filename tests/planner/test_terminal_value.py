@@ -80,11 +80,7 @@ def test_persistence_extension_empty_input_error() -> None:
         persistence_extension(np.array([]), slots_per_day=96)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="days=0 returns one day (slots_per_day prices), not the documented "
-    "days * slots_per_day = 0; persistence_extension does not validate days",
-)
-def test_persistence_extension_days_zero() -> None:
-    out = persistence_extension(np.array([1.0, 2.0]), slots_per_day=2, days=0)
-    assert out.shape == (0,)
+@pytest.mark.parametrize("days", [0, -1])
+def test_persistence_extension_days_below_one_error(days: int) -> None:
+    with pytest.raises(ValueError, match=rf"^days: must be >= 1, got {days}$"):
+        persistence_extension(np.array([1.0, 2.0]), slots_per_day=2, days=days)

@@ -70,8 +70,7 @@ def _total_cost(result: LoopResult, year: YearData, cfg: DarkstarConfig, n_slots
     throughput = _SLOT_H * float(np.sum(result.battery_charge_kw + result.battery_discharge_kw))
     wear = cfg.battery_economics.battery_cycle_cost_kwh * throughput
     start_kwh = b.capacity_kwh * b.min_soc_percent / 100.0
-    stored_value = float(np.mean(year.import_price_sek_per_kwh.to_numpy()[:n_slots]))
-    stored_value *= b.discharge_efficiency
+    stored_value = _stored_value_sek_per_kwh(year, cfg, n_slots)
     delta_kwh = float(result.soc_kwh[-1]) - start_kwh
     return float(np.sum(slot_costs_sek(result, year, n_slots))) + wear - delta_kwh * stored_value
 
@@ -122,6 +121,12 @@ def strategy_metrics(
     return out
 
 
+def _stored_value_sek_per_kwh(year: YearData, cfg: DarkstarConfig, n_slots: int) -> float:
+    """Value of a kWh left in the battery: mean import price x discharge efficiency."""
+    mean_price = float(np.mean(year.import_price_sek_per_kwh.to_numpy()[:n_slots]))
+    return mean_price * cfg.battery.discharge_efficiency
+
+
 def monthly_costs(
     results: dict[str, LoopResult],
     year: YearData,
@@ -130,18 +135,31 @@ def monthly_costs(
     n_slots: int,
     timezone: str,
 ) -> pd.DataFrame:
-    """Energy cost plus battery wear per local calendar month and strategy [SEK]."""
+    """Cost per local calendar month and strategy [SEK], valued like the totals.
+
+    Energy cost plus battery wear, minus the change in stored energy over the month at
+    :func:`_stored_value_sek_per_kwh` (without it a strategy that carries energy into the
+    next month looks worse in this month and better in the next).
+    """
     months = year.index[:n_slots].tz_convert(timezone).strftime("%Y-%m")
     wear = cfg.battery_economics.battery_cycle_cost_kwh * _SLOT_H
-    frame = pd.DataFrame(
-        {
-            name: slot_costs_sek(r, year, n_slots)
-            + wear * (r.battery_charge_kw + r.battery_discharge_kw)
-            for name, r in results.items()
-        },
-        index=months,
-    )
-    return frame.groupby(level=0).sum()
+    value = _stored_value_sek_per_kwh(year, cfg, n_slots)
+    start_kwh = cfg.battery.capacity_kwh * cfg.battery.min_soc_percent / 100.0
+    columns = {}
+    for name, r in results.items():
+        cost = (
+            pd.Series(
+                slot_costs_sek(r, year, n_slots)
+                + wear * (r.battery_charge_kw + r.battery_discharge_kw),
+                index=months,
+            )
+            .groupby(level=0)
+            .sum()
+        )
+        soc_end = pd.Series(r.soc_kwh, index=months).groupby(level=0).last()
+        soc_start = soc_end.shift(1).fillna(start_kwh)
+        columns[name] = cost - (soc_end - soc_start) * value
+    return pd.DataFrame(columns)
 
 
 def write_csv(
@@ -269,7 +287,7 @@ def print_report(
             f"{m.end_soc_kwh:.2f} kWh",
         )
     console.print(table)
-    months = Table(title="Energy cost + battery wear per month [SEK]")
+    months = Table(title="Cost per month [SEK]: energy + wear - change in stored energy")
     months.add_column("month")
     for name in monthly.columns:
         months.add_column(str(name), justify="right")

@@ -1,0 +1,121 @@
+"""SQLAlchemy 2.0 typed models of the learning store (``planner_learning.db``).
+
+Column conventions (STYLE §H.28, DESIGN §5):
+
+* ``*_utc`` columns are **integer UTC epoch seconds** (slot keys are DST-proof integers);
+* ``*_at`` columns are **ISO 8601 UTC text** (``2026-10-25T01:00:00.000000+00:00``);
+* units are in the names: ``_kwh`` energy per slot, ``_kw`` slot-average power (as in
+  ``schedule.json`` rows), ``_percent`` state of charge, ``_sek_per_kwh`` prices.
+
+The schema is owned by the numbered Alembic migrations in ``migrations/versions``; a drift
+test keeps these models and the migrated schema identical.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Index, MetaData, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["Base", "ExecutionLog", "Plan", "SlotObservation", "SlotPlan"]
+
+#: Deterministic constraint names, so migrations can refer to them (SQLite batch mode).
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+_ISO_LEN = 32  # "2026-10-25T01:00:00.000000+00:00"
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the store's metadata."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # ``float`` is FLOAT on every SQLAlchemy 2.x (2.1 would otherwise pick DOUBLE).
+    type_annotation_map: dict[Any, Any] = {float: Float()}
+
+
+class SlotObservation(Base):
+    """Measured energy flows of one slot, from energy counters (one row per slot)."""
+
+    __tablename__ = "slot_observations"
+
+    slot_start_utc: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    pv_kwh: Mapped[float]
+    load_kwh: Mapped[float]
+    grid_import_kwh: Mapped[float]
+    grid_export_kwh: Mapped[float]
+    battery_charge_kwh: Mapped[float]
+    battery_discharge_kwh: Mapped[float]
+    water_heater_kwh: Mapped[float]
+    soc_end_percent: Mapped[float | None]
+    water_temp_c: Mapped[float | None]
+    import_price_sek_per_kwh: Mapped[float]
+    export_price_sek_per_kwh: Mapped[float]
+    recorded_at: Mapped[str] = mapped_column(String(_ISO_LEN))
+
+
+class Plan(Base):
+    """One planned horizon (the ``meta`` of a ``schedule.json`` document)."""
+
+    __tablename__ = "plans"
+
+    plan_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    planned_at: Mapped[str] = mapped_column(String(_ISO_LEN))
+    mode: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    objective_sek: Mapped[float | None]
+    solve_time_ms: Mapped[float | None]
+    horizon_start_utc: Mapped[int]
+    horizon_end_utc: Mapped[int]
+
+
+class SlotPlan(Base):
+    """One slot of a plan: a ``schedule.json`` row with its start as an integer UTC key."""
+
+    __tablename__ = "slot_plans"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "slot_start_utc", name="uq_slot_plans_plan_id_slot_start"),
+        Index("ix_slot_plans_slot_start_utc", "slot_start_utc"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.plan_id", ondelete="CASCADE"))
+    slot_start_utc: Mapped[int]
+    slot_end_utc: Mapped[int]
+    import_price_sek_per_kwh: Mapped[float]
+    export_price_sek_per_kwh: Mapped[float]
+    adjusted_pv_kwh: Mapped[float | None]
+    adjusted_load_kwh: Mapped[float | None]
+    battery_charge_kw: Mapped[float]
+    battery_discharge_kw: Mapped[float]
+    grid_import_kw: Mapped[float]
+    grid_export_kw: Mapped[float]
+    water_heating_kw: Mapped[float]
+    ev_charging_kw: Mapped[float]
+    pv_curtailment_kw: Mapped[float]
+    load_shedding_kw: Mapped[float]
+    projected_soc_percent: Mapped[float]
+    soc_target_percent: Mapped[float | None]
+    planned_cost_sek: Mapped[float | None]
+    action: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(64))
+
+
+class ExecutionLog(Base):
+    """One executor tick: what was planned, what was commanded, what was observed."""
+
+    __tablename__ = "execution_log"
+    __table_args__ = (Index("ix_execution_log_at_utc", "at_utc"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at_utc: Mapped[int]
+    slot_start_utc: Mapped[int | None]
+    planned_action: Mapped[str | None] = mapped_column(String(32))
+    commanded: Mapped[str]  # JSON text (sorted keys)
+    observed_soc_percent: Mapped[float | None]
+    note: Mapped[str | None]

@@ -205,7 +205,9 @@ def backtest(
             area=area, year=year, days=days, spec=spec, cfg=config, out_dir=out_dir
         )
     except InputError as exc:
-        raise _fail(str(exc)) from None
+        # name the option the user typed, not the library's field
+        flags = {"area": "--area", "year": "--year", "replan_minutes": "--replan-minutes"}
+        raise _fail(f"{flags.get(exc.field, exc.field)}: {exc.message}") from None
 
 
 #: Library argument names of the what-if, as the command line spells them.

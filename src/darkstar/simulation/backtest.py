@@ -13,6 +13,7 @@ over the whole period in one solve (the best any plan could have done).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -56,6 +57,7 @@ __all__ = [
     "perfect_foresight",
     "run_backtest",
     "run_loop",
+    "stored_energy_value_sek_per_kwh",
 ]
 
 logger = logging.getLogger(__name__)
@@ -196,15 +198,14 @@ class _Forecaster:
         self.load_factor = np.clip(1.0 + scale * rng.standard_normal(n), 0.0, None)
 
 
-Planner = Callable[[PlannerInput], list[dict[str, Any]]]
+#: A planner returns the schedule rows and the time it spent planning [ms].
+Planner = Callable[[PlannerInput], tuple[list[dict[str, Any]], float]]
 
 
 def _kepler_planner(cfg: DarkstarConfig) -> Planner:
-    def plan(pin: PlannerInput) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = generate_schedule(pin, cfg, mode=PlanMode.BASELINE).document[
-            "schedule"
-        ]
-        return rows
+    def plan(pin: PlannerInput) -> tuple[list[dict[str, Any]], float]:
+        document = generate_schedule(pin, cfg, mode=PlanMode.BASELINE).document
+        return document["schedule"], float(document["meta"]["solve_time_ms"])
 
     return plan
 
@@ -212,17 +213,21 @@ def _kepler_planner(cfg: DarkstarConfig) -> Planner:
 def _heuristic_planner(cfg: DarkstarConfig) -> Planner:
     from darkstar.planner.output.schedule import build_schedule_rows
 
-    def plan(pin: PlannerInput) -> list[dict[str, Any]]:
+    def plan(pin: PlannerInput) -> tuple[list[dict[str, Any]], float]:
+        t0 = time.perf_counter()
         kin = to_kepler_input(
             pin, cfg, pv_kwh=pin.column("pv_forecast_kwh"), load_kwh=pin.column("load_forecast_kwh")
         )
-        return build_schedule_rows(
+        arrays = plan_heuristic(kin)
+        elapsed_ms = (time.perf_counter() - t0) * 1000.0
+        rows = build_schedule_rows(
             pin,
-            plan_heuristic(kin),
+            arrays,
             adjusted_pv_kwh=kin.pv_kwh,
             adjusted_load_kwh=kin.load_kwh,
             battery=kin.battery,
         )
+        return rows, elapsed_ms
 
     return plan
 
@@ -323,7 +328,8 @@ def run_loop(
                 forecaster=forecaster,
                 spec=spec,
             )
-            rows = planner(pin)
+            rows, planning_ms = planner(pin)
+            solve_ms += planning_ms
         for k in range(min(step, n_slots - first)):
             t = first + k
             cmd = command_for_slot(rows[k]) if rows else hold
@@ -342,10 +348,26 @@ def run_loop(
     return LoopResult(name=strategy, index=np.arange(n_slots), solve_ms=solve_ms, **out)
 
 
+def stored_energy_value_sek_per_kwh(year: YearData, cfg: DarkstarConfig, n_slots: int) -> float:
+    """Value of a kWh left in the battery at the end of a run [SEK/kWh].
+
+    The period's mean import price times the discharge efficiency: what a stored kWh
+    displaces later. Every strategy's cost is credited with it for its final SoC, and the
+    perfect-foresight reference optimises with it as terminal value, so the reference is a
+    true lower bound of the reported cost.
+    """
+    mean_price = float(np.mean(year.import_price_sek_per_kwh.to_numpy()[:n_slots]))
+    return mean_price * cfg.battery.discharge_efficiency
+
+
 def perfect_foresight(
     year: YearData, cfg: DarkstarConfig, *, n_slots: int, timezone: str = "Europe/Stockholm"
 ) -> LoopResult:
-    """Kepler over the whole period in one solve, on the actual PV and load."""
+    """Kepler over the whole period in one solve, on the actual PV and load.
+
+    Its terminal value is :func:`stored_energy_value_sek_per_kwh`, the same credit the
+    report gives every strategy for its final SoC.
+    """
     tz = ZoneInfo(timezone)
     cfg = cfg.model_copy(
         update={"system": cfg.system.model_copy(update={"has_water_heater": False})}
@@ -364,7 +386,8 @@ def perfect_foresight(
     kin = to_kepler_input(
         pin, cfg, pv_kwh=pin.column("pv_forecast_kwh"), load_kwh=pin.column("load_forecast_kwh")
     )
-    kin = replace(kin, options=replace(kin.options, terminal_value_sek_per_kwh=0.0))
+    terminal = stored_energy_value_sek_per_kwh(year, cfg, n_slots)
+    kin = replace(kin, options=replace(kin.options, terminal_value_sek_per_kwh=terminal))
     result = solve_kepler(kin)  # NoSolutionError propagates: a reference must be exact
     p = result.plan
     pv_used = pin.column("pv_forecast_kwh") / _SLOT_H - p.pv_curtailment_kw
@@ -405,8 +428,6 @@ def run_backtest(
 
     ``progress(strategy, slots_done)`` is called as the loops advance.
     """
-    import time
-
     results: dict[str, LoopResult] = {}
     seconds: dict[str, float] = {}
     for strategy in ("no_battery", "heuristic", "kepler"):

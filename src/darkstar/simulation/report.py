@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
+from darkstar.simulation.backtest import stored_energy_value_sek_per_kwh
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
     from rich.console import Console
@@ -70,7 +72,7 @@ def _total_cost(result: LoopResult, year: YearData, cfg: DarkstarConfig, n_slots
     throughput = _SLOT_H * float(np.sum(result.battery_charge_kw + result.battery_discharge_kw))
     wear = cfg.battery_economics.battery_cycle_cost_kwh * throughput
     start_kwh = b.capacity_kwh * b.min_soc_percent / 100.0
-    stored_value = _stored_value_sek_per_kwh(year, cfg, n_slots)
+    stored_value = stored_energy_value_sek_per_kwh(year, cfg, n_slots)
     delta_kwh = float(result.soc_kwh[-1]) - start_kwh
     return float(np.sum(slot_costs_sek(result, year, n_slots))) + wear - delta_kwh * stored_value
 
@@ -121,12 +123,6 @@ def strategy_metrics(
     return out
 
 
-def _stored_value_sek_per_kwh(year: YearData, cfg: DarkstarConfig, n_slots: int) -> float:
-    """Value of a kWh left in the battery: mean import price x discharge efficiency."""
-    mean_price = float(np.mean(year.import_price_sek_per_kwh.to_numpy()[:n_slots]))
-    return mean_price * cfg.battery.discharge_efficiency
-
-
 def monthly_costs(
     results: dict[str, LoopResult],
     year: YearData,
@@ -143,7 +139,7 @@ def monthly_costs(
     """
     months = year.index[:n_slots].tz_convert(timezone).strftime("%Y-%m")
     wear = cfg.battery_economics.battery_cycle_cost_kwh * _SLOT_H
-    value = _stored_value_sek_per_kwh(year, cfg, n_slots)
+    value = stored_energy_value_sek_per_kwh(year, cfg, n_slots)
     start_kwh = cfg.battery.capacity_kwh * cfg.battery.min_soc_percent / 100.0
     columns = {}
     for name, r in results.items():
@@ -233,6 +229,7 @@ def write_chart(
     """Write the chart as PNG and a self-contained HTML page with the metrics table."""
     png = _chart_png(monthly, results, year, n_slots)
     png_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.parent.mkdir(parents=True, exist_ok=True)
     png_path.write_bytes(png)
     rows = "".join(
         f"<tr><td>{html.escape(m.name)}</td><td>{m.cost_sek:.2f}</td><td>{m.savings_sek:.2f}"

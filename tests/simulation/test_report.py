@@ -110,7 +110,7 @@ CYCLED = _result(
     soc_kwh=[1.95, 2.9, 2.9, 2.9, 2.425, 1.95, 1.475, 1.0],
 )
 #: Charge the same and keep it: energy 0.25 (12 + 4 + 24) = 10.0, wear 0.4, end SoC 2.9,
-#: credit 1.9 kWh x mean import 2.0 x 0.95 = 3.61: total 6.79 SEK.
+#: credit 1.9 kWh x mean export 1.25 x 0.95 = 2.25625: total 8.14375 SEK.
 CHARGED = _result(
     "charged",
     grid_import_kw=[6.0, 6.0] + [2.0] * 6,
@@ -153,7 +153,7 @@ def real() -> Real:
 def test_total_cost_hand_checked(hand_year: YearData, cfg: DarkstarConfig) -> None:
     assert _total_cost(NO_BATTERY, hand_year, cfg, 8) == pytest.approx(8.0, abs=SEK_TOL)
     assert _total_cost(CYCLED, hand_year, cfg, 8) == pytest.approx(5.346, abs=SEK_TOL)
-    assert _total_cost(CHARGED, hand_year, cfg, 8) == pytest.approx(6.79, abs=SEK_TOL)
+    assert _total_cost(CHARGED, hand_year, cfg, 8) == pytest.approx(8.14375, abs=SEK_TOL)
 
 
 def test_strategy_metrics_hand_checked(hand_year: YearData, cfg: DarkstarConfig) -> None:
@@ -172,7 +172,7 @@ def test_strategy_metrics_hand_checked(hand_year: YearData, cfg: DarkstarConfig)
     assert cycled.self_consumption_percent == 0.0  # no PV at all
     assert metrics["charged"].cycles == 0.0
     assert metrics["charged"].low_soc_events == 0  # never below 2.9 kWh
-    assert metrics["charged"].savings_sek == pytest.approx(1.21, abs=SEK_TOL)
+    assert metrics["charged"].savings_sek == pytest.approx(-0.14375, abs=SEK_TOL)
     assert metrics["no_battery"].savings_sek == 0.0
     assert metrics["no_battery"].low_soc_events == 1
     # no perfect-foresight reference: no capture at all
@@ -188,7 +188,7 @@ def test_strategy_metrics_capture_hand_checked(hand_year: YearData, cfg: Darksta
     }
     assert capture["no_battery"] is None
     assert capture["perfect_foresight"] == pytest.approx(100.0, abs=1e-9)
-    assert capture["charged"] == pytest.approx(100.0 * 1.21 / 2.654, abs=1e-9)
+    assert capture["charged"] == pytest.approx(100.0 * -0.14375 / 2.654, abs=1e-9)
 
 
 def test_strategy_metrics_low_soc_events_count_local_days(cfg: DarkstarConfig) -> None:
@@ -228,8 +228,8 @@ def test_strategy_metrics_capture_at_most_100(real: Real, cfg: DarkstarConfig) -
 
 def test_monthly_costs_hand_checked_local_month_boundary(cfg: DarkstarConfig) -> None:
     # 22:30-23:30 UTC on 2018-01-31 = 23:30-00:30 CET: two January and two February slots.
-    # Stored energy is worth the mean import price 2.5 x 0.95 = 2.375 SEK/kWh.
-    year = _hand_year("2018-01-31 22:30", [1.0, 2.0, 3.0, 4.0], [0.0] * 4, load=1.0)
+    # Stored energy is worth the mean export price 0.5 x 0.95 = 0.475 SEK/kWh.
+    year = _hand_year("2018-01-31 22:30", [1.0, 2.0, 3.0, 4.0], [0.5] * 4, load=1.0)
     flat = _result("no_battery", grid_import_kw=[1.0] * 4, soc_kwh=[1.0] * 4)
     # +0.475 kWh in January (2 kW for a slot), the same out on 1 February (1.805 kW)
     carried = _result(
@@ -245,9 +245,9 @@ def test_monthly_costs_hand_checked_local_month_boundary(cfg: DarkstarConfig) ->
     assert frame.index.tolist() == ["2018-01", "2018-02"]
     assert frame.columns.tolist() == ["no_battery", "carried"]
     np.testing.assert_allclose(frame["no_battery"], [0.75, 1.75], rtol=0, atol=SEK_TOL)
-    # January: 0.25 (3 x 1 + 1 x 2) + wear 0.05 x 2 - 0.475 x 2.375 = 0.221875
-    # February: 0.25 x 1 x 4 + wear 0.05 x 1.805 + 0.475 x 2.375 = 2.218375
-    np.testing.assert_allclose(frame["carried"], [0.221875, 2.218375], rtol=0, atol=SEK_TOL)
+    # January: 0.25 (3 x 1 + 1 x 2) + wear 0.05 x 2 - 0.475 kWh x 0.475 = 1.124375
+    # February: 0.25 (1 x 4 - 0.805 x 0.5) + wear 0.05 x 1.805 + 0.475 x 0.475 = 1.21525
+    np.testing.assert_allclose(frame["carried"], [1.124375, 1.21525], rtol=0, atol=SEK_TOL)
     # the months add up to the total cost
     total = _total_cost(carried, year, cfg, 4)
     assert frame["carried"].sum() == pytest.approx(total, abs=SEK_TOL)
@@ -262,7 +262,7 @@ def test_monthly_costs_real_split_at_local_midnight(real: Real, cfg: DarkstarCon
     boundary = int(data.index.get_loc(pd.Timestamp("2018-01-31 23:00", tz="UTC")))
     assert boundary == 2 * 96
     wear = 0.2 * H
-    value = 0.95 * float(np.mean(data.import_price_sek_per_kwh.to_numpy()[:n]))
+    value = 0.95 * float(np.mean(data.export_price_sek_per_kwh.to_numpy()[:n]))
     for name, r in results.items():
         per_slot = slot_costs_sek(r, data, n) + wear * (
             r.battery_charge_kw + r.battery_discharge_kw

@@ -351,12 +351,14 @@ def run_loop(
 def stored_energy_value_sek_per_kwh(year: YearData, cfg: DarkstarConfig, n_slots: int) -> float:
     """Value of a kWh left in the battery at the end of a run [SEK/kWh].
 
-    The period's mean import price times the discharge efficiency: what a stored kWh
-    displaces later. Every strategy's cost is credited with it for its final SoC, and the
-    perfect-foresight reference optimises with it as terminal value, so the reference is a
-    true lower bound of the reported cost.
+    The period's mean export price times the discharge efficiency: what a stored kWh is
+    surely worth (it could be sold). Every strategy's cost is credited with it for its
+    final SoC, and the perfect-foresight reference optimises with it as terminal value, so
+    the reference is a true lower bound of the reported cost. The import price would be
+    the more generous value, but it makes buying energy just to hold it at the end pay,
+    which the reference then does.
     """
-    mean_price = float(np.mean(year.import_price_sek_per_kwh.to_numpy()[:n_slots]))
+    mean_price = float(np.mean(year.export_price_sek_per_kwh.to_numpy()[:n_slots]))
     return mean_price * cfg.battery.discharge_efficiency
 
 

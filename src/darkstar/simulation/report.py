@@ -2,8 +2,8 @@
 
 Costs are what the meters saw: ``h * sum(import x import price - export x export price)``
 plus battery wear, minus the value of the change in stored energy (valued at the period's
-mean import price x discharge efficiency, so a strategy that ends fuller is not punished
-for energy it will use tomorrow).
+mean export price x discharge efficiency, what a stored kWh is surely worth, so a strategy
+that ends fuller is not punished for energy it still holds).
 """
 
 from __future__ import annotations
@@ -67,12 +67,22 @@ def slot_costs_sek(result: LoopResult, year: YearData, n_slots: int) -> NDArray[
     return costs
 
 
-def _total_cost(result: LoopResult, year: YearData, cfg: DarkstarConfig, n_slots: int) -> float:
+def _total_cost(
+    result: LoopResult,
+    year: YearData,
+    cfg: DarkstarConfig,
+    n_slots: int,
+    *,
+    stored_value_sek_per_kwh: float | None = None,
+) -> float:
+    """Energy cost + wear - final stored energy x its value (default: the report's)."""
     b = cfg.battery
     throughput = _SLOT_H * float(np.sum(result.battery_charge_kw + result.battery_discharge_kw))
     wear = cfg.battery_economics.battery_cycle_cost_kwh * throughput
     start_kwh = b.capacity_kwh * b.min_soc_percent / 100.0
-    stored_value = stored_energy_value_sek_per_kwh(year, cfg, n_slots)
+    stored_value = stored_value_sek_per_kwh
+    if stored_value is None:
+        stored_value = stored_energy_value_sek_per_kwh(year, cfg, n_slots)
     delta_kwh = float(result.soc_kwh[-1]) - start_kwh
     return float(np.sum(slot_costs_sek(result, year, n_slots))) + wear - delta_kwh * stored_value
 

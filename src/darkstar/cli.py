@@ -269,12 +269,26 @@ def demo(
     out_dir: Annotated[Path, typer.Option(help="Where to write schedules and charts.")] = Path(
         "build/demo"
     ),
+    days: Annotated[
+        float, typer.Option(help="Simulated days of the agent loop on the simulated home.")
+    ] = 2.0,
+    speed: Annotated[
+        float, typer.Option(help="Simulated seconds per real second (0: no waiting).")
+    ] = 7200.0,
 ) -> None:
-    """Plan the bundled example days; print a summary, write schedules and charts."""
+    """Plan the bundled example days, then run the agent loop on the simulated home."""
     _setup_logging(False)
-    from darkstar.demo import run_demo
+    from darkstar.config import load_config
+    from darkstar.demo import run_demo, run_live_agent
 
+    if not days > 0:  # checked before the examples run, so a typo fails fast
+        raise _fail(f"--days: must be a positive number, got {days}")
     run_demo(out_dir)
+    try:
+        run_live_agent(out_dir, days=days, speed=speed, cfg=load_config())
+    except InputError as exc:
+        flags = {"days": "--days", "start": "--days"}
+        raise _fail(f"{flags.get(exc.field, exc.field)}: {exc.message}") from None
 
 
 def main() -> None:

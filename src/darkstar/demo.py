@@ -34,8 +34,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from darkstar.bench.planner import PlannerBenchRow
+    from darkstar.config.models import DarkstarConfig
+    from darkstar.service.agent import AgentSummary, AgentTick
 
-__all__ = ["DemoResult", "plot_schedule", "run_demo"]
+__all__ = ["DemoResult", "plot_schedule", "run_demo", "run_live_agent"]
 
 logger = logging.getLogger(__name__)
 
@@ -278,3 +280,101 @@ def run_demo(out_dir: Path, *, console: Console | None = None) -> list[DemoResul
         console.print(f"wrote {escape(str(r.schedule_path))}")
         console.print(f"wrote {escape(str(r.chart_path))}")
     return results
+
+
+LIVE_ROWS = 12
+"""Latest slots shown in the live agent table."""
+
+
+def _agent_table(ticks: list[AgentTick], *, days: float, speed: float) -> Table:
+    """Live table of the latest agent slots (local time of the replayed house)."""
+    from darkstar.service.agent import DATA_TIMEZONE, PlanEvent
+
+    zone = ZoneInfo(DATA_TIMEZONE)
+    table = Table(
+        title=escape(f"darkstar agent: simulated home, {days:g} days at {speed:g}x"),
+        box=box.SIMPLE_HEAD,
+        caption=escape("grid: import positive [kW]; cost: import - export revenue so far [SEK]"),
+    )
+    for header in ("sim time", "SoC %", "action", "grid kW", "cost SEK", "last plan"):
+        table.add_column(header, justify="left" if header in {"action", "last plan"} else "right")
+    last_plan = "-"
+    first_shown = len(ticks) - LIVE_ROWS
+    for i, tick in enumerate(ticks):
+        local = tick.at.astimezone(zone)
+        if tick.plan_event is PlanEvent.PLANNED:
+            last_plan = f"{local:%H:%M} {tick.plan_status} ({tick.solve_ms or 0.0:.0f} ms)"
+        elif tick.plan_event is PlanEvent.SKIPPED:
+            last_plan = f"{local:%H:%M} skipped: SoC unavailable"
+        if i >= first_shown:
+            table.add_row(
+                f"{local:%Y-%m-%d %H:%M}",
+                "n/a" if tick.soc_percent is None else f"{tick.soc_percent:.1f}",
+                tick.action,
+                f"{tick.grid_kw:+.2f}",
+                f"{tick.cost_sek:.2f}",
+                last_plan,
+            )
+    return table
+
+
+def run_live_agent(
+    out_dir: Path,
+    *,
+    days: float,
+    speed: float,
+    cfg: DarkstarConfig,
+    console: Console | None = None,
+) -> AgentSummary:
+    """Run the agent loop on the simulated home with a live table, then print the paths.
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        Where the agent writes ``schedule.json`` and ``planner_learning.db``.
+    days : float
+        Simulated duration [day].
+    speed : float
+        Simulated seconds per real second (0: as fast as possible).
+    cfg : DarkstarConfig
+        The configuration of the house and planner.
+    console : rich.console.Console, optional
+        Where to print (default: stdout).
+
+    Returns
+    -------
+    AgentSummary
+        What :func:`darkstar.service.run_agent` returned.
+    """
+    from rich.live import Live
+
+    from darkstar.service import run_agent
+
+    console = console or table_console()
+    ticks: list[AgentTick] = []
+    with Live(_agent_table(ticks, days=days, speed=speed), console=console) as live:
+
+        def on_tick(tick: AgentTick) -> None:
+            ticks.append(tick)
+            live.update(_agent_table(ticks, days=days, speed=speed))
+
+        summary = run_agent(
+            days=days, speed=speed, start=None, out_dir=out_dir, cfg=cfg, on_tick=on_tick
+        )
+    if not console.is_terminal:
+        console.line()  # a non-interactive Live leaves the cursor after its last render
+    console.print(
+        f"agent: {summary.slots_run} slots, {summary.plans_made} plans "
+        f"({summary.plans_skipped} skipped), cost {summary.total_cost_sek:.2f} SEK"
+    )
+    metrics = summary.last_day_metrics
+    if metrics is not None and summary.last_day_start is not None:
+        deviation = metrics.cost_deviation_sek
+        console.print(
+            f"last full day {summary.last_day_start.date()}: actual {metrics.actual_cost_sek:.2f}"
+            f" SEK, planned {metrics.planned_cost_sek or 0.0:.2f} SEK, deviation "
+            f"{0.0 if deviation is None else deviation:+.2f} SEK"
+        )
+    console.print(f"wrote {escape(str(summary.schedule_path))}")
+    console.print(f"wrote {escape(str(summary.db_path))}")
+    return summary

@@ -49,12 +49,16 @@ if TYPE_CHECKING:
 __all__ = [
     "BacktestRun",
     "BacktestSpec",
+    "Forecaster",
     "ForecastKind",
     "LoopResult",
     "PriceHorizon",
     "TerminalPolicy",
+    "apply_command",
+    "house_spec",
     "known_price_end",
     "perfect_foresight",
+    "planner_input",
     "run_backtest",
     "run_loop",
     "stored_energy_value_sek_per_kwh",
@@ -148,7 +152,8 @@ def known_price_end(now: datetime, *, tz: ZoneInfo, horizon: PriceHorizon) -> da
     return datetime(end_day.year, end_day.month, end_day.day, tzinfo=tz).astimezone(UTC)
 
 
-def _house_spec(cfg: DarkstarConfig, *, initial_soc_percent: float) -> HouseSpec:
+def house_spec(cfg: DarkstarConfig, *, initial_soc_percent: float) -> HouseSpec:
+    """Return the simulated home for ``cfg``: its battery and fuse, the tank idle."""
     b = cfg.battery
     return HouseSpec(
         battery=BatterySimSpec(
@@ -169,7 +174,7 @@ def _house_spec(cfg: DarkstarConfig, *, initial_soc_percent: float) -> HouseSpec
     )
 
 
-def _apply(house: SimulatedHouse, cmd: SlotCommand) -> None:
+def apply_command(house: SimulatedHouse, cmd: SlotCommand) -> None:
     """Write one command to the house (what the executor does through HA)."""
     house.call_service(
         "select", "select_option", {"entity_id": SimEntity.INVERTER_MODE, "option": cmd.mode}
@@ -187,7 +192,7 @@ def _apply(house: SimulatedHouse, cmd: SlotCommand) -> None:
     house.call_service("switch", service, {"entity_id": SimEntity.GRID_CHARGING})
 
 
-class _Forecaster:
+class Forecaster:
     """PV and load forecasts: the actual values, or the actual values with seeded noise."""
 
     def __init__(self, spec: BacktestSpec, n: int) -> None:
@@ -232,16 +237,17 @@ def _heuristic_planner(cfg: DarkstarConfig) -> Planner:
     return plan
 
 
-def _planner_input(
+def planner_input(
     year: YearData,
     *,
     first: int,
     end: int,
     soc_percent: float,
     tz: ZoneInfo,
-    forecaster: _Forecaster,
+    forecaster: Forecaster,
     spec: BacktestSpec,
 ) -> PlannerInput:
+    """Build what the planner knows at slot ``first``: prices to ``end`` (+ extension)."""
     index = year.index
     all_imp = year.import_price_sek_per_kwh.to_numpy()
     all_exp = year.export_price_sek_per_kwh.to_numpy()
@@ -286,9 +292,9 @@ def run_loop(
     index = year.index
     start_soc = cfg.battery.min_soc_percent
     house = SimulatedHouse(
-        _house_spec(cfg, initial_soc_percent=start_soc), start=index[0].to_pydatetime()
+        house_spec(cfg, initial_soc_percent=start_soc), start=index[0].to_pydatetime()
     )
-    forecaster = _Forecaster(spec, len(index))
+    forecaster = Forecaster(spec, len(index))
     planner = _kepler_planner(cfg) if strategy == "kepler" else _heuristic_planner(cfg)
     pv_kw, load_kw = year.pv_kw.to_numpy(), year.load_kw.to_numpy()
     out = {
@@ -319,7 +325,7 @@ def run_loop(
             now = index[first].to_pydatetime()
             end = (known_price_end(now, tz=tz, horizon=spec.price_horizon) - index[0]) // _SLOT
             soc_percent = 100.0 * house.soc_kwh / cfg.battery.capacity_kwh
-            pin = _planner_input(
+            pin = planner_input(
                 year,
                 first=first,
                 end=min(int(end), len(index)),
@@ -333,7 +339,7 @@ def run_loop(
         for k in range(min(step, n_slots - first)):
             t = first + k
             cmd = command_for_slot(rows[k]) if rows else hold
-            _apply(house, cmd)
+            apply_command(house, cmd)
             r = house.step(duration=_SLOT, pv_kw=float(pv_kw[t]), load_kw=float(load_kw[t]))
             out["grid_import_kw"][t] = r.grid_import_kw
             out["grid_export_kw"][t] = r.grid_export_kw
@@ -376,13 +382,13 @@ def perfect_foresight(
     )
     cfg = cfg.model_copy(update={"kepler": cfg.kepler.model_copy(update={"time_limit_s": 600.0})})
     spec = BacktestSpec(terminal=TerminalPolicy.ZERO)
-    pin = _planner_input(
+    pin = planner_input(
         year,
         first=0,
         end=n_slots,
         soc_percent=cfg.battery.min_soc_percent,
         tz=tz,
-        forecaster=_Forecaster(spec, len(year.index)),
+        forecaster=Forecaster(spec, len(year.index)),
         spec=spec,
     )
     kin = to_kepler_input(

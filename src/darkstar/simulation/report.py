@@ -205,6 +205,7 @@ def _chart_png(
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 8), constrained_layout=True)
     colors = {name: f"C{i}" for i, name in enumerate(monthly.columns)}
     monthly.plot.bar(ax=top, width=0.8, color=[colors[c] for c in monthly.columns])
+    top.set_xlabel("month (local)")
     top.set_ylabel("energy cost + wear [SEK]")
     top.set_title("Monthly cost by strategy (lower is better)")
     top.grid(axis="y", alpha=0.3)
@@ -216,7 +217,7 @@ def _chart_png(
             bottom.plot(days, saved, label=name, color=colors.get(name))
     bottom.set_xlabel("day of the run")
     bottom.set_ylabel("savings vs no battery [SEK]")
-    bottom.set_title("Cumulative savings (before wear)")
+    bottom.set_title("Cumulative energy-cost savings vs no battery (before wear)")
     bottom.legend()
     bottom.grid(alpha=0.3)
     buffer = io.BytesIO()

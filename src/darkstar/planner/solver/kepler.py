@@ -382,7 +382,7 @@ def _cap(
             "violation_cap",
             1,
             (np.zeros(len(cols), np.int64), cols, weights),
-            ub=limit * (1 + 1e-5) + 1e-5,
+            ub=limit * (1 + 1e-6) + 1e-6,
         )
 
 

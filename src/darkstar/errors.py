@@ -6,7 +6,7 @@ API can print one clear line instead of a traceback.
 
 from __future__ import annotations
 
-__all__ = ["AdapterError", "ConfigError", "DarkstarError", "InputError"]
+__all__ = ["AdapterError", "ConfigError", "DarkstarError", "InputError", "require"]
 
 
 class DarkstarError(Exception):
@@ -32,3 +32,9 @@ class AdapterError(DarkstarError):
     def __init__(self, source: str, message: str) -> None:
         self.source = source
         super().__init__(f"{source}: {message}")
+
+
+def require(ok: bool, field: str, message: str) -> None:  # noqa: FBT001 - reads as a check
+    """Raise :class:`InputError` naming ``field`` unless ``ok``."""
+    if not ok:
+        raise InputError(field, message)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from darkstar.errors import InputError
+from darkstar.errors import InputError, require
 from darkstar.simulation.entities import (
     COUNTER_FLOWS,
     EV_ENTITIES,
@@ -83,11 +83,6 @@ _SERVICE_FIELDS: dict[tuple[str, str], str | None] = {
 }
 
 
-def _require(ok: bool, field: str, message: str) -> None:  # noqa: FBT001
-    if not ok:
-        raise InputError(field, message)
-
-
 @dataclass(frozen=True, kw_only=True)
 class EvSpec:
     """Electric vehicle and its charger.
@@ -112,8 +107,8 @@ class EvSpec:
     def __post_init__(self) -> None:
         for name in ("capacity_kwh", "max_charge_kw"):
             value = getattr(self, name)
-            _require(math.isfinite(value) and value > 0, f"ev.{name}", "must be > 0")
-        _require(
+            require(math.isfinite(value) and value > 0, f"ev.{name}", "must be > 0")
+        require(
             0 <= self.initial_soc_percent <= 100, "ev.initial_soc_percent", "must be in [0, 100]"
         )
 
@@ -232,7 +227,7 @@ def _parse_number(field: str, raw: object) -> float:
         value = float(raw)
     except ValueError:
         raise InputError(field, f"must be a number, got {raw!r}") from None
-    _require(math.isfinite(value), field, f"must be finite, got {raw!r}")
+    require(math.isfinite(value), field, f"must be finite, got {raw!r}")
     return value
 
 
@@ -278,7 +273,7 @@ class SimulatedHouse:
     """
 
     def __init__(self, spec: HouseSpec, *, start: datetime) -> None:
-        _require(start.utcoffset() == timedelta(0), "start", "must be a tz-aware UTC datetime")
+        require(start.utcoffset() == timedelta(0), "start", "must be a tz-aware UTC datetime")
         battery, tank, ev = spec.battery, spec.tank, spec.ev
         self._spec = spec
         self._now = start
@@ -383,18 +378,18 @@ class SimulatedHouse:
             value that is not a number or outside the entity's ``min``/``max``.
         """
         name = f"{domain}.{service}"
-        _require((domain, service) in _SERVICE_FIELDS, name, "unknown service")
+        require((domain, service) in _SERVICE_FIELDS, name, "unknown service")
         field = _SERVICE_FIELDS[(domain, service)]
         for key in data:
-            _require(key in {"entity_id", field}, f"{name}.{key}", "unexpected field")
+            require(key in {"entity_id", field}, f"{name}.{key}", "unexpected field")
         entity = self._entity(data.get("entity_id"), f"{name}.entity_id")
-        _require(entity.domain == domain, entity.value, f"is not a {domain} entity")
-        _require(entity not in self._unavailable, entity.value, "is unavailable")
+        require(entity.domain == domain, entity.value, f"is not a {domain} entity")
+        require(entity not in self._unavailable, entity.value, "is unavailable")
         if field is not None:
-            _require(field in data, f"{entity.value}.{field}", "missing")
+            require(field in data, f"{entity.value}.{field}", "missing")
         if domain == "select":
             option, options = data["option"], [mode.value for mode in InverterMode]
-            _require(option in options, f"{entity.value}.option", f"{option!r} not in {options}")
+            require(option in options, f"{entity.value}.option", f"{option!r} not in {options}")
             self._inverter = replace(self._inverter, mode=InverterMode(option))
         elif entity is SimEntity.GRID_CHARGING:
             self._inverter = replace(self._inverter, grid_charging=service == "turn_on")
@@ -495,9 +490,9 @@ class SimulatedHouse:
 
     def _entity(self, entity_id: object, field: str) -> SimEntity:
         known = isinstance(entity_id, str) and entity_id in _ENTITY_IDS
-        _require(known, field, f"unknown entity {entity_id!r}")
+        require(known, field, f"unknown entity {entity_id!r}")
         entity = SimEntity(str(entity_id))
-        _require(entity in self._entities, field, f"{entity_id!r} does not exist (no EV)")
+        require(entity in self._entities, field, f"{entity_id!r} does not exist (no EV)")
         return entity
 
     def _numbers(self) -> dict[SimEntity, tuple[float, float, float]]:
@@ -520,7 +515,7 @@ class SimulatedHouse:
 
     def _set_number(self, entity: SimEntity, value: float, label: str) -> None:
         _, low, high = self._numbers()[entity]
-        _require(low <= value <= high, label, f"{value} not in [{low}, {high}]")
+        require(low <= value <= high, label, f"{value} not in [{low}, {high}]")
         if entity is SimEntity.BATTERY_CHARGE_POWER:
             self._inverter = replace(self._inverter, charge_limit_kw=value / 1000.0)
         elif entity is SimEntity.BATTERY_DISCHARGE_POWER:
@@ -579,16 +574,16 @@ class SimulatedHouse:
         trip_kwh: float,
         plugged: bool | None,
     ) -> None:
-        _require(duration > timedelta(0), "duration", f"must be positive, got {duration}")
+        require(duration > timedelta(0), "duration", f"must be positive, got {duration}")
         for name, value in (inputs | {"ev_trip_kwh": trip_kwh}).items():
-            _require(math.isfinite(value) and value >= 0, name, f"must be >= 0, got {value}")
+            require(math.isfinite(value) and value >= 0, name, f"must be >= 0, got {value}")
         draw_l, volume_l = inputs["hot_water_draw_l"], self._spec.tank.volume_l
-        _require(draw_l <= volume_l, "hot_water_draw_l", f"{draw_l} exceeds the tank {volume_l} L")
+        require(draw_l <= volume_l, "hot_water_draw_l", f"{draw_l} exceeds the tank {volume_l} L")
         if self._spec.ev is None:
-            _require(trip_kwh == 0, "ev_trip_kwh", "the house has no EV")
-            _require(plugged is None, "ev_plugged", "the house has no EV")
+            require(trip_kwh == 0, "ev_trip_kwh", "the house has no EV")
+            require(plugged is None, "ev_plugged", "the house has no EV")
         now_plugged = self._ev_plugged if plugged is None else plugged
-        _require(trip_kwh == 0 or not now_plugged, "ev_trip_kwh", "the EV is plugged in")
+        require(trip_kwh == 0 or not now_plugged, "ev_trip_kwh", "the EV is plugged in")
 
     def _drive(self, *, trip_kwh: float, plugged: bool | None) -> tuple[float, float]:
         """Apply the plug state and the trip; return (energy driven, shortfall) [kWh]."""

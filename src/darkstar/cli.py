@@ -163,6 +163,9 @@ def backtest(
     price_horizon: Annotated[str, typer.Option(help="dayahead or 48h.")] = "dayahead",
     terminal: Annotated[str, typer.Option(help="persistence or zero.")] = "persistence",
     seed: Annotated[int, typer.Option(help="Seed of the forecast noise.")] = 0,
+    load: Annotated[
+        str, typer.Option(help="Household load: h25 (BDEW) or a SimBench profile, e.g. H0-A.")
+    ] = "h25",
     config_path: Annotated[Path | None, typer.Option("--config", "-c")] = None,
     out_dir: Annotated[Path, typer.Option(help="Where to write CSV and charts.")] = Path(
         "build/backtest"
@@ -202,11 +205,22 @@ def backtest(
         )
         config = load_config(config_path)
         run_backtest_command(
-            area=area, year=year, days=days, spec=spec, cfg=config, out_dir=out_dir
+            area=area,
+            year=year,
+            days=days,
+            spec=spec,
+            cfg=config,
+            out_dir=out_dir,
+            load_profile=load,
         )
     except InputError as exc:
         # name the option the user typed, not the library's field
-        flags = {"area": "--area", "year": "--year", "replan_minutes": "--replan-minutes"}
+        flags = {
+            "area": "--area",
+            "year": "--year",
+            "replan_minutes": "--replan-minutes",
+            "profile": "--load",
+        }
         raise _fail(f"{flags.get(exc.field, exc.field)}: {exc.message}") from None
 
 

@@ -101,3 +101,15 @@ def test_missing_package(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(datasets.metadata, "distribution", not_installed)
     with pytest.raises(DataPackageMissingError, match=r"pip install --no-deps simbench==1\.6\.3"):
         simbench_household_load_kw(year=2018, annual_kwh=5000.0)
+
+
+def test_load_year_uses_the_named_load_profile() -> None:
+    from darkstar.simulation.datasets import household_load_kw, load_year
+
+    h25 = load_year(area="SE4", year=2018)
+    simbench = load_year(area="SE4", year=2018, load_profile="H0-A")
+    assert h25.load_kw.equals(household_load_kw(year=2018, annual_kwh=5000.0))
+    assert simbench.load_kw.equals(
+        simbench_household_load_kw(profile="H0-A", year=2018, annual_kwh=5000.0)
+    )
+    assert not np.allclose(h25.load_kw.to_numpy(), simbench.load_kw.to_numpy())

@@ -875,6 +875,15 @@ def _on_index(series: pd.Series, index: pd.DatetimeIndex, *, field: str) -> pd.S
     return aligned.rename(field)
 
 
+def _load(profile: str, *, year: int, annual_kwh: float, timezone: str) -> pd.Series:
+    """Return the household load named by ``profile`` (``h25`` or a SimBench profile)."""
+    if profile.lower() == "h25":
+        return household_load_kw(year=year, annual_kwh=annual_kwh, timezone=timezone)
+    return simbench_household_load_kw(
+        profile=profile, year=year, annual_kwh=annual_kwh, timezone=timezone
+    )
+
+
 def load_year(
     *,
     area: str,
@@ -885,6 +894,7 @@ def load_year(
     annual_load_kwh: float = 5000.0,
     timezone: str = "Europe/Stockholm",
     tariff: TariffSpec = DEFAULT_TARIFF,
+    load_profile: str = "h25",
 ) -> YearData:
     """Bundle prices, PV, load and temperature of one local year on a 15-minute grid.
 
@@ -907,6 +917,9 @@ def load_year(
         year, which holds for UTC+1/UTC+2 zones such as Europe/Stockholm.
     tariff : TariffSpec
         Turns spot prices into import and export prices.
+    load_profile : str
+        ``"h25"`` (BDEW H25 standard profile) or a SimBench household profile such as
+        ``"H0-A"`` (:func:`simbench_household_load_kw`).
 
     Returns
     -------
@@ -943,7 +956,7 @@ def load_year(
             export_sek, index=index, name="export_price_sek_per_kwh"
         ),
         pv_kw=_on_index(to_quarter_hours(pv), index, field="pv_kw"),
-        load_kw=household_load_kw(year=year, annual_kwh=annual_load_kwh, timezone=timezone),
+        load_kw=_load(load_profile, year=year, annual_kwh=annual_load_kwh, timezone=timezone),
         temp_air_c=_on_index(to_quarter_hours(weather["temp_air_c"]), index, field="temp_air_c"),
         station=str(weather.attrs["station"]),
     )

@@ -36,12 +36,13 @@ def run_backtest_command(
     cfg: DarkstarConfig,
     out_dir: Path,
     timezone: str = "Europe/Stockholm",
+    load_profile: str = "h25",
     console: Console | None = None,
 ) -> None:
     """Run the whole backtest and write ``backtest.csv``, ``backtest.png``, ``backtest.html``."""
     console = console or Console(width=140)
     t0 = time.perf_counter()
-    data = load_year(area=area, year=year, timezone=timezone)
+    data = load_year(area=area, year=year, timezone=timezone, load_profile=load_profile)
     n_slots = len(data.index) if days is None else min(len(data.index), days * 96)
     with Progress(
         TextColumn("{task.description:>12}"),
@@ -67,7 +68,8 @@ def run_backtest_command(
     monthly = monthly_costs(run.results, data, cfg, n_slots=n_slots, timezone=timezone)
     title = (
         f"Backtest {area} {year}, {n_slots / 96:.0f} days, replan {spec.replan_minutes} min, "
-        f"forecast {spec.forecast}, prices {spec.price_horizon}, terminal {spec.terminal}"
+        f"forecast {spec.forecast}, prices {spec.price_horizon}, terminal {spec.terminal}, "
+        f"load {load_profile}"
     )
     print_report(console, metrics, monthly, title=title)
     out_dir.mkdir(parents=True, exist_ok=True)

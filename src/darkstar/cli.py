@@ -166,6 +166,13 @@ def backtest(
     load: Annotated[
         str, typer.Option(help="Household load: h25 (BDEW) or a SimBench profile, e.g. H0-A.")
     ] = "h25",
+    water: Annotated[
+        bool,
+        typer.Option(
+            help="Plan the water heater too: draws, tank, comfort (slower; no "
+            "perfect-foresight reference)."
+        ),
+    ] = False,
     config_path: Annotated[Path | None, typer.Option("--config", "-c")] = None,
     out_dir: Annotated[Path, typer.Option(help="Where to write CSV and charts.")] = Path(
         "build/backtest"
@@ -202,6 +209,7 @@ def backtest(
             price_horizon=PriceHorizon(price_horizon),
             terminal=TerminalPolicy(terminal),
             seed=seed,
+            water=water,
         )
         config = load_config(config_path)
         run_backtest_command(

@@ -597,3 +597,57 @@ def test_backtest_cli_error_names_option(tmp_path: Path, args: list[str], flag: 
     result = CliRunner().invoke(app, ["backtest", *args, "--days", "1", "--out-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {flag}: ")
+
+
+# --- water heating in the loop -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def water_runs(windows: dict[str, Window], cfg: DarkstarConfig) -> dict[str, Any]:
+    data, _ = windows["jan"]
+    n = 2 * 96
+    spec = BacktestSpec(water=True)
+    runs = {
+        s: run_loop(data, cfg, spec, strategy=s, n_slots=n, timezone=TZ_NAME)
+        for s in ("no_battery", "kepler")
+    }
+    return {"runs": runs, "data": data, "n": n}
+
+
+def test_run_loop_water_records_heating_and_tank(water_runs: dict[str, Any]) -> None:
+    for r in water_runs["runs"].values():
+        assert r.water_heater_kw is not None
+        assert r.tank_temp_c is not None
+        # the element is on/off at the configured 3 kW within each 1-minute sub-step, so a
+        # slot average lies in [0, 3]; over two days it heats about the draws plus losses
+        assert np.all((r.water_heater_kw >= 0) & (r.water_heater_kw <= 3.0 + 1e-9))
+        assert 5.0 < H * float(np.sum(r.water_heater_kw)) < 20.0
+        # the floor setpoint (45 degC) keeps the tank above the comfort limit
+        assert float(np.min(r.tank_temp_c)) >= 40.0
+
+
+def test_run_loop_water_balance_includes_the_element(water_runs: dict[str, Any]) -> None:
+    data, n = water_runs["data"], water_runs["n"]
+    pv, load = data.pv_kw.to_numpy()[:n], data.load_kw.to_numpy()[:n]
+    r = water_runs["runs"]["kepler"]
+    assert r.water_heater_kw is not None
+    supply = np.minimum(r.pv_used_kw, pv) + r.battery_discharge_kw + r.grid_import_kw
+    demand = load + r.battery_charge_kw + r.grid_export_kw + r.water_heater_kw
+    np.testing.assert_allclose(supply + r.load_shed_kw, demand, atol=1e-6)
+
+
+def test_run_loop_water_planned_cheaper_than_conventional(
+    water_runs: dict[str, Any], cfg: DarkstarConfig
+) -> None:
+    data, n = water_runs["data"], water_runs["n"]
+    costs = {s: _total_cost(r, data, cfg, n) for s, r in water_runs["runs"].items()}
+    assert costs["kepler"] < costs["no_battery"] - 1.0
+
+
+def test_backtest_cli_water_reports_comfort(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["backtest", "--days", "1", "--water", "--out-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "tank < 40 °C" in result.stdout
+    assert (tmp_path / "backtest.csv").exists()

@@ -25,12 +25,19 @@ import numpy as np
 
 from darkstar.baseline import plan_heuristic
 from darkstar.errors import InputError
-from darkstar.executor.controller import InverterMode, SlotCommand, command_for_slot
+from darkstar.executor.controller import (
+    InverterMode,
+    SlotCommand,
+    WaterHeaterSetpoints,
+    command_for_slot,
+)
 from darkstar.planner.inputs.types import PlannerInput, PlannerState, SlotData
 from darkstar.planner.pipeline import PlanMode, generate_schedule
 from darkstar.planner.scheduling.terminal_value import persistence_extension
+from darkstar.planner.scheduling.water_heating import water_day_start_utc
 from darkstar.planner.solver.adapter import to_kepler_input
 from darkstar.planner.solver.kepler import solve_kepler
+from darkstar.simulation.datasets import hot_water_draw_kwh
 from darkstar.simulation.entities import SimEntity
 from darkstar.simulation.house import (
     BatterySimSpec,
@@ -39,6 +46,7 @@ from darkstar.simulation.house import (
     SimulatedHouse,
     WaterTankSpec,
 )
+from darkstar.simulation.tank import tank_heat_capacity_kwh_per_k
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -103,6 +111,8 @@ class BacktestSpec:
     terminal: TerminalPolicy = TerminalPolicy.PERSISTENCE
     noise_frac: float = 0.2
     seed: int = 0
+    water: bool = False
+    """Plan the water heater too (hot-water draws, tank physics, comfort metric)."""
 
     def __post_init__(self) -> None:
         if self.replan_minutes % 15 or not 15 <= self.replan_minutes <= 24 * 60:
@@ -126,6 +136,8 @@ class LoopResult:
     soc_kwh: NDArray[np.float64]
     planned_soc_kwh: NDArray[np.float64]
     solve_ms: float = 0.0
+    water_heater_kw: NDArray[np.float64] | None = None
+    tank_temp_c: NDArray[np.float64] | None = None
 
 
 def known_price_end(now: datetime, *, tz: ZoneInfo, horizon: PriceHorizon) -> datetime:
@@ -152,8 +164,27 @@ def known_price_end(now: datetime, *, tz: ZoneInfo, horizon: PriceHorizon) -> da
     return datetime(end_day.year, end_day.month, end_day.day, tzinfo=tz).astimezone(UTC)
 
 
-def house_spec(cfg: DarkstarConfig, *, initial_soc_percent: float) -> HouseSpec:
-    """Return the simulated home for ``cfg``: its battery and fuse, the tank idle."""
+#: Tank of the simulated home when the water heater is planned: 200 L at 55 degC to start.
+TANK_VOLUME_L = 200.0
+TANK_START_C = 55.0
+#: Hot water below this is a comfort miss (a shower needs about 40 degC at the tap).
+COMFORT_MIN_C = 40.0
+#: Hot-water draws are sized from the daily quota: the rest of it covers standing losses.
+DRAW_SHARE_OF_QUOTA = 0.7
+#: Tank temperature a litre of draw is counted at when energy becomes litres [degC].
+DRAW_REFERENCE_C = 50.0
+#: A conventional heater's fixed thermostat, used by the no-battery reference [degC].
+CONVENTIONAL_SETPOINT_C = 55.0
+
+
+def house_spec(
+    cfg: DarkstarConfig, *, initial_soc_percent: float, water: bool = False
+) -> HouseSpec:
+    """Return the simulated home for ``cfg``: its battery, fuse and 200 L tank.
+
+    The tank's element is the configured one and starts at 55 degC with ``water``;
+    otherwise the tank sits idle at ambient temperature.
+    """
     b = cfg.battery
     return HouseSpec(
         battery=BatterySimSpec(
@@ -165,10 +196,20 @@ def house_spec(cfg: DarkstarConfig, *, initial_soc_percent: float) -> HouseSpec:
             discharge_efficiency=b.discharge_efficiency,
             initial_soc_percent=initial_soc_percent,
         ),
-        # no planned water heating in this loop: the thermostat sits at the cold-water
-        # temperature with the tank at ambient, so the element never runs
+        # without planned water heating the thermostat sits at the cold-water temperature
+        # with the tank at ambient, so the element never runs
         tank=WaterTankSpec(
-            volume_l=200, heater_power_kw=3.0, initial_temp_c=20.0, initial_setpoint_c=10.0
+            volume_l=TANK_VOLUME_L,
+            heater_power_kw=cfg.water_heating.power_kw,
+            initial_temp_c=TANK_START_C,
+            initial_setpoint_c=WaterHeaterSetpoints().floor_c,
+        )
+        if water
+        else WaterTankSpec(
+            volume_l=TANK_VOLUME_L,
+            heater_power_kw=3.0,
+            initial_temp_c=20.0,
+            initial_setpoint_c=10.0,
         ),
         grid=GridSpec(fuse_kw=cfg.grid.max_power_kw),
     )
@@ -190,6 +231,12 @@ def apply_command(house: SimulatedHouse, cmd: SlotCommand) -> None:
         house.call_service("number", "set_value", {"entity_id": entity, "value": value})
     service = "turn_on" if cmd.mode == "force_charge" else "turn_off"
     house.call_service("switch", service, {"entity_id": SimEntity.GRID_CHARGING})
+    if cmd.water_setpoint_c is not None:
+        house.call_service(
+            "water_heater",
+            "set_temperature",
+            {"entity_id": SimEntity.WATER_HEATER, "temperature": cmd.water_setpoint_c},
+        )
 
 
 class Forecaster:
@@ -246,6 +293,7 @@ def planner_input(
     tz: ZoneInfo,
     forecaster: Forecaster,
     spec: BacktestSpec,
+    water_heated_today_kwh: float = 0.0,
 ) -> PlannerInput:
     """Build what the planner knows at slot ``first``: prices to ``end`` (+ extension)."""
     index = year.index
@@ -270,8 +318,21 @@ def planner_input(
         for i in range(last - first)
     )
     return PlannerInput(
-        timezone=tz, slots=slots, slot_duration=_SLOT, state=PlannerState(soc_percent=soc_percent)
+        timezone=tz,
+        slots=slots,
+        slot_duration=_SLOT,
+        state=PlannerState(soc_percent=soc_percent, water_heated_today_kwh=water_heated_today_kwh),
     )
+
+
+def _draw_litres(
+    year: YearData, cfg: DarkstarConfig, n_slots: int, timezone: str
+) -> NDArray[np.float64]:
+    """Hot-water draws per slot [L] from the synthetic daily profile."""
+    daily_kwh = DRAW_SHARE_OF_QUOTA * cfg.water_heating.min_kwh_per_day
+    kwh = hot_water_draw_kwh(index=year.index[:n_slots], daily_kwh=daily_kwh, timezone=timezone)
+    kwh_per_litre = tank_heat_capacity_kwh_per_k(1.0) * (DRAW_REFERENCE_C - 10.0)
+    return np.asarray(kwh.to_numpy(), dtype=np.float64) / kwh_per_litre
 
 
 def run_loop(
@@ -284,19 +345,27 @@ def run_loop(
     timezone: str = "Europe/Stockholm",
     progress: Callable[[int], None] | None = None,
 ) -> LoopResult:
-    """Run one strategy (``kepler``, ``heuristic`` or ``no_battery``) in the closed loop."""
+    """Run one strategy (``kepler``, ``heuristic`` or ``no_battery``) in the closed loop.
+
+    With ``spec.water`` the water heater is planned too (``no_battery`` runs it as a
+    conventional heater on a fixed 55 degC thermostat), hot water is drawn from the tank,
+    and the tank temperature at every slot end is recorded for the comfort metric.
+    """
     tz = ZoneInfo(timezone)
     cfg = cfg.model_copy(
-        update={"system": cfg.system.model_copy(update={"has_water_heater": False})}
+        update={"system": cfg.system.model_copy(update={"has_water_heater": spec.water})}
     )
     index = year.index
     start_soc = cfg.battery.min_soc_percent
     house = SimulatedHouse(
-        house_spec(cfg, initial_soc_percent=start_soc), start=index[0].to_pydatetime()
+        house_spec(cfg, initial_soc_percent=start_soc, water=spec.water),
+        start=index[0].to_pydatetime(),
     )
     forecaster = Forecaster(spec, len(index))
     planner = _kepler_planner(cfg) if strategy == "kepler" else _heuristic_planner(cfg)
     pv_kw, load_kw = year.pv_kw.to_numpy(), year.load_kw.to_numpy()
+    draws_l = _draw_litres(year, cfg, n_slots, timezone) if spec.water else np.zeros(n_slots)
+    setpoints = WaterHeaterSetpoints() if spec.water else None
     out = {
         k: np.zeros(n_slots)
         for k in (
@@ -308,6 +377,8 @@ def run_loop(
             "load_shed_kw",
             "soc_kwh",
             "planned_soc_kwh",
+            "water_heater_kw",
+            "tank_temp_c",
         )
     }
     step = spec.replan_minutes // 15
@@ -316,7 +387,7 @@ def run_loop(
         charge_limit_kw=0.0,
         discharge_limit_kw=0.0,
         soc_target_percent=cfg.battery.min_soc_percent,
-        water_setpoint_c=None,
+        water_setpoint_c=CONVENTIONAL_SETPOINT_C if spec.water else None,
     )
     solve_ms = 0.0
     for first in range(0, n_slots, step):
@@ -325,6 +396,11 @@ def run_loop(
             now = index[first].to_pydatetime()
             end = (known_price_end(now, tz=tz, horizon=spec.price_horizon) - index[0]) // _SLOT
             soc_percent = 100.0 * house.soc_kwh / cfg.battery.capacity_kwh
+            day_start = water_day_start_utc(
+                now, tz=tz, defer_up_to_hours=cfg.water_heating.defer_up_to_hours
+            )
+            since = max(0, (day_start - index[0]) // _SLOT)
+            heated_kwh = _SLOT_H * float(np.sum(out["water_heater_kw"][since:first]))
             pin = planner_input(
                 year,
                 first=first,
@@ -333,14 +409,20 @@ def run_loop(
                 tz=tz,
                 forecaster=forecaster,
                 spec=spec,
+                water_heated_today_kwh=heated_kwh,
             )
             rows, planning_ms = planner(pin)
             solve_ms += planning_ms
         for k in range(min(step, n_slots - first)):
             t = first + k
-            cmd = command_for_slot(rows[k]) if rows else hold
+            cmd = command_for_slot(rows[k], water=setpoints) if rows else hold
             apply_command(house, cmd)
-            r = house.step(duration=_SLOT, pv_kw=float(pv_kw[t]), load_kw=float(load_kw[t]))
+            r = house.step(
+                duration=_SLOT,
+                pv_kw=float(pv_kw[t]),
+                load_kw=float(load_kw[t]),
+                hot_water_draw_l=float(draws_l[t]),
+            )
             out["grid_import_kw"][t] = r.grid_import_kw
             out["grid_export_kw"][t] = r.grid_export_kw
             out["battery_charge_kw"][t] = r.battery_charge_kw
@@ -349,9 +431,20 @@ def run_loop(
             out["load_shed_kw"][t] = r.load_shed_kw
             out["soc_kwh"][t] = r.soc_kwh
             out["planned_soc_kwh"][t] = rows[k]["projected_soc_kwh"] if rows else r.soc_kwh
+            out["water_heater_kw"][t] = r.water_heater_kw
+            out["tank_temp_c"][t] = r.water_temp_c
         if progress is not None:
             progress(min(step, n_slots - first))
-    return LoopResult(name=strategy, index=np.arange(n_slots), solve_ms=solve_ms, **out)
+    water_heater_kw = out.pop("water_heater_kw")
+    tank_temp_c = out.pop("tank_temp_c")
+    return LoopResult(
+        name=strategy,
+        index=np.arange(n_slots),
+        solve_ms=solve_ms,
+        water_heater_kw=water_heater_kw if spec.water else None,
+        tank_temp_c=tank_temp_c if spec.water else None,
+        **out,
+    )
 
 
 def stored_energy_value_sek_per_kwh(year: YearData, cfg: DarkstarConfig, n_slots: int) -> float:
@@ -455,7 +548,10 @@ def run_backtest(
             progress=report,
         )
         seconds[strategy] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    results["perfect_foresight"] = perfect_foresight(year, cfg, n_slots=n_slots, timezone=timezone)
-    seconds["perfect_foresight"] = time.perf_counter() - t0
+    if not spec.water:  # a whole-period MILP with water binaries is no quick reference
+        t0 = time.perf_counter()
+        results["perfect_foresight"] = perfect_foresight(
+            year, cfg, n_slots=n_slots, timezone=timezone
+        )
+        seconds["perfect_foresight"] = time.perf_counter() - t0
     return BacktestRun(results=results, n_slots=n_slots, seconds=seconds)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
-from darkstar.simulation.backtest import stored_energy_value_sek_per_kwh
+from darkstar.simulation.backtest import COMFORT_MIN_C, stored_energy_value_sek_per_kwh
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -55,6 +55,8 @@ class StrategyMetrics:
     peak_import_kw: float
     low_soc_events: int
     end_soc_kwh: float
+    water_heater_kwh: float | None = None
+    minutes_below_comfort: int | None = None
 
 
 def slot_costs_sek(result: LoopResult, year: YearData, n_slots: int) -> NDArray[np.float64]:
@@ -128,6 +130,12 @@ def strategy_metrics(
                 peak_import_kw=float(np.max(r.grid_import_kw)),
                 low_soc_events=len({d for d, hit in zip(local_day, at_floor, strict=True) if hit}),
                 end_soc_kwh=float(r.soc_kwh[-1]),
+                water_heater_kwh=None
+                if r.water_heater_kw is None
+                else _SLOT_H * float(np.sum(r.water_heater_kw)),
+                minutes_below_comfort=None
+                if r.tank_temp_c is None
+                else 15 * int(np.sum(r.tank_temp_c < COMFORT_MIN_C)),
             )
         )
     return out
@@ -270,20 +278,15 @@ def print_report(
     from rich.table import Table
 
     table = Table(title=title)
-    for header in (
-        "strategy",
-        "cost SEK",
-        "saved SEK",
-        "captured",
-        "cycles",
-        "self-cons.",
-        "peak import",
-        "low-SoC days",
-        "end SoC",
-    ):
+    water = any(m.water_heater_kwh is not None for m in metrics)
+    headers = ["strategy", "cost SEK", "saved SEK", "captured", "cycles", "self-cons."]
+    headers += ["peak import", "low-SoC days", "end SoC"]
+    if water:
+        headers += ["water kWh", f"tank < {COMFORT_MIN_C:.0f} °C"]
+    for header in headers:
         table.add_column(header, justify="right")
     for m in metrics:
-        table.add_row(
+        cells = [
             m.name,
             f"{m.cost_sek:.2f}",
             f"{m.savings_sek:.2f}",
@@ -293,7 +296,10 @@ def print_report(
             f"{m.peak_import_kw:.2f} kW",
             str(m.low_soc_events),
             f"{m.end_soc_kwh:.2f} kWh",
-        )
+        ]
+        if water:
+            cells += [f"{m.water_heater_kwh or 0.0:.1f}", f"{m.minutes_below_comfort or 0} min"]
+        table.add_row(*cells)
     console.print(table)
     months = Table(title="Cost per month [SEK]: energy + wear - change in stored energy")
     months.add_column("month")

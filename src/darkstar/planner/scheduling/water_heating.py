@@ -33,6 +33,7 @@ __all__ = [
     "decision_groups",
     "decision_minutes",
     "top_up_slots",
+    "water_day_start_utc",
     "water_days",
 ]
 
@@ -80,6 +81,15 @@ def top_up_slots(pin: PlannerInput, cfg: WaterHeatingConfig) -> NDArray[np.bool_
     if not cfg.enable_top_ups:
         return np.zeros(pin.n_slots, dtype=np.bool_)
     return pin.column("import_price_sek_per_kwh") <= 0.0
+
+
+def water_day_start_utc(moment: datetime, *, tz: ZoneInfo, defer_up_to_hours: float) -> datetime:
+    """Return when the water day containing ``moment`` began (UTC).
+
+    The counterpart of ``state.water_heated_today_kwh``: heating since this instant.
+    """
+    defer = timedelta(hours=defer_up_to_hours)
+    return _boundary(_water_day_start(moment, tz, defer), tz, defer)
 
 
 def water_days(pin: PlannerInput, cfg: WaterHeatingConfig) -> list[WaterDay]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -46,6 +48,34 @@ def _setup_logging(verbose: bool) -> None:
 def _fail(message: str, code: int = _EXIT_INPUT) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
+
+
+@contextmanager
+def _user_errors(
+    *, flags: Mapping[str, str] | None = None, catch_all: bool = False
+) -> Iterator[None]:
+    """Turn errors into one stderr line and an exit code: no tracebacks for users.
+
+    An :class:`InputError` exits 2 naming the field, spelled as the option the user typed
+    where ``flags`` maps it. With ``catch_all`` every other error exits 1 with one line
+    (commands pass ``catch_all=not debug``); without it they propagate.
+    """
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except InputError as exc:
+        field = (flags or {}).get(exc.field, exc.field)
+        raise _fail(f"{field}: {exc.message}") from None
+    except (DarkstarError, OSError) as exc:
+        if not catch_all:
+            raise
+        raise _fail(f"{type(exc).__name__}: {exc}", _EXIT_INTERNAL) from None
+    except Exception as exc:
+        if not catch_all:
+            raise
+        logger.debug("unexpected error", exc_info=True)
+        raise _fail(f"internal error: {type(exc).__name__}: {exc}", _EXIT_INTERNAL) from None
 
 
 def read_json_file(path: Path, *, field: str) -> Any:
@@ -86,23 +116,12 @@ def plan(
 
     if mode not in {m.value for m in PlanMode}:
         raise _fail(f"--mode: must be 'full' or 'baseline', got {mode!r}")
-    try:
+    with _user_errors(catch_all=not debug):
         request = parse_plan_request(read_json_file(input_path, field="input"))
         config = load_config(config_path, overrides=request.config)
         pin = prepare_input(request)
         outcome = generate_schedule(pin, config, mode=PlanMode(mode))
         write_schedule(outcome.document, output_path)
-    except InputError as exc:
-        raise _fail(str(exc)) from None
-    except (DarkstarError, OSError) as exc:
-        if debug:
-            raise
-        raise _fail(f"{type(exc).__name__}: {exc}", _EXIT_INTERNAL) from None
-    except Exception as exc:
-        if debug:
-            raise
-        logger.debug("unexpected error", exc_info=True)
-        raise _fail(f"internal error: {type(exc).__name__}: {exc}", _EXIT_INTERNAL) from None
     meta = outcome.document["meta"]  # its warnings were already logged to stderr
     typer.echo(
         f"{meta['status']}: {len(outcome.document['schedule'])} slots, "
@@ -146,10 +165,8 @@ def bench_planner(
     _setup_logging(False)
     from darkstar.bench.planner import print_planner_bench, run_planner_bench
 
-    try:
+    with _user_errors():
         rows = run_planner_bench(examples)
-    except InputError as exc:
-        raise _fail(str(exc)) from None
     print_planner_bench(rows)
 
 
@@ -202,7 +219,14 @@ def backtest(
             raise _fail(f"{option}: must be one of {allowed}, got {value!r}")
     if days is not None and days < 1:
         raise _fail(f"--days: must be >= 1, got {days}")
-    try:
+    # name the options the user typed, not the library's fields
+    flags = {
+        "area": "--area",
+        "year": "--year",
+        "replan_minutes": "--replan-minutes",
+        "profile": "--load",
+    }
+    with _user_errors(flags=flags):
         spec = BacktestSpec(
             replan_minutes=replan_minutes,
             forecast=ForecastKind(forecast),
@@ -221,15 +245,6 @@ def backtest(
             out_dir=out_dir,
             load_profile=load,
         )
-    except InputError as exc:
-        # name the option the user typed, not the library's field
-        flags = {
-            "area": "--area",
-            "year": "--year",
-            "replan_minutes": "--replan-minutes",
-            "profile": "--load",
-        }
-        raise _fail(f"{flags.get(exc.field, exc.field)}: {exc.message}") from None
 
 
 #: Library argument names of the what-if, as the command line spells them.
@@ -263,23 +278,12 @@ def whatif_export_command(
         energy_kwh = float(kwh)
     except ValueError:
         raise _fail(f"--kwh: expected a number of kWh, got {kwh!r}") from None
-    try:
+    with _user_errors(flags=_WHATIF_FLAGS, catch_all=not debug):
         request = read_json_file(input_path, field="input")
         base_config = None if config_path is None else load_config(config_path)
         result = whatif_export(
             request, energy_kwh=energy_kwh, at=at, mode=mode, base_config=base_config
         )
-    except InputError as exc:
-        raise _fail(f"{_WHATIF_FLAGS.get(exc.field, exc.field)}: {exc.message}") from None
-    except DarkstarError as exc:
-        if debug:
-            raise
-        raise _fail(f"{type(exc).__name__}: {exc}", _EXIT_INTERNAL) from None
-    except Exception as exc:
-        if debug:
-            raise
-        logger.debug("unexpected error", exc_info=True)
-        raise _fail(f"internal error: {type(exc).__name__}: {exc}", _EXIT_INTERNAL) from None
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=1, allow_nan=False))
     else:
@@ -306,11 +310,8 @@ def demo(
     if not days > 0:  # checked before the examples run, so a typo fails fast
         raise _fail(f"--days: must be a positive number, got {days}")
     run_demo(out_dir)
-    try:
+    with _user_errors(flags={"days": "--days", "start": "--days"}):
         run_live_agent(out_dir, days=days, speed=speed, cfg=load_config())
-    except InputError as exc:
-        flags = {"days": "--days", "start": "--days"}
-        raise _fail(f"{flags.get(exc.field, exc.field)}: {exc.message}") from None
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from darkstar.physics.battery import soc_after_slot_kwh
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
@@ -236,7 +238,14 @@ def _simulate(kin: KeplerInput, *, idle_battery: bool) -> PlanArrays:
                 target_kwh=target[t],
                 floor_kwh=floor[t],
             )
-            soc = soc + h * (bat.charge_efficiency * ch - dis / bat.discharge_efficiency)
+            soc = soc_after_slot_kwh(
+                soc_kwh=soc,
+                charge_kw=ch,
+                discharge_kw=dis,
+                slot_h=h,
+                charge_efficiency=bat.charge_efficiency,
+                discharge_efficiency=bat.discharge_efficiency,
+            )
         grid_kw = ch - dis - net  # > 0: must come from the grid; < 0: surplus to dispose of
         imp = exp = cur = shed = 0.0
         if grid_kw > 0:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from darkstar.physics.battery import soc_after_slot_kwh
+from darkstar.physics.battery import soc_after_slot_kwh, soc_trajectory_kwh
 from darkstar.physics.timegrid import (
     ALLOWED_SLOT_MINUTES,
     check_slot_grid,
@@ -15,5 +15,6 @@ __all__ = [
     "check_slot_grid",
     "local_midnights_utc",
     "soc_after_slot_kwh",
+    "soc_trajectory_kwh",
     "to_local_iso",
 ]

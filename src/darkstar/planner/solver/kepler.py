@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from darkstar.errors import DarkstarError
+from darkstar.physics.battery import soc_trajectory_kwh
 from darkstar.planner.solver.model import LinearModel, lagged
 from darkstar.planner.solver.types import (
     KeplerInput,
@@ -444,11 +445,15 @@ def _exact_physics(kin: KeplerInput, plan: PlanArrays) -> PlanArrays:
     soc = np.zeros(kin.n_slots)
     bat = kin.battery
     if bat is not None:
-        delta = h * (
-            bat.charge_efficiency * plan.battery_charge_kw
-            - plan.battery_discharge_kw / bat.discharge_efficiency
+        soc = soc_trajectory_kwh(
+            initial_soc_kwh=bat.initial_soc_kwh,
+            charge_kw=plan.battery_charge_kw,
+            discharge_kw=plan.battery_discharge_kw,
+            slot_h=h,
+            charge_efficiency=bat.charge_efficiency,
+            discharge_efficiency=bat.discharge_efficiency,
         )
-        soc = np.maximum(bat.initial_soc_kwh + np.cumsum(delta), 0.0)
+        soc = np.maximum(soc, 0.0)
     net_kw = (
         (kin.load_kwh - kin.pv_kwh) / h
         + plan.pv_curtailment_kw

@@ -30,8 +30,6 @@ __all__ = [
     "WaterSpec",
 ]
 
-FloatArray = "NDArray[np.float64]"
-
 
 class PlanStatus(StrEnum):
     """Outcome of a planning run."""

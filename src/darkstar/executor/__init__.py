@@ -7,6 +7,13 @@ from darkstar.executor.controller import (
     SlotCommand,
     WaterHeaterSetpoints,
     command_for_slot,
+    idle_command,
 )
 
-__all__ = ["InverterMode", "SlotCommand", "WaterHeaterSetpoints", "command_for_slot"]
+__all__ = [
+    "InverterMode",
+    "SlotCommand",
+    "WaterHeaterSetpoints",
+    "command_for_slot",
+    "idle_command",
+]

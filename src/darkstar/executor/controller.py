@@ -25,7 +25,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["InverterMode", "SlotCommand", "WaterHeaterSetpoints", "command_for_slot"]
+__all__ = [
+    "InverterMode",
+    "SlotCommand",
+    "WaterHeaterSetpoints",
+    "command_for_slot",
+    "idle_command",
+]
 
 
 class InverterMode(StrEnum):
@@ -95,4 +101,15 @@ def command_for_slot(
         discharge_limit_kw=discharge_limit,
         soc_target_percent=target,
         water_setpoint_c=setpoint,
+    )
+
+
+def idle_command(*, min_soc_percent: float, water_setpoint_c: float | None = None) -> SlotCommand:
+    """Return the command for a slot no plan covers: battery idle, water as given."""
+    return SlotCommand(
+        mode=InverterMode.HOLD,
+        charge_limit_kw=0.0,
+        discharge_limit_kw=0.0,
+        soc_target_percent=min_soc_percent,
+        water_setpoint_c=water_setpoint_c,
     )

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from darkstar.errors import InputError
-from darkstar.executor.controller import InverterMode, SlotCommand, command_for_slot
+from darkstar.executor.controller import SlotCommand, command_for_slot, idle_command
 from darkstar.learning.store import open_store
 from darkstar.learning.store.repository import (
     DailyMetrics,
@@ -241,17 +241,6 @@ class _Plan:
         return self.rows[k] if 0 <= k < len(self.rows) else None
 
 
-def _hold(cfg: DarkstarConfig) -> SlotCommand:
-    """Return the command used when no plan covers the slot: keep the battery idle."""
-    return SlotCommand(
-        mode=InverterMode.HOLD,
-        charge_limit_kw=0.0,
-        discharge_limit_kw=0.0,
-        soc_target_percent=cfg.battery.min_soc_percent,
-        water_setpoint_c=None,
-    )
-
-
 def _act(house: SimulatedHouse, cmd: SlotCommand) -> str | None:
     """Write the command; return a note instead of raising when an entity refuses it."""
     try:
@@ -310,7 +299,8 @@ class _Agent:
         """ACT on the current slot, run the house through it and LEARN from the meters."""
         house, now = self.house, self.house.now
         row = None if self.plan is None else self.plan.row_at(now)
-        cmd = _hold(self.cfg) if row is None else command_for_slot(row)
+        idle = idle_command(min_soc_percent=self.cfg.battery.min_soc_percent)
+        cmd = idle if row is None else command_for_slot(row)
         note = _act(house, cmd)
         before = house.counters_kwh
         house.step(duration=SLOT, pv_kw=float(self.pv_kw[t]), load_kw=float(self.load_kw[t]))

@@ -26,10 +26,10 @@ import numpy as np
 from darkstar.baseline import plan_heuristic
 from darkstar.errors import InputError
 from darkstar.executor.controller import (
-    InverterMode,
     SlotCommand,
     WaterHeaterSetpoints,
     command_for_slot,
+    idle_command,
 )
 from darkstar.planner.inputs.types import PlannerInput, PlannerState, SlotData
 from darkstar.planner.pipeline import PlanMode, generate_schedule
@@ -382,11 +382,8 @@ def run_loop(
         )
     }
     step = spec.replan_minutes // 15
-    hold = SlotCommand(
-        mode=InverterMode.HOLD,
-        charge_limit_kw=0.0,
-        discharge_limit_kw=0.0,
-        soc_target_percent=cfg.battery.min_soc_percent,
+    hold = idle_command(
+        min_soc_percent=cfg.battery.min_soc_percent,
         water_setpoint_c=CONVENTIONAL_SETPOINT_C if spec.water else None,
     )
     solve_ms = 0.0

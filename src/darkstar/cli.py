@@ -301,6 +301,14 @@ def demo(
     speed: Annotated[
         float, typer.Option(help="Simulated seconds per real second (0: no waiting).")
     ] = 7200.0,
+    serve_ui: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve",
+            help="After the examples, serve the UI at 127.0.0.1:8000 with the agent running "
+            "(instead of the fixed --days run).",
+        ),
+    ] = False,
 ) -> None:
     """Plan the bundled example days, then run the agent loop on the simulated home."""
     _setup_logging(False)
@@ -310,8 +318,54 @@ def demo(
     if not days > 0:  # checked before the examples run, so a typo fails fast
         raise _fail(f"--days: must be a positive number, got {days}")
     run_demo(out_dir)
+    if serve_ui:
+        serve(data_dir=out_dir / "serve")
+        return
     with _user_errors(flags={"days": "--days", "start": "--days"}):
         run_live_agent(out_dir, days=days, speed=speed, cfg=load_config())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8000,
+    data_dir: Annotated[
+        Path, typer.Option(help="schedule.json, learning store, config.yaml, api_token.")
+    ] = Path("build/serve"),
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="config.yaml edited by Settings.")
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(help="Simulated seconds per real second (180: a slot every 5 s).")
+    ] = 180.0,
+    warmup_hours: Annotated[
+        float, typer.Option(help="Simulated hours run at once before serving.", min=0)
+    ] = 24.0,
+    cors_origin: Annotated[
+        list[str] | None, typer.Option(help="Extra CORS origin (repeatable).")
+    ] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Serve the API and the UI with the agent running on the simulated home."""
+    _setup_logging(False)
+    from darkstar.web.server import ServeOptions
+    from darkstar.web.server import serve as run_server
+
+    if not speed > 0:
+        raise _fail(f"--speed: must be > 0, got {speed}")
+    with _user_errors(flags={"speed": "--speed"}, catch_all=True):
+        run_server(
+            ServeOptions(
+                host=host,
+                port=port,
+                data_dir=data_dir,
+                config_path=config,
+                speed=speed,
+                warmup_hours=warmup_hours,
+                extra_origins=tuple(cors_origin or ()),
+                access_log=access_log,
+            )
+        )
 
 
 def main() -> None:

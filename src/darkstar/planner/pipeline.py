@@ -8,7 +8,7 @@ inflation, the PV confidence factor and the target-SoC floor at a fixed local ho
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -23,10 +23,12 @@ from darkstar.planner.output.schedule import (
 )
 from darkstar.planner.solver.adapter import to_kepler_input
 from darkstar.planner.solver.fallback import fallback_result, solve_with_fallback
+from darkstar.planner.strategy.manual_plan import to_manual_overrides
 from darkstar.planner.strategy.s_index import risk_factor, target_soc_percent
 from darkstar.planner.strategy.target_soc import target_soc_slot
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
     from numpy.typing import NDArray
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from darkstar.config.models import DarkstarConfig
     from darkstar.planner.inputs.types import PlannerInput
     from darkstar.planner.solver.types import KeplerInput, KeplerResult
+    from darkstar.planner.strategy.manual_plan import ManualBlock
 
 __all__ = ["PlanMode", "PlanOutcome", "generate_schedule", "plan_request", "solve_kepler_input"]
 
@@ -103,11 +106,18 @@ def generate_schedule(
     *,
     mode: PlanMode | str = PlanMode.FULL,
     planned_at: datetime | None = None,
+    manual_blocks: Sequence[ManualBlock] = (),
 ) -> PlanOutcome:
     """Plan one horizon and return the validated ``schedule.json`` document.
 
     Never raises for a valid input: when the solver fails, the document carries
-    ``status = "fallback"`` and the reason.
+    ``status = "fallback"`` and the reason. ``manual_blocks`` bind Kepler's plan in either
+    mode; the fallback ignores them and says so in ``meta.warnings``.
+
+    Raises
+    ------
+    InputError
+        Naming ``blocks`` when manual blocks with different actions overlap.
     """
     mode = PlanMode(mode)
     strategy = _apply_strategy(pin, cfg, mode)
@@ -118,6 +128,10 @@ def generate_schedule(
         load_kwh=strategy.load_kwh,
         soc_target=strategy.soc_target,
     )
+    manual = to_manual_overrides(
+        manual_blocks, slot_starts=[s.start for s in pin.slots], slot_duration=pin.slot_duration
+    )
+    kin = kin if manual is None else replace(kin, manual=manual)
     return solve_kepler_input(
         pin, kin, mode=mode, strategy_meta=strategy.meta, planned_at=planned_at
     )
@@ -136,7 +150,7 @@ def solve_kepler_input(
     Kepler with the heuristic fallback, the schedule document, and the fallback again if
     the plan fails validation. Shared by :func:`generate_schedule` and what-if re-solves.
     """
-    result = solve_with_fallback(kin)
+    result = _note_manual(kin, solve_with_fallback(kin))
     document = build_schedule_document(
         pin, kin, result, mode=str(mode), strategy_meta=strategy_meta, planned_at=planned_at
     )
@@ -144,7 +158,7 @@ def solve_kepler_input(
         check_schedule(document["schedule"], slot_h=pin.slot_h)
     except ScheduleError as exc:  # a plan that breaks physics is never written
         logger.exception("solver plan failed validation")
-        result = fallback_result(kin, f"solver plan failed validation: {exc}")
+        result = _note_manual(kin, fallback_result(kin, f"solver plan failed validation: {exc}"))
         document = build_schedule_document(
             pin, kin, result, mode=str(mode), strategy_meta=strategy_meta, planned_at=planned_at
         )
@@ -152,6 +166,13 @@ def solve_kepler_input(
     for warning in result.warnings:
         logger.warning("%s", warning)
     return PlanOutcome(document=document, result=result, kepler_input=kin)
+
+
+def _note_manual(kin: KeplerInput, result: KeplerResult) -> KeplerResult:
+    """Add a warning when a fallback plan, which ignores manual blocks, replaced Kepler's."""
+    if kin.manual is None or result.is_ok:
+        return result
+    return replace(result, warnings=(*result.warnings, "manual_blocks: ignored by the fallback"))
 
 
 def plan_request(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -52,12 +53,15 @@ from darkstar.simulation.entities import STATE_UNAVAILABLE, SimEntity
 from darkstar.simulation.house import SimulatedHouse
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
     from pathlib import Path
 
     from darkstar.config.models import DarkstarConfig
     from darkstar.learning.store import Store
+    from darkstar.planner.inputs.types import PlannerInput
+    from darkstar.planner.strategy.manual_plan import ManualBlock
     from darkstar.simulation.datasets import YearData
+    from darkstar.simulation.house import StepResult
 
 __all__ = [
     "DATA_AREA",
@@ -65,8 +69,11 @@ __all__ = [
     "DATA_YEAR",
     "DEFAULT_START",
     "AgentSummary",
+    "AgentLoop",
     "AgentTick",
+    "CommandHook",
     "PlanEvent",
+    "open_agent",
     "run_agent",
 ]
 
@@ -252,11 +259,49 @@ def _act(house: SimulatedHouse, cmd: SlotCommand) -> str | None:
     return None
 
 
-class _Agent:
-    """State of one run: the house, the store, the plan in force and the running totals."""
+#: Rewrites the planned command for the slot starting at the given time; returns the
+#: command to apply and a note for the execution log (``None`` when unchanged).
+CommandHook = Callable[[datetime, SlotCommand], tuple[SlotCommand, str | None]]
+
+
+class AgentLoop:
+    """The agent on the simulated home, one 15-minute step at a time.
+
+    :func:`run_agent` drives it in a loop; the web service (:mod:`darkstar.service.runtime`)
+    drives it from a background thread and reads its state between steps. It is not
+    thread-safe: the caller serialises :meth:`step`, :meth:`plan_now` and reads.
+
+    Attributes
+    ----------
+    house : SimulatedHouse
+        The simulated home, read and commanded through its HA-like interface.
+    cfg : DarkstarConfig
+        Planner and device settings; replace it to plan with new settings.
+    plan_document : dict or None
+        The ``schedule.json`` document in force.
+    last_step : StepResult or None
+        What the house did in the last executed slot.
+    last_command : SlotCommand or None
+        The command of the last executed slot (written unless ``shadow``).
+    last_note : str or None
+        The execution-log note of the last executed slot.
+    shadow : bool
+        When true, commands are computed and logged but not written to the house.
+    command_hook : CommandHook or None
+        Overrides (quick actions, water boost) applied to each slot's command.
+    manual_blocks : tuple
+        Manual blocks passed to every plan (:mod:`darkstar.planner.strategy.manual_plan`).
+    """
 
     def __init__(
-        self, *, year: YearData, cfg: DarkstarConfig, house: SimulatedHouse, store: Store
+        self,
+        *,
+        year: YearData,
+        cfg: DarkstarConfig,
+        house: SimulatedHouse,
+        store: Store,
+        out_dir: Path,
+        first: int,
     ) -> None:
         self.year, self.cfg, self.house, self.store = year, cfg, house, store
         self.tz = ZoneInfo(DATA_TIMEZONE)
@@ -265,49 +310,119 @@ class _Agent:
         self.pv_kw, self.load_kw = year.pv_kw.to_numpy(), year.load_kw.to_numpy()
         self.imp = year.import_price_sek_per_kwh.to_numpy()
         self.exp = year.export_price_sek_per_kwh.to_numpy()
+        self.schedule_path = out_dir / SCHEDULE_FILE
+        self.start, self.first = house.now, first
         self.plan: _Plan | None = None
-        self.plans_made = self.plans_skipped = 0
+        self.plan_document: dict[str, Any] | None = None
+        self.last_step: StepResult | None = None
+        self.plans_made = self.plans_skipped = self.steps_run = 0
         self.cost_sek = 0.0
+        self.shadow = False
+        self.command_hook: CommandHook | None = None
+        self.manual_blocks: tuple[ManualBlock, ...] = ()
+        self.last_command: SlotCommand | None = None
+        self.last_note: str | None = None
 
-    def plan_now(self, t: int, schedule_path: Path) -> tuple[PlanEvent, float | None]:
-        """OBSERVE the SoC and PLAN from data index ``t``; skip when the SoC is unavailable."""
+    @property
+    def index(self) -> int:
+        """Data index of the slot the next step executes."""
+        return self.first + self.steps_run
+
+    @property
+    def steps_left(self) -> int:
+        """Steps left before the end of the data year."""
+        return len(self.year.index) - self.index
+
+    def prices_at(self, index: int) -> tuple[float, float]:
+        """Import and export price of data slot ``index`` [SEK/kWh]."""
+        return float(self.imp[index]), float(self.exp[index])
+
+    def pin_at(self, soc_percent: float) -> PlannerInput:
+        """Build the planner input from the next slot on, with the prices a real house knows."""
+        now, t = self.house.now, self.index
+        known_end = known_price_end(now, tz=self.tz, horizon=PriceHorizon.DAYAHEAD)
+        return planner_input(
+            self.year,
+            first=t,
+            end=min(t + (known_end - now) // SLOT, len(self.year.index)),
+            soc_percent=min(100.0, max(0.0, soc_percent)),
+            tz=self.tz,
+            forecaster=self.forecaster,
+            spec=self.spec,
+        )
+
+    def plan_now(self) -> tuple[PlanEvent, float | None]:
+        """OBSERVE the SoC and PLAN from the current slot; skip when the SoC is unavailable."""
         now = self.house.now
         soc = _observe_soc(self.house)
         if soc is None:
             self.plans_skipped += 1
             logger.warning("%s: SoC sensor unavailable, keeping the previous plan", now)
             return PlanEvent.SKIPPED, None
-        known_end = known_price_end(now, tz=self.tz, horizon=PriceHorizon.DAYAHEAD)
-        pin = planner_input(
-            self.year,
-            first=t,
-            end=min(t + (known_end - now) // SLOT, len(self.year.index)),
-            soc_percent=min(100.0, max(0.0, soc)),
-            tz=self.tz,
-            forecaster=self.forecaster,
-            spec=self.spec,
-        )
-        document = generate_schedule(pin, self.cfg, mode=PlanMode.FULL, planned_at=now).document
-        write_schedule(document, schedule_path)
+        document = generate_schedule(
+            self.pin_at(soc),
+            self.cfg,
+            mode=PlanMode.FULL,
+            planned_at=now,
+            manual_blocks=self.manual_blocks,
+        ).document
+        write_schedule(document, self.schedule_path)
         record_plan(self.store, document=document)
         meta = document["meta"]
         self.plan = _Plan(rows=document["schedule"], start=now, status=str(meta["status"]))
+        self.plan_document = document
         self.plans_made += 1
+        logger.info(
+            "planned at %s: %s, %.2f SEK, %.0f ms",
+            now.astimezone(self.tz).isoformat(timespec="minutes"),
+            meta["status"],
+            float(meta["objective_sek"]),
+            float(meta["solve_time_ms"]),
+        )
         return PlanEvent.PLANNED, float(meta["solve_time_ms"])
 
-    def run_slot(self, t: int, *, step: int, event: PlanEvent, solve_ms: float | None) -> AgentTick:
-        """ACT on the current slot, run the house through it and LEARN from the meters."""
-        house, now = self.house, self.house.now
-        row = None if self.plan is None else self.plan.row_at(now)
+    def current_row(self) -> dict[str, Any] | None:
+        """Return the plan's row for the slot the next step executes, if a plan covers it."""
+        return None if self.plan is None else self.plan.row_at(self.house.now)
+
+    def step(self, *, fault: str | None = None) -> AgentTick:
+        """Plan when due (at the start and every full hour after it), then run one slot."""
+        if fault is not None:
+            self.house.set_available(fault, available=False)
+        try:
+            event, solve_ms = PlanEvent.KEPT, None
+            if (self.house.now - self.start) % _REPLAN == timedelta(0):
+                event, solve_ms = self.plan_now()
+            return self._run_slot(event=event, solve_ms=solve_ms)
+        finally:
+            if fault is not None:
+                self.house.set_available(fault, available=True)
+
+    def _command(self, row: dict[str, Any] | None) -> tuple[SlotCommand, str | None]:
         idle = idle_command(min_soc_percent=self.cfg.battery.min_soc_percent)
         cmd = idle if row is None else command_for_slot(row)
-        note = _act(house, cmd)
+        if self.command_hook is None:
+            return cmd, None
+        return self.command_hook(self.house.now, cmd)
+
+    def _run_slot(self, *, event: PlanEvent, solve_ms: float | None) -> AgentTick:
+        """ACT on the current slot, run the house through it and LEARN from the meters."""
+        house, now, t = self.house, self.house.now, self.index
+        row = self.current_row()
+        cmd, note = self._command(row)
+        if self.shadow:
+            note = "shadow mode: not applied" + (f"; {note}" if note else "")
+        else:
+            failed = _act(house, cmd)
+            note = failed if note is None else (f"{note}; {failed}" if failed else note)
         before = house.counters_kwh
-        house.step(duration=SLOT, pv_kw=float(self.pv_kw[t]), load_kw=float(self.load_kw[t]))
+        self.last_step = house.step(
+            duration=SLOT, pv_kw=float(self.pv_kw[t]), load_kw=float(self.load_kw[t])
+        )
         after = house.counters_kwh
         energies = {name: after[meter] - before[meter] for name, meter in _METERS.items()}
         soc_end = _observe_soc(house)
-        prices = float(self.imp[t]), float(self.exp[t])
+        prices = self.prices_at(t)
         record_observation(
             self.store,
             slot_start=now,
@@ -331,13 +446,18 @@ class _Agent:
                 "charge_limit_kw": cmd.charge_limit_kw,
                 "discharge_limit_kw": cmd.discharge_limit_kw,
                 "soc_target_percent": cmd.soc_target_percent,
+                "water_setpoint_c": cmd.water_setpoint_c,
                 "planned_soc_percent": planned_soc,
+                "applied": not self.shadow,
             },
             observed_soc_percent=soc_end,
             note=note,
         )
+        self.last_command, self.last_note = cmd, note
         import_kwh, export_kwh = energies["grid_import_kwh"], energies["grid_export_kwh"]
         self.cost_sek += import_kwh * prices[0] - export_kwh * prices[1]
+        step = self.steps_run
+        self.steps_run += 1
         return AgentTick(
             step=step,
             at=now,
@@ -349,6 +469,27 @@ class _Agent:
             plan_status="none" if self.plan is None else self.plan.status,
             solve_ms=solve_ms,
         )
+
+
+def open_agent(
+    *, cfg: DarkstarConfig, out_dir: Path, start: datetime | None = None, days: float = 1.0
+) -> tuple[AgentLoop, int]:
+    """Open the store and the simulated home at ``start``; return the loop and its step count.
+
+    Parameters are those of :func:`run_agent`. The caller closes ``loop.store``.
+    """
+    year = load_year(area=DATA_AREA, year=DATA_YEAR)
+    start = DEFAULT_START if start is None else start
+    first, n_steps = _check_run(days=days, start=start, year=year)
+    cfg = cfg.model_copy(
+        update={"system": cfg.system.model_copy(update={"has_water_heater": False})}
+    )
+    house = SimulatedHouse(
+        house_spec(cfg, initial_soc_percent=cfg.battery.min_soc_percent), start=start
+    )
+    store = open_store(out_dir / DB_FILE)
+    loop = AgentLoop(year=year, cfg=cfg, house=house, store=store, out_dir=out_dir, first=first)
+    return loop, n_steps
 
 
 def run_agent(
@@ -399,36 +540,18 @@ def run_agent(
     StoreError
         When the learning store cannot be opened.
     """
-    year = load_year(area=DATA_AREA, year=DATA_YEAR)
-    start = DEFAULT_START if start is None else start
-    first, n_steps = _check_run(days=days, start=start, year=year)
-    cfg = cfg.model_copy(
-        update={"system": cfg.system.model_copy(update={"has_water_heater": False})}
-    )
     pause_s = 900.0 / speed if 0 < speed < math.inf else 0.0
-    house = SimulatedHouse(
-        house_spec(cfg, initial_soc_percent=cfg.battery.min_soc_percent), start=start
-    )
-    schedule_path, db_path = out_dir / SCHEDULE_FILE, out_dir / DB_FILE
-    store = open_store(db_path)
-    agent = _Agent(year=year, cfg=cfg, house=house, store=store)
+    agent, n_steps = open_agent(cfg=cfg, out_dir=out_dir, start=start, days=days)
+    house, store = agent.house, agent.store
     meters_start = house.counters_kwh
     try:
         for step in range(n_steps):
-            fault = (faults or {}).get(step)
-            if fault is not None:
-                house.set_available(fault, available=False)
-            event, solve_ms = PlanEvent.KEPT, None
-            if (house.now - start) % _REPLAN == timedelta(0):
-                event, solve_ms = agent.plan_now(first + step, schedule_path)
-            tick = agent.run_slot(first + step, step=step, event=event, solve_ms=solve_ms)
-            if fault is not None:
-                house.set_available(fault, available=True)
+            tick = agent.step(fault=(faults or {}).get(step))
             if on_tick is not None:
                 on_tick(tick)
             if pause_s > 0 and step < n_steps - 1:
                 sleep(pause_s)
-        last_day = _last_full_day(start, house.now, ZoneInfo(DATA_TIMEZONE))
+        last_day = _last_full_day(agent.start, house.now, ZoneInfo(DATA_TIMEZONE))
         metrics = (
             None
             if last_day is None
@@ -444,8 +567,8 @@ def run_agent(
         meter_totals_kwh=MappingProxyType(
             {name: house.counters_kwh[m] - meters_start[m] for name, m in _METERS.items()}
         ),
-        schedule_path=schedule_path,
-        db_path=db_path,
+        schedule_path=agent.schedule_path,
+        db_path=store.path,
         last_day_start=None if last_day is None else last_day[0],
         last_day_metrics=metrics,
     )

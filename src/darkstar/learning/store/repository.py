@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from darkstar.learning.store.engine import Store
 
 __all__ = [
+    "delete_all",
     "DailyMetrics",
     "ObservedSlot",
     "PlanVsActual",
@@ -525,3 +526,25 @@ def daily_metrics(store: Store, *, day_start: datetime, day_end: datetime) -> Da
         battery_discharge_kwh=discharge_kwh,
         battery_efficiency_realized=discharge_kwh / charge_kwh if charge_kwh > 0 else None,
     )
+
+
+def delete_all(store: Store) -> int:
+    """Delete every plan, slot plan, observation and execution record in one transaction.
+
+    The schema and its migration version stay. Returns the number of rows deleted.
+
+    Raises
+    ------
+    StoreError
+        When the store cannot be written (a user asked for it, so it is not swallowed).
+    """
+    try:
+        with Session(store.engine) as session, session.begin():
+            deleted = 0
+            for model in (ExecutionLog, SlotPlan, Plan, SlotObservation):
+                deleted += session.execute(delete(model)).rowcount or 0  # type: ignore[attr-defined]
+    except SQLAlchemyError as exc:
+        msg = f"cannot reset learning store {store.path}: {exc}"
+        raise StoreError(msg) from exc
+    logger.info("learning store reset: %d rows deleted", deleted)
+    return deleted

@@ -1,7 +1,8 @@
 """``schedule.json`` (DESIGN §3.2): per-slot rows, actions, SoC targets, validation, atomic write.
 
 Each slot gets an ``action`` (what the battery does) and a ``reason`` (why, from prices and
-flows), and the ``soc_target_percent`` the executor writes to the inverter:
+flows; ``manual_block`` in a slot a user's manual block governs), and the
+``soc_target_percent`` the executor writes to the inverter:
 
 * ``hold`` -> the SoC at the start of the slot (do not discharge);
 * ``discharge`` -> the battery's min SoC (cover the load, no further);
@@ -139,8 +140,13 @@ def build_schedule_rows(
     adjusted_pv_kwh: np.ndarray[Any, np.dtype[np.float64]],
     adjusted_load_kwh: np.ndarray[Any, np.dtype[np.float64]],
     battery: BatterySpec | None,
+    manual_slots: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Return the ``schedule`` list of ``schedule.json``."""
+    """Return the ``schedule`` list of ``schedule.json``.
+
+    ``manual_slots`` marks the slots a manual block governs: their ``reason`` is
+    ``manual_block`` (the ``action`` still follows the flows).
+    """
     h = pin.slot_h
     actions = _actions(plan)
     soc_end = plan.soc_kwh
@@ -160,6 +166,8 @@ def build_schedule_rows(
             import_kw=imp,
             curtail_kw=plan.pv_curtailment_kw[t],
         )
+        if manual_slots is not None and manual_slots[t]:
+            reason = "manual_block"
         row = {
             "start": to_local_iso(slot.start, pin.timezone),
             "end": to_local_iso(slot.start + pin.slot_duration, pin.timezone),
@@ -204,10 +212,20 @@ def build_schedule_document(
     strategy_meta: dict[str, Any],
     planned_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """Return the whole ``schedule.json`` document (``meta`` and ``schedule``)."""
+    """Return the whole ``schedule.json`` document (``meta`` and ``schedule``).
+
+    Rows get the ``manual_block`` reason only when the plan came from Kepler (the fallback
+    heuristic does not follow manual blocks).
+    """
     plan, bat, h = result.plan, kin.battery, pin.slot_h
+    manual = kin.manual.manual_slots if kin.manual is not None and result.is_ok else None
     rows = build_schedule_rows(
-        pin, plan, adjusted_pv_kwh=kin.pv_kwh, adjusted_load_kwh=kin.load_kwh, battery=bat
+        pin,
+        plan,
+        adjusted_pv_kwh=kin.pv_kwh,
+        adjusted_load_kwh=kin.load_kwh,
+        battery=bat,
+        manual_slots=manual,
     )
     energy_cost = h * np.sum(
         plan.grid_import_kw * kin.import_price_sek_per_kwh

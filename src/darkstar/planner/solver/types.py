@@ -6,7 +6,7 @@ Specs are frozen dataclasses with units in field names; arrays are per slot, ind
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ __all__ = [
     "GridSpec",
     "KeplerInput",
     "KeplerResult",
+    "ManualOverrides",
     "PlanArrays",
     "PlanStatus",
     "SocTarget",
@@ -139,6 +140,60 @@ class ExportCommitment:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ManualOverrides:
+    """Per-slot battery overrides from the user's manual blocks.
+
+    Built by :func:`darkstar.planner.strategy.manual_plan.to_manual_overrides`; honoured by
+    :func:`darkstar.planner.solver.kepler.add_battery_constraints` (the bounds) and
+    :func:`darkstar.planner.solver.kepler.add_manual_constraints` (the soft rows).
+
+    Attributes
+    ----------
+    max_charge_kw, max_discharge_kw : NDArray[np.float64]
+        Per slot, an upper bound on battery charge / discharge [kW]; ``inf`` = no override.
+        ``0`` in both is a hold slot.
+    forced_direction : NDArray[np.int8]
+        Per slot, ``+1``: charge as much as the battery can, ``-1``: discharge as much as
+        the load and export can take, ``0``: no push (free slot or hold). Each maximal run
+        of equal non-zero values is one window with one soft target.
+    """
+
+    max_charge_kw: NDArray[np.float64]
+    max_discharge_kw: NDArray[np.float64]
+    forced_direction: NDArray[np.int8]
+
+    def __post_init__(self) -> None:
+        n = len(self.forced_direction)
+        for name in ("max_charge_kw", "max_discharge_kw"):
+            arr = getattr(self, name)
+            if len(arr) != n:
+                msg = f"ManualOverrides.{name} has {len(arr)} slots, expected {n}"
+                raise ValueError(msg)
+            if np.any(np.isnan(arr)) or np.any(arr < 0):
+                msg = f"ManualOverrides.{name} must be >= 0 (inf = no override), not NaN"
+                raise ValueError(msg)
+        if not np.all(np.isin(self.forced_direction, (-1, 0, 1))):
+            msg = "ManualOverrides.forced_direction must be -1, 0 or +1 in every slot"
+            raise ValueError(msg)
+
+    @property
+    def manual_slots(self) -> NDArray[np.bool_]:
+        """True in every slot some manual block overrides."""
+        bounded = np.isfinite(self.max_charge_kw) | np.isfinite(self.max_discharge_kw)
+        return np.asarray(bounded | (self.forced_direction != 0), dtype=np.bool_)
+
+    def windows(self, direction: int) -> list[tuple[int, int]]:
+        """Maximal runs ``[first_slot, end_slot)`` whose forced direction is ``direction``."""
+        inside = np.r_[False, self.forced_direction == direction, False].astype(np.int8)
+        edges = np.flatnonzero(np.diff(inside))
+        return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+    def bounds_only(self) -> ManualOverrides:
+        """Return the same bounds without the soft targets (for the violation-minimum LPs)."""
+        return replace(self, forced_direction=np.zeros_like(self.forced_direction))
+
+
+@dataclass(frozen=True, kw_only=True)
 class SolverOptions:
     """Solver limits and economic knobs."""
 
@@ -164,6 +219,8 @@ class KeplerInput:
     soc_target: SocTarget | None = None
     options: SolverOptions = field(default_factory=SolverOptions)
     export_commitment: ExportCommitment | None = None
+    manual: ManualOverrides | None = None
+    """Per-slot overrides from manual blocks; None = none (the model is unchanged)."""
 
     def __post_init__(self) -> None:
         n = len(self.import_price_sek_per_kwh)
@@ -181,6 +238,9 @@ class KeplerInput:
         commitment = self.export_commitment
         if commitment is not None and commitment.end_slot > n:
             msg = f"KeplerInput.export_commitment ends at slot {commitment.end_slot}, after {n}"
+            raise ValueError(msg)
+        if self.manual is not None and len(self.manual.forced_direction) != n:
+            msg = f"KeplerInput.manual has {len(self.manual.forced_direction)} slots, expected {n}"
             raise ValueError(msg)
 
     @property

@@ -1,0 +1,534 @@
+"""The running service: the agent loop in a background thread, and what the web reads.
+
+:class:`Runtime` owns one :class:`~darkstar.service.agent.AgentLoop` on the simulated home
+and runs it at ``speed`` simulated seconds per real second in a daemon thread. Every read
+and write of the agent goes through ``Runtime.lock``, so the web handlers see a consistent
+state between two steps. It also holds what the executor needs from the user (quick-action
+overrides, water boost, shadow mode, manual blocks), the plan-run jobs, a short memory of
+what each plan projected (for the SoC tunnel and the forecast error), and the event
+subscribers of the WebSocket (:meth:`Runtime.subscribe`).
+
+Override durations are in house time: at ``speed`` 180 a 60-minute boost lasts 20 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import threading
+import uuid
+from collections import deque
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from darkstar.config.loader import load_config
+from darkstar.errors import InputError
+from darkstar.executor.controller import InverterMode, SlotCommand
+from darkstar.planner.pipeline import PlanMode, generate_schedule
+from darkstar.planner.strategy.manual_plan import ManualAction, ManualBlock
+from darkstar.service.agent import SLOT, AgentLoop, PlanEvent, open_agent
+from darkstar.simulation.entities import STATE_UNAVAILABLE, SimEntity
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from darkstar.config.models import DarkstarConfig
+
+__all__ = ["Job", "Notice", "Override", "Runtime", "StrategyEntry"]
+
+logger = logging.getLogger(__name__)
+
+WATER_BOOST_C = 75.0
+"""Tank setpoint during a water boost [°C]."""
+
+_MEMORY = timedelta(days=15)
+_QUEUE_SIZE = 256
+
+
+@dataclass(frozen=True, kw_only=True)
+class Override:
+    """A user override of the executor until ``until`` (house time, UTC)."""
+
+    kind: str
+    until: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notice:
+    """A notification for the Executor page."""
+
+    at: datetime
+    level: str
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StrategyEntry:
+    """One strategy decision (a plan's S-Index and status, an override, a config change)."""
+
+    at: datetime
+    kind: str
+    message: str
+    values: dict[str, float | str | None]
+
+
+@dataclass(kw_only=True)
+class Job:
+    """A long-running request (a plan run) and its progress."""
+
+    id: str
+    kind: str
+    state: str = "queued"
+    progress: float = 0.0
+    message: str = ""
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlotMemory:
+    """What the plans said about one slot: the latest forecast and the projected SoC range."""
+
+    pv_kwh: float
+    load_kwh: float
+    soc_low_percent: float
+    soc_high_percent: float
+
+
+def _override_command(kind: str, cmd: SlotCommand, cfg: DarkstarConfig) -> SlotCommand:
+    """Return the command a battery override gives instead of the plan's."""
+    if kind == "charge":
+        return replace(
+            cmd,
+            mode=InverterMode.FORCE_CHARGE,
+            charge_limit_kw=cfg.battery.max_charge_kw,
+            discharge_limit_kw=0.0,
+            soc_target_percent=cfg.battery.max_soc_percent,
+        )
+    if kind == "discharge":
+        return replace(
+            cmd,
+            mode=InverterMode.FORCE_DISCHARGE,
+            charge_limit_kw=0.0,
+            discharge_limit_kw=cfg.battery.max_discharge_kw,
+            soc_target_percent=cfg.battery.min_soc_percent,
+        )
+    return replace(cmd, mode=InverterMode.HOLD, charge_limit_kw=0.0, discharge_limit_kw=0.0)
+
+
+class Runtime:
+    """The agent loop, its thread and the state the web service reads and changes.
+
+    Parameters
+    ----------
+    data_dir : pathlib.Path
+        Where ``schedule.json``, ``planner_learning.db`` and ``config.yaml`` live.
+    config_path : pathlib.Path
+        The user's ``config.yaml`` (created with a header comment when missing).
+    speed : float
+        Simulated seconds per real second (> 0); ``inf`` runs without pausing.
+    start : datetime or None
+        Simulated start (see :func:`~darkstar.service.agent.run_agent`).
+    """
+
+    def __init__(
+        self, *, data_dir: Path, config_path: Path, speed: float, start: datetime | None = None
+    ) -> None:
+        if not speed > 0:
+            msg = f"speed: must be > 0, got {speed}"
+            raise ValueError(msg)
+        if not config_path.exists():
+            config_path.parent.mkdir(parents=True, exist_ok=True)
+            config_path.write_text(
+                "# Darkstar config: only the keys that differ from config.default.yaml.\n{}\n",
+                encoding="utf-8",
+            )
+        self.data_dir, self.config_path, self.speed = data_dir, config_path, speed
+        self.lock = threading.RLock()
+        cfg = load_config(config_path)
+        days = 1.0  # checked here, then the thread runs to the end of the data year
+        self.agent: AgentLoop = open_agent(cfg=cfg, out_dir=data_dir, start=start, days=days)[0]
+        self.override: Override | None = None
+        self.water_override: Override | None = None
+        self._normal_water_c = float(
+            self.agent.house.get_state(SimEntity.WATER_HEATER).attributes["temperature"]
+        )
+        self.notices: deque[Notice] = deque(maxlen=200)
+        self.strategy: deque[StrategyEntry] = deque(maxlen=500)
+        self.ticks: deque[dict[str, Any]] = deque(maxlen=2000)
+        self.memory: dict[datetime, SlotMemory] = {}
+        self.jobs: dict[str, Job] = {}
+        self.reflex_enabled = False
+        self.started_at = datetime.now(UTC)
+        self.schedule_bytes: bytes | None = None
+        self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.agent.command_hook = self._command_hook
+
+    # --- running -----------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """Whether the agent thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def warm_up(self, slots: int) -> None:
+        """Run ``slots`` steps at once (no pause), so history exists before serving."""
+        for _ in range(max(0, min(slots, self.agent.steps_left))):
+            self.step()
+
+    def start(self) -> None:
+        """Start the agent thread (idempotent)."""
+        if self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="darkstar-agent", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the thread, wait for it and close the store."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        with self.lock:
+            self.agent.store.close()
+
+    def _loop(self) -> None:
+        pause_s = 900.0 / self.speed if math.isfinite(self.speed) else 0.0
+        while not self._stop.is_set():
+            if self.agent.steps_left <= 0:
+                self.notify("warning", "end of the simulated data year: the agent stopped")
+                return
+            try:
+                self.step()
+            except Exception:  # the loop must survive one bad step; it is logged in full
+                logger.exception("agent step failed")
+                self.notify("error", "agent step failed; see the Debug log")
+            self._stop.wait(pause_s)
+
+    def step(self) -> None:
+        """Run one agent step under the lock and publish what changed."""
+        with self.lock:
+            tick = self.agent.step()
+            if tick.plan_event is PlanEvent.PLANNED:
+                self._after_plan()
+            elif tick.plan_event is PlanEvent.SKIPPED:
+                self.notify("warning", "SoC sensor unavailable: plan skipped, previous plan kept")
+            self._record_tick()
+            from darkstar.service.views import status_view
+
+            status = status_view(self)
+        self.publish("status", status)
+
+    # --- plans -------------------------------------------------------------------------
+    def _after_plan(self) -> None:
+        """Cache the encoded schedule, remember projections, log the strategy."""
+        document = self.agent.plan_document
+        if document is None:
+            return
+        self.schedule_bytes = json.dumps(document, separators=(",", ":")).encode()
+        meta = document["meta"]
+        for row in document["schedule"]:
+            start = datetime.fromisoformat(row["start"]).astimezone(UTC)
+            soc = float(row["projected_soc_percent"])
+            old = self.memory.get(start)
+            self.memory[start] = SlotMemory(
+                pv_kwh=float(row["adjusted_pv_kwh"]),
+                load_kwh=float(row["adjusted_load_kwh"]),
+                soc_low_percent=soc if old is None else min(old.soc_low_percent, soc),
+                soc_high_percent=soc if old is None else max(old.soc_high_percent, soc),
+            )
+        horizon_start = self.agent.house.now - _MEMORY
+        for old_start in [s for s in self.memory if s < horizon_start]:
+            del self.memory[old_start]
+        s_index = meta.get("s_index") or {}
+        self.strategy.append(
+            StrategyEntry(
+                at=self.agent.house.now,
+                kind="plan",
+                message=(
+                    f"plan {meta['status']}: {len(document['schedule'])} slots, "
+                    f"objective {float(meta['objective_sek']):.2f} SEK"
+                ),
+                values={
+                    "status": str(meta["status"]),
+                    "load_factor": s_index.get("load_factor"),
+                    "pv_confidence_percent": s_index.get("pv_confidence_percent"),
+                    "target_soc_percent": meta.get("target_soc_percent"),
+                    "solve_time_ms": float(meta["solve_time_ms"]),
+                },
+            )
+        )
+        for warning in meta.get("warnings") or []:
+            self.strategy.append(
+                StrategyEntry(
+                    at=self.agent.house.now, kind="warning", message=str(warning), values={}
+                )
+            )
+        if meta["status"] == "fallback":
+            reason = meta.get("fallback_reason")
+            self.notify("warning", f"planner fell back to the heuristic: {reason}")
+        self.publish("schedule", {"planned_at": meta["planned_at"], "status": meta["status"]})
+
+    def start_plan_job(self) -> Job:
+        """Start a plan run in its own thread; raise ``RuntimeError`` if one is running."""
+        with self.lock:
+            if any(j.state in {"queued", "running"} for j in self.jobs.values()):
+                msg = "a plan run is already in progress"
+                raise RuntimeError(msg)
+            job = Job(id=uuid.uuid4().hex[:12], kind="plan", message="queued")
+            self.jobs[job.id] = job
+        threading.Thread(target=self._run_plan_job, args=(job,), daemon=True).start()
+        return job
+
+    def _job_update(self, job: Job, **changes: Any) -> None:
+        for key, value in changes.items():
+            setattr(job, key, value)
+        from darkstar.service.views import job_view
+
+        self.publish("job", job_view(job))
+
+    def _run_plan_job(self, job: Job) -> None:
+        self._job_update(job, state="running", progress=0.1, message="planning")
+        try:
+            with self.lock:
+                event, solve_ms = self.agent.plan_now()
+                if event is PlanEvent.PLANNED:
+                    self._after_plan()
+        except Exception as exc:  # reported on the job and in the log, never lost
+            logger.exception("plan run %s failed", job.id)
+            self._job_update(
+                job, state="failed", progress=1.0, message=str(exc), finished_at=datetime.now(UTC)
+            )
+            return
+        message = (
+            f"planned in {solve_ms:.0f} ms"
+            if solve_ms is not None
+            else "SoC sensor unavailable: plan skipped"
+        )
+        state = "done" if event is PlanEvent.PLANNED else "failed"
+        self._job_update(
+            job, state=state, progress=1.0, message=message, finished_at=datetime.now(UTC)
+        )
+
+    def replace_config(self, cfg: DarkstarConfig) -> None:
+        """Plan with ``cfg`` from now on (the water heater stays off in the simulated loop)."""
+        with self.lock:
+            self.agent.cfg = cfg.model_copy(
+                update={"system": cfg.system.model_copy(update={"has_water_heater": False})}
+            )
+            self.strategy.append(
+                StrategyEntry(
+                    at=self.agent.house.now, kind="config", message="configuration saved", values={}
+                )
+            )
+
+    # --- manual blocks ---------------------------------------------------------------------
+    def _parse_blocks(self, blocks: list[dict[str, str]]) -> tuple[ManualBlock, ...]:
+        """Blocks from the API (ISO times with an offset) as planner blocks."""
+        parsed = []
+        for i, block in enumerate(blocks):
+            times = {}
+            for name in ("start", "end"):
+                try:
+                    moment = datetime.fromisoformat(block[name])
+                except ValueError as exc:
+                    raise InputError(f"blocks[{i}].{name}", "is not an ISO 8601 time") from exc
+                if moment.tzinfo is None:
+                    moment = moment.replace(tzinfo=self.agent.tz)  # house local time
+                times[name] = moment.astimezone(UTC)
+            parsed.append(
+                ManualBlock(
+                    start=times["start"], end=times["end"], action=ManualAction(block["action"])
+                )
+            )
+        return tuple(parsed)
+
+    def blocks_view(self) -> list[dict[str, str]]:
+        """Return the saved blocks as JSON (local times)."""
+        with self.lock:
+            tz = self.agent.tz
+            return [
+                {
+                    "start": b.start.astimezone(tz).isoformat(),
+                    "end": b.end.astimezone(tz).isoformat(),
+                    "action": str(b.action),
+                }
+                for b in self.agent.manual_blocks
+            ]
+
+    def simulate_blocks(self, blocks: list[dict[str, str]]) -> dict[str, Any]:
+        """Plan now with ``blocks`` without saving; compare costs over the same slots."""
+        parsed = self._parse_blocks(blocks)
+        with self.lock:
+            agent = self.agent
+            soc = agent.house.get_state(SimEntity.BATTERY_SOC).state
+            if soc == STATE_UNAVAILABLE:
+                raise InputError("soc", "the SoC sensor is unavailable: cannot simulate now")
+            document = generate_schedule(
+                agent.pin_at(float(soc)),
+                agent.cfg,
+                mode=PlanMode.FULL,
+                planned_at=agent.house.now,
+                manual_blocks=parsed,
+            ).document
+            current = (
+                {}
+                if agent.plan_document is None
+                else {
+                    r["start"]: float(r["planned_cost_sek"])
+                    for r in agent.plan_document["schedule"]
+                }
+            )
+        simulated = {r["start"]: float(r["planned_cost_sek"]) for r in document["schedule"]}
+        common = [start for start in simulated if start in current]
+        current_cost = sum(current[s] for s in common)
+        simulated_cost = sum(simulated[s] for s in common)
+        return {
+            "schedule": document,
+            "current_cost_sek": current_cost,
+            "simulated_cost_sek": simulated_cost,
+            "delta_sek": simulated_cost - current_cost,
+        }
+
+    def save_blocks(self, blocks: list[dict[str, str]]) -> None:
+        """Save ``blocks`` for every later plan and replan now."""
+        parsed = self._parse_blocks(blocks)
+        with self.lock:
+            self.agent.manual_blocks = parsed
+            self.strategy.append(
+                StrategyEntry(
+                    at=self.agent.house.now,
+                    kind="manual",
+                    message=f"{len(parsed)} manual block(s) saved",
+                    values={},
+                )
+            )
+            event, _ = self.agent.plan_now()
+            if event is PlanEvent.PLANNED:
+                self._after_plan()
+
+    # --- executor ------------------------------------------------------------------------
+    def set_override(self, kind: str | None, minutes: int) -> Override | None:
+        """Set (or clear with ``None``) the battery override for ``minutes`` of house time."""
+        with self.lock:
+            now = self.agent.house.now
+            self.override = (
+                None
+                if kind is None
+                else Override(kind=kind, until=now + timedelta(minutes=minutes), created_at=now)
+            )
+            text = "cleared" if kind is None else f"{kind} for {minutes} min"
+            self.notify("info", f"battery override {text}")
+            return self.override
+
+    def set_water_boost(self, minutes: int) -> Override | None:
+        """Boost the tank to :data:`WATER_BOOST_C` for ``minutes`` (0 cancels)."""
+        with self.lock:
+            now = self.agent.house.now
+            if minutes <= 0:
+                self.water_override = None
+                self._pending_water_reset = True
+                self.notify("info", "water boost cancelled")
+                return None
+            self.water_override = Override(
+                kind="water_boost", until=now + timedelta(minutes=minutes), created_at=now
+            )
+            self.notify("info", f"water boost for {minutes} min")
+            return self.water_override
+
+    _pending_water_reset = False
+
+    def _command_hook(self, now: datetime, cmd: SlotCommand) -> tuple[SlotCommand, str | None]:
+        notes = []
+        if self.override is not None and now >= self.override.until:
+            self.notify("info", f"battery override {self.override.kind} ended")
+            self.override = None
+        if self.override is not None:
+            cmd = _override_command(self.override.kind, cmd, self.agent.cfg)
+            notes.append(f"override {self.override.kind}")
+        if self.water_override is not None and now >= self.water_override.until:
+            self.notify("info", "water boost ended")
+            self.water_override, self._pending_water_reset = None, True
+        if self.water_override is not None:
+            cmd = replace(cmd, water_setpoint_c=WATER_BOOST_C)
+            notes.append("water boost")
+        elif self._pending_water_reset:
+            cmd = replace(cmd, water_setpoint_c=self._normal_water_c)
+            self._pending_water_reset = False
+        return cmd, "; ".join(notes) or None
+
+    def _record_tick(self) -> None:
+        cmd, agent = self.agent.last_command, self.agent
+        if cmd is None:
+            return
+        slot_start = agent.house.now - SLOT
+        row = None if agent.plan is None else agent.plan.row_at(slot_start)
+        soc = agent.house.get_state(SimEntity.BATTERY_SOC).state
+        self.ticks.append(
+            {
+                "at": agent.house.now,
+                "slot_start": slot_start,
+                "planned_action": None if row is None else str(row["action"]),
+                "planned_soc_percent": None if row is None else row["projected_soc_percent"],
+                "observed_soc_percent": None if soc == STATE_UNAVAILABLE else float(soc),
+                "mode": cmd.mode.value,
+                "charge_limit_kw": cmd.charge_limit_kw,
+                "discharge_limit_kw": cmd.discharge_limit_kw,
+                "soc_target_percent": cmd.soc_target_percent,
+                "water_setpoint_c": cmd.water_setpoint_c,
+                "applied": not agent.shadow,
+                "note": agent.last_note,
+            }
+        )
+
+    # --- notifications and events ---------------------------------------------------------
+    def notify(self, level: str, message: str) -> None:
+        """Add a notification (and log it)."""
+        logger.log(logging.WARNING if level != "info" else logging.INFO, "%s", message)
+        self.notices.append(Notice(at=self.agent.house.now, level=level, message=message))
+
+    def subscribe(self) -> asyncio.Queue[str]:
+        """Return a queue receiving every event as JSON text (call from the event loop)."""
+        queue: asyncio.Queue[str] = asyncio.Queue(maxsize=_QUEUE_SIZE)
+        self._subscribers.add((asyncio.get_running_loop(), queue))
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[str]) -> None:
+        """Stop sending events to ``queue``."""
+        self._subscribers = {s for s in self._subscribers if s[1] is not queue}
+
+    def publish(self, kind: str, data: Any) -> None:
+        """Send ``{"type": kind, "data": data}`` to every subscriber (from any thread)."""
+        text = json.dumps({"type": kind, "data": data}, default=_json_default)
+        for loop, queue in list(self._subscribers):
+            try:
+                loop.call_soon_threadsafe(_offer, queue, text)
+            except RuntimeError:  # that event loop is closed: forget the subscriber
+                self._subscribers.discard((loop, queue))
+
+    def memory_for(self, start: datetime) -> SlotMemory | None:
+        """Return what the plans said about the slot starting at ``start``."""
+        return self.memory.get(start)
+
+    def load_cfg(self) -> DarkstarConfig:
+        """Read ``config.yaml`` again (raises ``ConfigError``)."""
+        return load_config(self.config_path)
+
+
+def _offer(queue: asyncio.Queue[str], text: str) -> None:
+    """Put ``text`` on ``queue``, dropping the oldest event when a slow client lags."""
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(text)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    msg = f"cannot encode {type(value).__name__}"
+    raise TypeError(msg)

@@ -1,0 +1,355 @@
+"""Read models of the running service: plain JSON-ready dicts for the web API.
+
+Each function takes the :class:`~darkstar.service.runtime.Runtime` and returns one
+resource of ``docs/api.md``; the caller holds no lock, each function takes
+``runtime.lock`` for the moment it reads the agent. Times are ISO strings with the house's
+local offset; powers kW, energies kWh, money SEK.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from darkstar.learning.store.repository import daily_metrics, read_plan_vs_actual
+from darkstar.service.agent import SLOT
+from darkstar.simulation.entities import STATE_UNAVAILABLE, SimEntity
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from darkstar.service.runtime import Job, Override, Runtime
+
+__all__ = [
+    "aurora_view",
+    "executor_view",
+    "forecasts_view",
+    "history_view",
+    "job_view",
+    "learning_view",
+    "override_view",
+    "performance_view",
+    "status_view",
+]
+
+_SLOT_H = SLOT.total_seconds() / 3600.0
+
+
+def _local(value: datetime, tz: ZoneInfo) -> str:
+    return value.astimezone(tz).isoformat()
+
+
+def override_view(override: Override | None, tz: ZoneInfo) -> dict[str, Any] | None:
+    """Override as JSON, or ``None``."""
+    if override is None:
+        return None
+    return {
+        "kind": override.kind,
+        "until": _local(override.until, tz),
+        "created_at": _local(override.created_at, tz),
+    }
+
+
+def job_view(job: Job) -> dict[str, Any]:
+    """Return a job as JSON (wall-clock times in UTC)."""
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "state": job.state,
+        "progress": job.progress,
+        "message": job.message,
+        "created_at": job.created_at.isoformat(),
+        "finished_at": None if job.finished_at is None else job.finished_at.isoformat(),
+    }
+
+
+def _local_midnight(moment: datetime, tz: ZoneInfo) -> datetime:
+    day = moment.astimezone(tz).date()
+    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+
+
+def status_view(runtime: Runtime) -> dict[str, Any]:
+    """Return the live status (``Status`` in ``docs/api.md``)."""
+    with runtime.lock:
+        agent = runtime.agent
+        house, tz, step = agent.house, agent.tz, agent.last_step
+        soc = house.get_state(SimEntity.BATTERY_SOC).state
+        row = agent.current_row()
+        document = agent.plan_document
+        meta = None if document is None else document["meta"]
+        prices = agent.prices_at(agent.index) if agent.steps_left > 0 else (None, None)
+        return {
+            "now": _local(house.now, tz),
+            "timezone": str(tz),
+            "running": runtime.running,
+            "speed": runtime.speed if runtime.speed < float("inf") else 0.0,
+            "soc_percent": None if soc == STATE_UNAVAILABLE else float(soc),
+            "battery_kw": (
+                0.0 if step is None else step.battery_charge_kw - step.battery_discharge_kw
+            ),
+            "grid_kw": 0.0 if step is None else step.grid_import_kw - step.grid_export_kw,
+            "pv_kw": 0.0 if step is None else step.pv_used_kw,
+            "load_kw": 0.0 if step is None else step.load_served_kw,
+            "water_temp_c": house.water_temp_c,
+            "import_price_sek_per_kwh": prices[0],
+            "export_price_sek_per_kwh": prices[1],
+            "current_action": None if row is None else row["action"],
+            "current_reason": None if row is None else row["reason"],
+            "plan": {
+                "planned_at": None if meta is None else meta["planned_at"],
+                "status": "none" if meta is None else meta["status"],
+                "objective_sek": None if meta is None else meta["objective_sek"],
+                "solve_time_ms": None if meta is None else meta["solve_time_ms"],
+            },
+            "s_index": None if meta is None else meta.get("s_index"),
+            "executor": {
+                "shadow": agent.shadow,
+                "override": override_view(runtime.override, tz),
+                "water_override": override_view(runtime.water_override, tz),
+            },
+            "cost_today_sek": _cost_since(runtime, _local_midnight(house.now, tz)),
+        }
+
+
+def _cost_since(runtime: Runtime, start: datetime) -> float:
+    now = runtime.agent.house.now
+    rows = read_plan_vs_actual(runtime.agent.store, start=start, end=now)
+    return sum(r.observed.energy_cost_sek for r in rows if r.observed is not None)
+
+
+def history_view(runtime: Runtime, *, hours: int) -> dict[str, Any]:
+    """Measured slots of the last ``hours`` with the plan that covered them."""
+    with runtime.lock:
+        agent = runtime.agent
+        now, tz = agent.house.now, agent.tz
+        rows = read_plan_vs_actual(agent.store, start=now - timedelta(hours=hours), end=now)
+    slots = []
+    for row in rows:
+        seen, plan = row.observed, row.planned
+        if seen is None:
+            continue
+        slots.append(
+            {
+                "start": _local(row.slot_start, tz),
+                "end": _local(row.slot_start + SLOT, tz),
+                "import_price_sek_per_kwh": seen.import_price_sek_per_kwh,
+                "export_price_sek_per_kwh": seen.export_price_sek_per_kwh,
+                "planned_soc_percent": None if plan is None else plan.projected_soc_percent,
+                "actual_soc_percent": seen.soc_end_percent,
+                "pv_kw": seen.pv_kwh / _SLOT_H,
+                "load_kw": seen.load_kwh / _SLOT_H,
+                "grid_import_kw": seen.grid_import_kwh / _SLOT_H,
+                "grid_export_kw": seen.grid_export_kwh / _SLOT_H,
+                "battery_charge_kw": seen.battery_charge_kwh / _SLOT_H,
+                "battery_discharge_kw": seen.battery_discharge_kwh / _SLOT_H,
+                "water_heating_kw": seen.water_heater_kwh / _SLOT_H,
+                "planned_cost_sek": None if plan is None else plan.energy_cost_sek,
+                "actual_cost_sek": seen.energy_cost_sek,
+            }
+        )
+    return {"slots": slots}
+
+
+def forecasts_view(runtime: Runtime) -> dict[str, Any]:
+    """PV and load forecasts of the current plan's horizon (P50 only: perfect forecasts)."""
+    with runtime.lock:
+        agent = runtime.agent
+        document, tz = agent.plan_document, agent.tz
+    rows = [] if document is None else document["schedule"]
+    return {
+        "source": "simulator: the replayed year's own PV and load (perfect forecast)",
+        "slots": [
+            {
+                "start": row["start"],
+                "pv_p10_kw": None,
+                "pv_p50_kw": row["adjusted_pv_kwh"] / _SLOT_H,
+                "pv_p90_kw": None,
+                "load_p10_kw": None,
+                "load_p50_kw": row["adjusted_load_kwh"] / _SLOT_H,
+                "load_p90_kw": None,
+            }
+            for row in rows
+        ],
+        "timezone": str(tz),
+    }
+
+
+def _local_days(runtime: Runtime, days: int) -> list[tuple[datetime, datetime]]:
+    """Local day bounds (UTC) of the last ``days`` days, today included, oldest first."""
+    agent = runtime.agent
+    today = _local_midnight(agent.house.now, agent.tz)
+    bounds = []
+    for back in range(days - 1, -1, -1):
+        day = (today.astimezone(agent.tz) - timedelta(days=back)).date()
+        start = datetime(day.year, day.month, day.day, tzinfo=agent.tz)
+        nxt = day + timedelta(days=1)
+        end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=agent.tz)
+        bounds.append((start.astimezone(UTC), end.astimezone(UTC)))
+    return bounds
+
+
+def _mae(runtime: Runtime, start: datetime, end: datetime) -> tuple[float | None, float | None]:
+    """Mean absolute error of the plans' PV and load vs measured, per slot [kWh]."""
+    rows = read_plan_vs_actual(runtime.agent.store, start=start, end=end)
+    pv, load = [], []
+    for row in rows:
+        memory = runtime.memory_for(row.slot_start)
+        if row.observed is None or memory is None:
+            continue
+        pv.append(abs(memory.pv_kwh - row.observed.pv_kwh))
+        load.append(abs(memory.load_kwh - row.observed.load_kwh))
+    if not pv:
+        return None, None
+    return statistics.fmean(pv), statistics.fmean(load)
+
+
+def learning_view(runtime: Runtime, *, days: int) -> dict[str, Any]:
+    """Daily metrics of the last ``days`` local days."""
+    out = []
+    with runtime.lock:
+        for start, end in _local_days(runtime, days):
+            metrics = daily_metrics(runtime.agent.store, day_start=start, day_end=end)
+            if metrics.observed_slots == 0:
+                continue
+            pv_mae, load_mae = _mae(runtime, start, end)
+            out.append(
+                {
+                    "day": start.astimezone(runtime.agent.tz).date().isoformat(),
+                    "observed_slots": metrics.observed_slots,
+                    "matched_slots": metrics.matched_slots,
+                    "actual_cost_sek": metrics.actual_cost_sek,
+                    "planned_cost_sek": metrics.planned_cost_sek,
+                    "cost_deviation_sek": metrics.cost_deviation_sek,
+                    "battery_charge_kwh": metrics.battery_charge_kwh,
+                    "battery_discharge_kwh": metrics.battery_discharge_kwh,
+                    "battery_efficiency_realized": metrics.battery_efficiency_realized,
+                    "pv_mae_kwh": pv_mae,
+                    "load_mae_kwh": load_mae,
+                }
+            )
+    return {"days": out}
+
+
+def performance_view(runtime: Runtime, *, hours: int) -> dict[str, Any]:
+    """SoC tunnel (planned, actual, range of projections) and cost reality per day."""
+    with runtime.lock:
+        agent = runtime.agent
+        now, tz = agent.house.now, agent.tz
+        rows = read_plan_vs_actual(agent.store, start=now - timedelta(hours=hours), end=now)
+        tunnel = []
+        for row in rows:
+            memory = runtime.memory_for(row.slot_start)
+            tunnel.append(
+                {
+                    "start": _local(row.slot_start, tz),
+                    "planned_soc_percent": (
+                        None if row.planned is None else row.planned.projected_soc_percent
+                    ),
+                    "actual_soc_percent": (
+                        None if row.observed is None else row.observed.soc_end_percent
+                    ),
+                    "low_soc_percent": None if memory is None else memory.soc_low_percent,
+                    "high_soc_percent": None if memory is None else memory.soc_high_percent,
+                }
+            )
+        days = max(1, -(-hours // 24))
+        costs = []
+        for start, end in _local_days(runtime, days):
+            metrics = daily_metrics(agent.store, day_start=start, day_end=end)
+            if metrics.observed_slots:
+                costs.append(
+                    {
+                        "day": start.astimezone(tz).date().isoformat(),
+                        "planned_cost_sek": metrics.planned_cost_sek,
+                        "actual_cost_sek": metrics.actual_cost_sek,
+                    }
+                )
+    return {"soc_tunnel": tunnel, "cost_reality": costs}
+
+
+def _risk(pv_day2_kwh: float | None, mean_daily_pv_kwh: float) -> dict[str, str]:
+    if pv_day2_kwh is None or mean_daily_pv_kwh <= 0:
+        return {"level": "medium", "reason": "no day-2 PV outlook"}
+    ratio = pv_day2_kwh / mean_daily_pv_kwh
+    level = "high" if ratio < 0.25 else "medium" if ratio < 0.6 else "low"  # noqa: PLR2004
+    return {
+        "level": level,
+        "reason": f"day-2 PV {pv_day2_kwh:.1f} kWh is {ratio:.0%} of the 14-day mean",
+    }
+
+
+def aurora_view(runtime: Runtime) -> dict[str, Any]:
+    """Bridge (forecaster status and accuracy), Context Radar and Reflex state."""
+    with runtime.lock:
+        agent = runtime.agent
+        now, t = agent.house.now, agent.index
+        document = agent.plan_document
+        rows = [] if document is None else document["schedule"]
+        prices = [float(r["import_price_sek_per_kwh"]) for r in rows]
+        per_day = 96
+        pv_day2 = (
+            float(agent.pv_kw[t + per_day : t + 2 * per_day].sum() * _SLOT_H)
+            if t + 2 * per_day <= len(agent.pv_kw)
+            else None
+        )
+        past = agent.pv_kw[max(0, t - 14 * per_day) : t]
+        mean_daily = float(past.sum() * _SLOT_H / max(1, len(past) / per_day)) if len(past) else 0.0
+        pv_mae, load_mae = _mae(runtime, now - timedelta(days=7), now)
+        reflex = runtime.reflex_enabled
+    return {
+        "bridge": {
+            "status": "running" if runtime.running else "stopped",
+            "forecaster": "simulator perfect forecast (Aurora models not trained in this build)",
+            "models": [],
+            "accuracy": {"pv_mae_kwh": pv_mae, "load_mae_kwh": load_mae, "window_days": 7},
+        },
+        "radar": {
+            "price": {
+                "mean": statistics.fmean(prices) if prices else None,
+                "min": min(prices) if prices else None,
+                "max": max(prices) if prices else None,
+                "spread": (max(prices) - min(prices)) if prices else None,
+                "volatility": statistics.pstdev(prices) if prices else None,
+            },
+            "weather": {
+                "pv_next_24h_kwh": sum(float(r["adjusted_pv_kwh"]) for r in rows[:per_day]),
+                "pv_day2_kwh": pv_day2,
+            },
+            "risk": _risk(pv_day2, mean_daily),
+        },
+        "reflex": reflex_view(enabled=reflex),
+    }
+
+
+def reflex_view(*, enabled: bool) -> dict[str, Any]:
+    """Reflex state: no proposals until Reflex learns from enough measured drift."""
+    return {
+        "enabled": enabled,
+        "proposals": [],
+        "note": "Reflex proposes bounded parameter changes from measured drift; "
+        "it has no proposal in this build yet.",
+    }
+
+
+def executor_view(runtime: Runtime, *, limit: int) -> dict[str, Any]:
+    """Executor state, its last ``limit`` ticks and the notifications, newest first."""
+    with runtime.lock:
+        tz = runtime.agent.tz
+        ticks = list(runtime.ticks)[-limit:][::-1]
+        notices = list(runtime.notices)[::-1]
+        shadow = runtime.agent.shadow
+        override = override_view(runtime.override, tz)
+        water = override_view(runtime.water_override, tz)
+    return {
+        "shadow": shadow,
+        "override": override,
+        "water_override": water,
+        "ticks": [
+            {**t, "at": _local(t["at"], tz), "slot_start": _local(t["slot_start"], tz)}
+            for t in ticks
+        ],
+        "notifications": [
+            {"at": _local(n.at, tz), "level": n.level, "message": n.message} for n in notices
+        ],
+    }

@@ -1,0 +1,47 @@
+"""Dependencies of the routes, as ``Annotated`` aliases (``RuntimeDep``, ``TokenDep``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from darkstar.service.logbuffer import LogBuffer
+from darkstar.service.runtime import Runtime
+from darkstar.web.auth import token_matches
+
+__all__ = ["LogsDep", "RuntimeDep", "TokenDep"]
+
+_bearer = HTTPBearer(auto_error=False, description="The token printed at start-up.")
+
+
+def get_runtime(request: Request) -> Runtime:
+    """The service runtime of this app."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def get_logs(request: Request) -> LogBuffer:
+    """The in-memory log buffer of this app."""
+    logs: LogBuffer = request.app.state.logs
+    return logs
+
+
+def require_token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Refuse the call with 401 unless it carries the API token."""
+    header = None if credentials is None else f"Bearer {credentials.credentials}"
+    if not token_matches(request.app.state.token, header):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or invalid token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+LogsDep = Annotated[LogBuffer, Depends(get_logs)]
+TokenDep = Annotated[None, Depends(require_token)]

@@ -1,0 +1,63 @@
+"""Aurora cockpit: Bridge, Context Radar, Strategy Log, Reflex, retraining."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from darkstar.service.views import aurora_view, reflex_view
+from darkstar.web.deps import RuntimeDep, TokenDep
+from darkstar.web.schemas import AuroraOut, ErrorOut, ReflexIn, ReflexOut, StrategyLogOut
+
+router = APIRouter(tags=["aurora"])
+
+
+@router.get("/aurora", response_model=AuroraOut)
+def aurora(runtime: RuntimeDep) -> dict[str, object]:
+    """Forecaster status and accuracy, price and weather context, Reflex state."""
+    return aurora_view(runtime)
+
+
+@router.post("/aurora/reflex", response_model=ReflexOut, responses={401: {"model": ErrorOut}})
+def set_reflex(body: ReflexIn, runtime: RuntimeDep, _: TokenDep) -> dict[str, object]:
+    """Turn Reflex auto-tuning on or off."""
+    with runtime.lock:
+        runtime.reflex_enabled = body.enabled
+    runtime.notify("info", f"Reflex {'on' if body.enabled else 'off'}")
+    return reflex_view(enabled=body.enabled)
+
+
+@router.post(
+    "/aurora/retrain",
+    responses={409: {"model": ErrorOut}, 401: {"model": ErrorOut}},
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ErrorOut,
+)
+def retrain(_: TokenDep) -> None:
+    """Retrain the forecast models: refused while no trainable forecaster exists."""
+    raise HTTPException(
+        status.HTTP_409_CONFLICT,
+        "nothing to retrain: this build plans on the simulator's forecasts; "
+        "the Aurora models (LightGBM) are not part of it yet",
+    )
+
+
+@router.get("/strategy/log", response_model=StrategyLogOut)
+def strategy_log(
+    runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> dict[str, object]:
+    """Strategy decisions, newest first."""
+    with runtime.lock:
+        tz, entries = runtime.agent.tz, list(runtime.strategy)[::-1][:limit]
+    return {
+        "entries": [
+            {
+                "at": e.at.astimezone(tz).isoformat(),
+                "kind": e.kind,
+                "message": e.message,
+                "values": e.values,
+            }
+            for e in entries
+        ]
+    }

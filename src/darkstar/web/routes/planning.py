@@ -1,0 +1,33 @@
+"""Manual blocks: list, simulate before saving, save."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from darkstar.web.deps import RuntimeDep, TokenDep
+from darkstar.web.schemas import BlocksIn, BlocksOut, ErrorOut, SimulateOut
+
+router = APIRouter(tags=["planning"])
+
+
+@router.get("/planning/blocks", response_model=BlocksOut)
+def get_blocks(runtime: RuntimeDep) -> dict[str, object]:
+    """The saved manual blocks."""
+    return {"blocks": runtime.blocks_view()}
+
+
+@router.post("/planning/simulate", response_model=SimulateOut, responses={422: {"model": ErrorOut}})
+def simulate(body: BlocksIn, runtime: RuntimeDep) -> dict[str, object]:
+    """Plan now with ``blocks`` (nothing is saved) and compare with the plan in force."""
+    return runtime.simulate_blocks([b.model_dump() for b in body.blocks])
+
+
+@router.put(
+    "/planning/blocks",
+    response_model=BlocksOut,
+    responses={422: {"model": ErrorOut}, 401: {"model": ErrorOut}},
+)
+def save_blocks(body: BlocksIn, runtime: RuntimeDep, _: TokenDep) -> dict[str, object]:
+    """Save ``blocks``; every plan from now on obeys them; replans at once."""
+    runtime.save_blocks([b.model_dump() for b in body.blocks])
+    return {"blocks": runtime.blocks_view()}

@@ -1,0 +1,31 @@
+"""Health and live status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+
+from darkstar import __version__
+from darkstar.service.views import status_view
+from darkstar.web.deps import RuntimeDep
+from darkstar.web.schemas import HealthOut, StatusOut
+
+router = APIRouter(tags=["status"])
+
+
+@router.get("/health", response_model=HealthOut)
+def health(runtime: RuntimeDep) -> dict[str, object]:
+    """Liveness, version and the simulated time."""
+    return {
+        "status": "ok",
+        "version": __version__,
+        "uptime_s": (datetime.now(UTC) - runtime.started_at).total_seconds(),
+        "sim_time": runtime.agent.house.now.astimezone(runtime.agent.tz).isoformat(),
+    }
+
+
+@router.get("/status", response_model=StatusOut)
+def status(runtime: RuntimeDep) -> dict[str, object]:
+    """House, plan and executor now."""
+    return status_view(runtime)

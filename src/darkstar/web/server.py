@@ -1,0 +1,99 @@
+"""Run the web service: the agent on the simulated home plus the API and UI (uvicorn).
+
+:func:`serve` warms the agent up (``warmup_hours`` of simulated time without pausing, so
+the charts have history at once), prints the UI address with the token, and serves until
+interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from darkstar.service.logbuffer import LogBuffer
+from darkstar.service.runtime import Runtime
+from darkstar.web.app import create_app
+from darkstar.web.auth import load_or_create_token
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from datetime import datetime
+    from pathlib import Path
+
+__all__ = ["ServeOptions", "serve"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServeOptions:
+    """How to run the service.
+
+    Attributes
+    ----------
+    host, port : str, int
+        Where to listen (loopback by default: the API changes devices).
+    data_dir : Path
+        ``schedule.json``, ``planner_learning.db``, ``config.yaml`` and ``api_token``.
+    config_path : Path or None
+        The config file edited by Settings; ``data_dir/config.yaml`` when ``None``.
+    speed : float
+        Simulated seconds per real second (180: one 15-minute slot every 5 s).
+    warmup_hours : float
+        Simulated hours run at once before serving [h].
+    start : datetime or None
+        Simulated start (UTC); ``None`` is 1 May 2018 local midnight.
+    extra_origins : Sequence[str]
+        More CORS origins (e.g. the Vite dev server).
+    access_log : bool
+        Log every request (off by default: it costs time under load).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path
+    config_path: Path | None = None
+    speed: float = 180.0
+    warmup_hours: float = 24.0
+    start: datetime | None = None
+    extra_origins: Sequence[str] = ()
+    access_log: bool = False
+
+
+def serve(options: ServeOptions, *, announce: Callable[[str], None] = print) -> None:
+    """Warm up, announce the URL and token, and serve until interrupted."""
+    import uvicorn
+
+    logs = LogBuffer()
+    package_logger = logging.getLogger("darkstar")
+    package_logger.addHandler(logs)
+    package_logger.setLevel(logging.INFO)  # INFO reaches the Debug page ...
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.WARNING)  # ... while the console shows warnings only
+    data_dir = options.data_dir
+    runtime = Runtime(
+        data_dir=data_dir,
+        config_path=options.config_path or data_dir / "config.yaml",
+        speed=options.speed,
+        start=options.start,
+    )
+    token = load_or_create_token(data_dir)
+    slots = round(options.warmup_hours * 4)
+    announce(f"Darkstar: warming up the simulated home ({slots} slots of 15 min)...")
+    runtime.warm_up(slots)
+    origin = f"http://{options.host}:{options.port}"
+    app = create_app(
+        runtime, token=token, origin=origin, extra_origins=options.extra_origins, logs=logs
+    )
+    announce(f"Darkstar UI:  {origin}/#token={token}")
+    announce(f"API token:    {token}   (stored in {data_dir / 'api_token'})")
+    announce(f"API docs:     {origin}/api/v1/docs   - Ctrl+C stops")
+    uvicorn.run(
+        app,
+        host=options.host,
+        port=options.port,
+        log_level="info",
+        access_log=options.access_log,
+        ws="websockets-sansio",
+    )

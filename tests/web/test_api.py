@@ -337,3 +337,10 @@ def test_token_file_is_private_and_stable(tmp_path) -> None:
     (tmp_path / "api_token").write_text("\n")
     with pytest.raises(ValueError, match="not a valid token"):
         load_or_create_token(tmp_path)
+
+
+def test_strategy_log_times_are_the_plan_times(client: TestClient) -> None:
+    schedule = client.get(f"{API}/schedule").json()
+    entries = client.get(f"{API}/strategy/log").json()["entries"]
+    plan_times = [e["at"] for e in entries if e["kind"] == "plan"]
+    assert schedule["meta"]["planned_at"] in plan_times

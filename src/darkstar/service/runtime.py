@@ -246,9 +246,10 @@ class Runtime:
         for old_start in [s for s in self.memory if s < horizon_start]:
             del self.memory[old_start]
         s_index = meta.get("s_index") or {}
+        planned_at = datetime.fromisoformat(str(meta["planned_at"])).astimezone(UTC)
         self.strategy.append(
             StrategyEntry(
-                at=self.agent.house.now,
+                at=planned_at,
                 kind="plan",
                 message=(
                     f"plan {meta['status']}: {len(document['schedule'])} slots, "
@@ -266,7 +267,7 @@ class Runtime:
         for warning in meta.get("warnings") or []:
             self.strategy.append(
                 StrategyEntry(
-                    at=self.agent.house.now, kind="warning", message=str(warning), values={}
+                    at=planned_at, kind="warning", message=str(warning), values={}
                 )
             )
         if meta["status"] == "fallback":

@@ -1,0 +1,199 @@
+// Shapes of the HTTP API (docs/api.md). Keep in step with that page.
+
+export type FieldError = { field: string; message: string };
+
+export type OverrideKind = "charge" | "discharge" | "hold" | "water_boost";
+export type Override = { kind: OverrideKind; until: string; created_at: string };
+
+export type SIndex = {
+  mode: string;
+  load_factor: number;
+  pv_confidence_percent: number;
+  target_soc_percent: number;
+  target_soc_at: string | null;
+};
+
+export type Status = {
+  now: string;
+  timezone: string;
+  running: boolean;
+  speed: number;
+  soc_percent: number | null;
+  battery_kw: number;
+  grid_kw: number;
+  pv_kw: number;
+  load_kw: number;
+  water_temp_c: number | null;
+  import_price_sek_per_kwh: number | null;
+  export_price_sek_per_kwh: number | null;
+  current_action: string | null;
+  current_reason: string | null;
+  plan: {
+    planned_at: string | null;
+    status: string;
+    objective_sek: number | null;
+    solve_time_ms: number | null;
+  };
+  s_index: SIndex | null;
+  executor: { shadow: boolean; override: Override | null; water_override: Override | null };
+  cost_today_sek: number;
+};
+
+export type Action = "charge" | "pv_charge" | "discharge" | "export" | "hold";
+
+export type ScheduleRow = {
+  start: string;
+  end: string;
+  import_price_sek_per_kwh: number;
+  export_price_sek_per_kwh: number;
+  adjusted_pv_kwh: number;
+  adjusted_load_kwh: number;
+  battery_charge_kw: number;
+  battery_discharge_kw: number;
+  grid_import_kw: number;
+  grid_export_kw: number;
+  water_heating_kw: number;
+  ev_charging_kw: number;
+  pv_curtailment_kw: number;
+  load_shedding_kw: number;
+  projected_soc_percent: number;
+  projected_soc_kwh: number;
+  soc_target_percent: number;
+  planned_cost_sek: number;
+  action: Action;
+  reason: string;
+};
+
+export type ScheduleMeta = {
+  planned_at: string;
+  status: string;
+  mode: string;
+  objective_sek: number;
+  energy_cost_sek: number;
+  solve_time_ms: number;
+  s_index: SIndex | null;
+  target_soc_percent: number | null;
+  timezone: string;
+  slot_minutes: number;
+  warnings: string[];
+  [k: string]: unknown;
+};
+
+export type ScheduleDocument = { meta: ScheduleMeta; schedule: ScheduleRow[] };
+
+export type HistorySlot = {
+  start: string;
+  end: string;
+  import_price_sek_per_kwh: number;
+  export_price_sek_per_kwh: number;
+  planned_soc_percent: number | null;
+  actual_soc_percent: number | null;
+  pv_kw: number;
+  load_kw: number;
+  grid_import_kw: number;
+  grid_export_kw: number;
+  battery_charge_kw: number;
+  battery_discharge_kw: number;
+  water_heating_kw: number;
+  planned_cost_sek: number | null;
+  actual_cost_sek: number;
+};
+
+export type Job = {
+  id: string;
+  kind: "plan";
+  state: "queued" | "running" | "done" | "failed";
+  progress: number;
+  message: string;
+  created_at: string;
+  finished_at: string | null;
+};
+
+export type ExecutorTick = {
+  at: string;
+  slot_start: string;
+  planned_action: string | null;
+  mode: string;
+  charge_limit_kw: number;
+  discharge_limit_kw: number;
+  soc_target_percent: number;
+  water_setpoint_c: number | null;
+  planned_soc_percent: number | null;
+  observed_soc_percent: number | null;
+  applied: boolean;
+  note: string | null;
+};
+
+export type Notification = { at: string; level: "info" | "warning" | "error"; message: string };
+
+export type ConfigKind = "number" | "integer" | "boolean" | "string" | "list" | "null";
+export type ConfigField = {
+  key: string;
+  group: string;
+  value: unknown;
+  default: unknown;
+  help: string;
+  kind: ConfigKind;
+  nullable: boolean;
+};
+
+export type ManualAction = "charge" | "discharge" | "hold";
+export type ManualBlock = { start: string; end: string; action: ManualAction };
+
+export type LogRecord = { at: string; level: string; logger: string; message: string };
+
+export type StrategyEntry = {
+  at: string;
+  kind: string;
+  message: string;
+  values: Record<string, number | string | null>;
+};
+
+export type Performance = {
+  soc_tunnel: {
+    start: string;
+    planned_soc_percent: number | null;
+    actual_soc_percent: number | null;
+    low_soc_percent: number | null;
+    high_soc_percent: number | null;
+  }[];
+  cost_reality: { day: string; planned_cost_sek: number | null; actual_cost_sek: number | null }[];
+};
+
+export type Proposal = { key: string; current: unknown; proposed: unknown; reason: string };
+export type Reflex = { enabled: boolean; proposals: Proposal[]; note: string };
+
+export type Aurora = {
+  bridge: {
+    status: string;
+    forecaster: string;
+    models: { name: string; version: string; trained_at: string | null }[];
+    accuracy: { pv_mae_kwh: number | null; load_mae_kwh: number | null; window_days: number };
+  };
+  radar: {
+    price: { mean: number; min: number; max: number; spread: number; volatility: number };
+    weather: { pv_next_24h_kwh: number | null; pv_day2_kwh: number | null };
+    risk: { level: "low" | "medium" | "high"; reason: string };
+  };
+  reflex: Reflex;
+};
+
+export type ExecutorState = {
+  shadow: boolean;
+  override: Override | null;
+  water_override: Override | null;
+  ticks: ExecutorTick[];
+  notifications: Notification[];
+};
+
+export type SimulateResult = {
+  schedule: ScheduleDocument;
+  current_cost_sek: number;
+  simulated_cost_sek: number;
+  delta_sek: number;
+};
+
+export type LiveMessage =
+  | { type: "status"; data: Status }
+  | { type: "schedule"; data: { planned_at: string; status: string } }
+  | { type: "job"; data: Job };

@@ -1,0 +1,346 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import type { BarSeriesOption, LineSeriesOption } from "echarts/charts";
+import { api } from "../api/client";
+import type { Aurora as AuroraData, Performance, Reflex, StrategyEntry } from "../api/types";
+import { AXIS_STYLE, type ChartOption, TOOLTIP_STYLE } from "../charts/echarts";
+import { positionTooltip, timeAxisLabel } from "../charts/dashboard";
+import { EChart } from "../components/EChart";
+import { KV, PageRoot, type Result, ResultText, Section, TableWrap, num, useNarrow } from "../components/ui";
+import { COLORS, RISK_COLORS } from "../lib/colors";
+import { messageOf } from "../lib/errors";
+import { type LoadState, useTimezone } from "../lib/hooks";
+import { socTunnel } from "../lib/shape";
+import { fmtDateTime } from "../lib/time";
+
+const TUNNEL_SERIES = ["SoC planned", "SoC actual", "SoC band"] as const;
+const COST_SERIES = ["Planned cost", "Actual cost"] as const;
+
+function tunnelOption(perf: Performance, tz: string, narrow: boolean): ChartOption {
+  const t = socTunnel(perf.soc_tunnel);
+  const pairs = (v: (number | null)[]) => t.times.map((x, i) => [x, v[i] ?? null] as [number, number | null]);
+  const series: LineSeriesOption[] = [
+    {
+      name: "Band low",
+      type: "line",
+      data: pairs(t.low),
+      stack: "band",
+      lineStyle: { opacity: 0 },
+      showSymbol: false,
+      silent: true,
+      tooltip: { show: false },
+    },
+    {
+      name: "SoC band",
+      type: "line",
+      data: pairs(t.band),
+      stack: "band",
+      lineStyle: { opacity: 0 },
+      areaStyle: { color: COLORS["SoC band"], opacity: 0.22 },
+      color: COLORS["SoC band"],
+      showSymbol: false,
+    },
+    {
+      name: "SoC planned",
+      type: "line",
+      data: pairs(t.planned),
+      color: COLORS["SoC planned"],
+      lineStyle: { type: "dashed", width: 1.5 },
+      showSymbol: false,
+    },
+    {
+      name: "SoC actual",
+      type: "line",
+      data: pairs(t.actual),
+      color: COLORS["SoC actual"],
+      lineStyle: { width: 2 },
+      showSymbol: false,
+    },
+  ];
+  return {
+    animation: false,
+    grid: { left: 40, right: 16, top: 36, bottom: 56 },
+    legend: { top: 0, data: [...TUNNEL_SERIES], textStyle: { color: "#c8d1dc", fontSize: narrow ? 10 : 12 } },
+    tooltip: {
+      trigger: "axis",
+      confine: true,
+      ...TOOLTIP_STYLE,
+      position: positionTooltip,
+      formatter: (raw: unknown) => {
+        const ps = (Array.isArray(raw) ? raw : [raw]) as { seriesName: string; value: [number, number | null]; marker: string; dataIndex: number }[];
+        const first = ps[0];
+        if (!first) return "";
+        const i = first.dataIndex;
+        const lo = t.low[i];
+        const band = t.band[i];
+        const lines = [`<b>${fmtDateTime(first.value[0], tz)}</b>`];
+        for (const p of ps) {
+          if (p.seriesName === "SoC planned" || p.seriesName === "SoC actual") {
+            lines.push(`${p.marker}${p.seriesName}: <b>${num(p.value[1], 1)}</b> %`);
+          }
+        }
+        if (lo !== null && lo !== undefined && band !== null && band !== undefined) {
+          lines.push(`Band: ${lo.toFixed(1)} – ${(lo + band).toFixed(1)} %`);
+        }
+        return lines.join("<br/>");
+      },
+    },
+    xAxis: { type: "time", ...AXIS_STYLE, splitLine: { show: false }, axisLabel: { ...AXIS_STYLE.axisLabel, formatter: timeAxisLabel(tz), hideOverlap: true } },
+    yAxis: { type: "value", name: "%", min: 0, max: 100, ...AXIS_STYLE },
+    dataZoom: [
+      { type: "inside", filterMode: "none" },
+      { type: "slider", height: 16, bottom: 8, filterMode: "none", showDetail: false, borderColor: "#3a4654" },
+    ],
+    series,
+  };
+}
+
+function costOption(perf: Performance, narrow: boolean): ChartOption {
+  const days = perf.cost_reality.map((d) => d.day);
+  const series: BarSeriesOption[] = [
+    { name: "Planned cost", type: "bar", data: perf.cost_reality.map((d) => d.planned_cost_sek), color: COLORS["Planned cost"] },
+    { name: "Actual cost", type: "bar", data: perf.cost_reality.map((d) => d.actual_cost_sek), color: COLORS["Actual cost"] },
+  ];
+  return {
+    animation: false,
+    grid: { left: 48, right: 16, top: 36, bottom: 32 },
+    legend: { top: 0, data: [...COST_SERIES], textStyle: { color: "#c8d1dc", fontSize: narrow ? 10 : 12 } },
+    tooltip: {
+      trigger: "axis",
+      confine: true,
+      ...TOOLTIP_STYLE,
+      position: positionTooltip,
+      valueFormatter: (v) => (typeof v === "number" ? `${v.toFixed(2)} SEK` : "–"),
+    },
+    xAxis: { type: "category", data: days, ...AXIS_STYLE, axisLabel: { ...AXIS_STYLE.axisLabel, formatter: (d: string) => d.slice(5) } },
+    yAxis: { type: "value", name: "SEK", ...AXIS_STYLE },
+    series,
+  };
+}
+
+export function Aurora() {
+  const tz = useTimezone();
+  const narrow = useNarrow();
+  const [aurora, setAurora] = useState<AuroraData | null>(null);
+  const [log, setLog] = useState<StrategyEntry[]>([]);
+  const [perf, setPerf] = useState<Performance | null>(null);
+  const [loaded, setLoaded] = useState<LoadState>("pending");
+  const [reflexBusy, setReflexBusy] = useState(false);
+  const [reflexResult, setReflexResult] = useState<Result>(null);
+
+  const load = useCallback(async () => {
+    const r = await Promise.allSettled([
+      api.get<AuroraData>("/aurora").then(setAurora),
+      api.get<{ entries: StrategyEntry[] }>("/strategy/log", { limit: 50 }).then((x) => setLog(x.entries ?? [])),
+      api.get<Performance>("/performance", { hours: 48 }).then(setPerf),
+    ]);
+    setLoaded((prev) => (r.every((x) => x.status === "fulfilled") ? "true" : prev === "true" ? "true" : "error"));
+  }, []);
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const tunnel = useMemo(() => (perf ? tunnelOption(perf, tz, narrow) : null), [perf, tz, narrow]);
+  const cost = useMemo(() => (perf ? costOption(perf, narrow) : null), [perf, narrow]);
+
+  const setReflex = async (enabled: boolean) => {
+    setReflexBusy(true);
+    setReflexResult(null);
+    try {
+      const r = await api.post<Reflex>("/aurora/reflex", { enabled });
+      setAurora((a) => (a ? { ...a, reflex: r } : a));
+      setReflexResult({ ok: true, text: r.enabled ? "Reflex on" : "Reflex off" });
+    } catch (e) {
+      setReflexResult({ ok: false, text: messageOf(e) });
+    } finally {
+      setReflexBusy(false);
+    }
+  };
+
+  const b = aurora?.bridge;
+  const radar = aurora?.radar;
+  const reflex = aurora?.reflex;
+
+  return (
+    <PageRoot
+      name="aurora"
+      loaded={loaded}
+      title="Aurora cockpit"
+      actions={
+        <button type="button" className="btn ghost" onClick={() => void load()}>
+          Refresh
+        </button>
+      }
+    >
+      <div className="grid-2">
+        <Section title="Bridge" testId="aurora-bridge">
+          {b ? (
+            <>
+              <KV k="Status" v={<span className="tag">{b.status}</span>} />
+              <KV k="Forecaster" v={b.forecaster} />
+              <KV k={`Accuracy (${b.accuracy.window_days} d)`} v={`PV MAE ${num(b.accuracy.pv_mae_kwh, 3)} kWh · load MAE ${num(b.accuracy.load_mae_kwh, 3)} kWh`} />
+              <TableWrap>
+                <table>
+                  <thead>
+                    <tr>
+                      <th>Model</th>
+                      <th>Version</th>
+                      <th>Trained</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {b.models.length ? (
+                      b.models.map((m) => (
+                        <tr key={m.name}>
+                          <td>{m.name}</td>
+                          <td>{m.version}</td>
+                          <td>{m.trained_at ? fmtDateTime(m.trained_at, tz) : "–"}</td>
+                        </tr>
+                      ))
+                    ) : (
+                      <tr>
+                        <td colSpan={3} className="muted">
+                          No trained models yet.
+                        </td>
+                      </tr>
+                    )}
+                  </tbody>
+                </table>
+              </TableWrap>
+            </>
+          ) : (
+            <p className="muted">{loaded === "pending" ? "Loading…" : "Not available."}</p>
+          )}
+        </Section>
+
+        <Section title="Context Radar" testId="aurora-radar">
+          {radar ? (
+            <>
+              <KV
+                k="Risk"
+                v={
+                  <span className="risk" style={{ background: RISK_COLORS[radar.risk.level] ?? "#888" }}>
+                    {radar.risk.level}
+                  </span>
+                }
+              />
+              <p className="muted small">{radar.risk.reason}</p>
+              <KV k="Price mean" v={`${num(radar.price.mean, 2)} SEK/kWh`} />
+              <KV k="Price min / max" v={`${num(radar.price.min, 2)} / ${num(radar.price.max, 2)} SEK/kWh`} />
+              <KV k="Spread" v={`${num(radar.price.spread, 2)} SEK/kWh`} />
+              <KV k="Volatility" v={num(radar.price.volatility, 3)} />
+              <KV k="PV next 24 h" v={`${num(radar.weather.pv_next_24h_kwh, 1)} kWh`} />
+              <KV k="PV day 2" v={`${num(radar.weather.pv_day2_kwh, 1)} kWh`} />
+            </>
+          ) : (
+            <p className="muted">{loaded === "pending" ? "Loading…" : "Not available."}</p>
+          )}
+        </Section>
+      </div>
+
+      <Section title="Performance Mirror">
+        <h3 className="sub">SoC Tunnel</h3>
+        {tunnel ? (
+          <EChart option={tunnel} testId="aurora-soc-tunnel" seriesNames={TUNNEL_SERIES} height={narrow ? 260 : 300} ariaLabel="Planned versus actual state of charge" />
+        ) : (
+          <div className="chart placeholder" data-testid="aurora-soc-tunnel" data-series={JSON.stringify(TUNNEL_SERIES)}>
+            {loaded === "pending" ? "Loading…" : "No data."}
+          </div>
+        )}
+        <h3 className="sub">Cost Reality</h3>
+        {cost ? (
+          <EChart option={cost} testId="aurora-cost-reality" seriesNames={COST_SERIES} height={narrow ? 220 : 260} ariaLabel="Planned versus actual cost per day" />
+        ) : (
+          <div className="chart placeholder" data-testid="aurora-cost-reality">
+            {loaded === "pending" ? "Loading…" : "No data."}
+          </div>
+        )}
+      </Section>
+
+      <Section
+        title="Reflex"
+        extra={
+          <label className="switch">
+            <input
+              type="checkbox"
+              data-testid="aurora-reflex-switch"
+              checked={reflex?.enabled ?? false}
+              disabled={!reflex || reflexBusy}
+              onChange={(e) => void setReflex(e.target.checked)}
+            />
+            <span>{reflex?.enabled ? "enabled" : "disabled"}</span>
+          </label>
+        }
+      >
+        <ResultText result={reflexResult} />
+        {reflex ? (
+          reflex.proposals.length ? (
+            <TableWrap>
+              <table>
+                <thead>
+                  <tr>
+                    <th>Key</th>
+                    <th>Current</th>
+                    <th>Proposed</th>
+                    <th>Reason</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {reflex.proposals.map((p) => (
+                    <tr key={p.key}>
+                      <td className="mono">{p.key}</td>
+                      <td>{JSON.stringify(p.current)}</td>
+                      <td>{JSON.stringify(p.proposed)}</td>
+                      <td>{p.reason}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </TableWrap>
+          ) : (
+            <p className="muted">{reflex.note || "No proposals."}</p>
+          )
+        ) : null}
+        {reflex?.proposals.length && reflex.note ? <p className="muted small">{reflex.note}</p> : null}
+      </Section>
+
+      <Section title="Strategy Log" testId="aurora-strategy-log">
+        <TableWrap>
+          <table>
+            <thead>
+              <tr>
+                <th>Time</th>
+                <th>Kind</th>
+                <th>Message</th>
+                <th>Values</th>
+              </tr>
+            </thead>
+            <tbody>
+              {log.length ? (
+                log.map((e, i) => (
+                  <tr key={`${e.at}-${i}`}>
+                    <td className="nowrap">{fmtDateTime(e.at, tz)}</td>
+                    <td>
+                      <span className="tag">{e.kind}</span>
+                    </td>
+                    <td>{e.message}</td>
+                    <td className="mono small">
+                      {Object.entries(e.values ?? {})
+                        .map(([k, v]) => `${k}=${typeof v === "number" ? Number(v.toFixed(3)) : String(v)}`)
+                        .join(" ")}
+                    </td>
+                  </tr>
+                ))
+              ) : (
+                <tr>
+                  <td colSpan={4} className="muted">
+                    {loaded === "pending" ? "Loading…" : "No entries yet."}
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </TableWrap>
+      </Section>
+    </PageRoot>
+  );
+}

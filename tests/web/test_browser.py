@@ -1,0 +1,240 @@
+"""The UI in a real browser: Debian's Chromium driven by Playwright, against a real server.
+
+The server is ``darkstar serve`` in its own process (the simulated home running the real
+agent loop, warmed up by 24 simulated hours). Screenshots of every tab, at desktop and
+phone width, are written to ``build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from darkstar.web.app import static_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from playwright.sync_api import Browser, Page
+
+CHROMIUM = os.environ.get("DARKSTAR_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+TABS = ("dashboard", "planning", "aurora", "executor", "settings", "debug")
+SERIES = {
+    "Import price",
+    "PV",
+    "Load",
+    "Charge",
+    "Discharge",
+    "Export",
+    "Water",
+    "EV",
+    "SoC projected",
+    "SoC actual",
+    "SoC target",
+}
+DESKTOP = {"width": 1400, "height": 900}
+PHONE = {"width": 375, "height": 812}
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A running ``darkstar serve``: (base URL, token)."""
+    if not (static_dir() / "index.html").is_file():
+        pytest.fail("the UI is not built: run `make ui` (make test does it)")
+    data_dir = tmp_path_factory.mktemp("browser-serve")
+    port = _free_port()
+    log = (data_dir / "server.log").open("w")
+    process = subprocess.Popen(  # noqa: S603 - our own CLI
+        [
+            sys.executable,
+            "-m",
+            "darkstar",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--warmup-hours",
+            "24",
+            "--speed",
+            "180",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("server did not start:\n" + (data_dir / "server.log").read_text())
+            time.sleep(0.3)
+        yield base, (data_dir / "api_token").read_text().strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make chromium` (make test does it)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: tuple[str, str]) -> Iterator[Page]:
+    base, token = server
+    context = browser.new_context(viewport=DESKTOP)
+    tab = context.new_page()
+    tab.set_default_timeout(20_000)
+    tab.goto(f"{base}/dashboard#token={token}")
+    yield tab
+    context.close()
+
+
+def _open(page: Page, base: str, tab: str) -> None:
+    page.goto(f"{base}/{tab}")
+    page.wait_for_selector(f'[data-testid="page-{tab}"][data-loaded="true"]')
+
+
+@pytest.mark.parametrize("tab", TABS)
+def test_each_tab_loads_with_data(page: Page, server: tuple[str, str], tab: str) -> None:
+    base, _ = server
+    _open(page, base, tab)
+    assert not page.get_by_test_id("error-banner").is_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(700)  # let the charts finish their entry animation
+    page.screenshot(path=str(SCREENSHOTS / f"{tab}.png"), full_page=True)
+
+
+def test_tabs_are_reachable_from_the_navigation(page: Page, server: tuple[str, str]) -> None:
+    base, _ = server
+    _open(page, base, "dashboard")
+    for tab in TABS:
+        page.get_by_test_id(f"tab-{tab}").click()
+        page.wait_for_selector(f'[data-testid="page-{tab}"][data-loaded="true"]')
+        assert page.url.endswith(f"/{tab}")
+
+
+def test_dashboard_chart_draws_every_series(page: Page, server: tuple[str, str]) -> None:
+    base, _ = server
+    _open(page, base, "dashboard")
+    chart = page.get_by_test_id("chart-main")
+    chart.wait_for()
+    assert set(json.loads(chart.get_attribute("data-series") or "[]")) == SERIES
+    box = chart.bounding_box()
+    assert box is not None
+    assert box["width"] > 600
+    assert box["height"] > 250
+    assert chart.locator("canvas").count() >= 1
+
+
+def test_quick_action_round_trips(page: Page, server: tuple[str, str]) -> None:
+    base, _ = server
+    _open(page, base, "dashboard")
+    page.get_by_test_id("action-charge").click()
+    page.wait_for_function(
+        "document.querySelector('[data-testid=\"override-status\"]').textContent.includes('charge')"
+    )
+    status = httpx.get(f"{base}/api/v1/status").json()
+    assert status["executor"]["override"]["kind"] == "charge"
+    page.get_by_test_id("action-auto").click()
+    page.wait_for_function(
+        "document.querySelector('[data-testid=\"override-status\"]').textContent.includes('none')"
+    )
+    assert httpx.get(f"{base}/api/v1/status").json()["executor"]["override"] is None
+
+
+def test_invalid_setting_shows_the_backend_message(page: Page, server: tuple[str, str]) -> None:
+    base, _ = server
+    _open(page, base, "settings")
+    field = page.get_by_test_id("field-battery.capacity_kwh")
+    field.fill("-1")
+    page.get_by_test_id("settings-save").click()
+    message = page.get_by_test_id("fielderror-battery.capacity_kwh")
+    message.wait_for()
+    assert message.text_content() == "must be > 0, got -1"  # the backend's words
+    config = httpx.get(f"{base}/api/v1/config").json()
+    value = next(f["value"] for f in config["fields"] if f["key"] == "battery.capacity_kwh")
+    assert value == 10.0  # nothing saved
+
+
+def test_state_change_without_token_is_refused(page: Page, server: tuple[str, str]) -> None:
+    base, _ = server
+    _open(page, base, "dashboard")
+    status = page.evaluate(
+        """async () => (await fetch('/api/v1/actions', {method: 'POST',
+             headers: {'Content-Type': 'application/json'},
+             body: JSON.stringify({action: 'hold', minutes: 30})})).status"""
+    )
+    assert status == 401
+    page.evaluate("localStorage.removeItem('darkstar.token')")
+    page.reload()
+    page.wait_for_selector('[data-testid="page-dashboard"][data-loaded="true"]')
+    page.get_by_test_id("action-hold").click()
+    banner = page.get_by_test_id("error-banner")
+    banner.wait_for()
+    assert "missing or invalid token" in (banner.text_content() or "")
+    assert httpx.get(f"{base}/api/v1/status").json()["executor"]["override"] is None
+
+
+def test_request_failure_is_shown_not_spun(page: Page, server: tuple[str, str]) -> None:
+    base, _ = server
+    page.route("**/api/v1/aurora", lambda route: route.abort())
+    page.goto(f"{base}/aurora")
+    page.wait_for_selector('[data-testid="page-aurora"][data-loaded="error"]')
+    assert page.get_by_test_id("error-banner").is_visible()
+
+
+@pytest.mark.parametrize("tab", TABS)
+def test_phone_width_has_no_horizontal_scroll(
+    browser: Browser, server: tuple[str, str], tab: str
+) -> None:
+    base, token = server
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{base}/{tab}#token={token}")
+    page.wait_for_selector(f'[data-testid="page-{tab}"][data-loaded="true"]')
+    page.wait_for_timeout(300)
+    widths = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{tab}-phone.png"), full_page=True)
+    context.close()
+    assert widths[0] <= widths[1], f"{tab}: page is {widths[0]} px wide in a {widths[1]} px view"

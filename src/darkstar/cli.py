@@ -368,6 +368,30 @@ def serve(
         )
 
 
+@bench_app.command("api")
+def bench_api(
+    clients: Annotated[int, typer.Option(help="Concurrent keep-alive clients.")] = 50,
+    duration: Annotated[float, typer.Option(help="Measured seconds, after 1 s warm-up.")] = 10.0,
+    path: Annotated[str, typer.Option(help="GET path to load.")] = "/api/v1/schedule",
+    warmup_hours: Annotated[float, typer.Option(help="Simulated hours before serving.")] = 6.0,
+) -> None:
+    """Latency and throughput of the real API server under concurrent keep-alive clients."""
+    _setup_logging(False)
+    from darkstar.bench.api import print_api_bench, run_api_bench
+
+    flags = {
+        "clients": "--clients",
+        "duration_s": "--duration",
+        "path": "--path",
+        "warmup_hours": "--warmup-hours",
+    }
+    with _user_errors(flags=flags, catch_all=True):
+        result = run_api_bench(
+            clients=clients, duration_s=duration, path=path, warmup_hours=warmup_hours
+        )
+    print_api_bench(result)
+
+
 def main() -> None:
     """Entry point for ``python -m darkstar``."""
     app()

@@ -46,6 +46,7 @@ WATER_BOOST_C = 75.0
 
 _MEMORY = timedelta(days=15)
 _QUEUE_SIZE = 256
+_BLOCK_REACH = timedelta(days=30)  # a manual block further away is a typo
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,6 +166,7 @@ class Runtime:
         self.reflex_enabled = False
         self.started_at = datetime.now(UTC)
         self.schedule_bytes: bytes | None = None
+        self._status: dict[str, Any] | None = None
         self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -202,6 +204,7 @@ class Runtime:
         while not self._stop.is_set():
             if self.agent.steps_left <= 0:
                 self.notify("warning", "end of the simulated data year: the agent stopped")
+                self.refresh_status()
                 return
             try:
                 self.step()
@@ -219,15 +222,42 @@ class Runtime:
             elif tick.plan_event is PlanEvent.SKIPPED:
                 self.notify("warning", "SoC sensor unavailable: plan skipped, previous plan kept")
             self._record_tick()
-            from darkstar.service.views import status_view
-
-            status = status_view(self)
+            self._status = None
+            status = self.status()
         self.publish("status", status)
+
+    def status(self) -> dict[str, Any]:
+        """Return the live status, computed once per change (routes and events share it)."""
+        from darkstar.service.views import status_view
+
+        with self.lock:
+            if self._status is None:
+                self._status = status_view(self)
+            return self._status
+
+    def refresh_status(self) -> None:
+        """Drop the cached status: the next read computes it again."""
+        with self.lock:
+            self._status = None
+
+    def set_shadow(self, *, enabled: bool) -> None:
+        """Turn shadow mode on or off."""
+        with self.lock:
+            self.agent.shadow = enabled
+            self._status = None
+        self.notify("info", f"shadow mode {'on' if enabled else 'off'}")
+
+    def set_reflex(self, *, enabled: bool) -> None:
+        """Turn Reflex on or off."""
+        with self.lock:
+            self.reflex_enabled = enabled
+        self.notify("info", f"Reflex {'on' if enabled else 'off'}")
 
     # --- plans -------------------------------------------------------------------------
     def _after_plan(self) -> None:
         """Cache the encoded schedule, remember projections, log the strategy."""
         document = self.agent.plan_document
+        self._status = None
         if document is None:
             return
         self.schedule_bytes = json.dumps(document, separators=(",", ":")).encode()
@@ -266,9 +296,7 @@ class Runtime:
         )
         for warning in meta.get("warnings") or []:
             self.strategy.append(
-                StrategyEntry(
-                    at=planned_at, kind="warning", message=str(warning), values={}
-                )
+                StrategyEntry(at=planned_at, kind="warning", message=str(warning), values={})
             )
         if meta["status"] == "fallback":
             reason = meta.get("fallback_reason")
@@ -342,6 +370,10 @@ class Runtime:
                 if moment.tzinfo is None:
                     moment = moment.replace(tzinfo=self.agent.tz)  # house local time
                 times[name] = moment.astimezone(UTC)
+                if abs(times[name] - self.agent.house.now) > _BLOCK_REACH:
+                    raise InputError(
+                        f"blocks[{i}].{name}", f"must be within {_BLOCK_REACH.days} days of now"
+                    )
             parsed.append(
                 ManualBlock(
                     start=times["start"], end=times["end"], action=ManualAction(block["action"])
@@ -423,6 +455,7 @@ class Runtime:
                 if kind is None
                 else Override(kind=kind, until=now + timedelta(minutes=minutes), created_at=now)
             )
+            self._status = None
             text = "cleared" if kind is None else f"{kind} for {minutes} min"
             self.notify("info", f"battery override {text}")
             return self.override
@@ -430,7 +463,7 @@ class Runtime:
     def set_water_boost(self, minutes: int) -> Override | None:
         """Boost the tank to :data:`WATER_BOOST_C` for ``minutes`` (0 cancels)."""
         with self.lock:
-            now = self.agent.house.now
+            now, self._status = self.agent.house.now, None
             if minutes <= 0:
                 self.water_override = None
                 self._pending_water_reset = True

@@ -20,6 +20,7 @@ from darkstar.web.errors import install_error_handlers
 from darkstar.web.routes import aurora, config, executor, learning, logs, planner, planning
 from darkstar.web.routes import schedule as schedule_routes
 from darkstar.web.routes import status as status_routes
+from darkstar.web.schemas import ErrorOut
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -45,7 +46,8 @@ def static_dir() -> Path:
 
 
 def _api_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX)
+    # every 422 has the house error shape (errors.py), not FastAPI's default
+    router = APIRouter(prefix=API_PREFIX, responses={422: {"model": ErrorOut}})
     for module in (
         status_routes,
         schedule_routes,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 __all__ = [
     "ActionRequest",
@@ -392,11 +393,14 @@ class WaterBoostOut(BaseModel):
     water_override: OverrideOut | None
 
 
-class ManualBlockIn(BaseModel):
-    """A manual block: a battery action over a time range."""
+_DATE_TIME: JsonDict = {"format": "date-time"}
 
-    start: str
-    end: str
+
+class ManualBlockIn(BaseModel):
+    """A manual block: a battery action over a time range (ISO 8601; no offset = house time)."""
+
+    start: str = Field(json_schema_extra=_DATE_TIME)
+    end: str = Field(json_schema_extra=_DATE_TIME)
     action: Literal["charge", "discharge", "hold"]
 
 

@@ -22,9 +22,7 @@ def aurora(runtime: RuntimeDep) -> dict[str, object]:
 @router.post("/aurora/reflex", response_model=ReflexOut, responses={401: {"model": ErrorOut}})
 def set_reflex(body: ReflexIn, runtime: RuntimeDep, _: TokenDep) -> dict[str, object]:
     """Turn Reflex auto-tuning on or off."""
-    with runtime.lock:
-        runtime.reflex_enabled = body.enabled
-    runtime.notify("info", f"Reflex {'on' if body.enabled else 'off'}")
+    runtime.set_reflex(enabled=body.enabled)
     return reflex_view(enabled=body.enabled)
 
 

@@ -35,9 +35,7 @@ def executor(
 @router.post("/executor/shadow", response_model=ShadowOut, responses=_AUTH)
 def set_shadow(body: ShadowIn, runtime: RuntimeDep, _: TokenDep) -> dict[str, bool]:
     """Shadow mode: compute and log commands without writing them to the devices."""
-    with runtime.lock:
-        runtime.agent.shadow = body.enabled
-    runtime.notify("info", f"shadow mode {'on' if body.enabled else 'off'}")
+    runtime.set_shadow(enabled=body.enabled)
     return {"shadow": body.enabled}
 
 

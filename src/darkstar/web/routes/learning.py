@@ -34,5 +34,6 @@ def reset(runtime: RuntimeDep, _: TokenDep) -> dict[str, int]:
     with runtime.lock:
         deleted = delete_all(runtime.agent.store)
         runtime.memory.clear()
+    runtime.refresh_status()
     runtime.notify("warning", f"learning store reset: {deleted} rows deleted")
     return {"deleted_rows": deleted}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 
@@ -16,7 +16,7 @@ router = APIRouter(tags=["logs"])
 @router.get("/logs", response_model=LogsOut, responses={422: {"model": ErrorOut}})
 def logs(
     buffer: LogsDep,
-    level: Annotated[str, Query(max_length=10)] = "INFO",
+    level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], Query()] = "INFO",
     limit: Annotated[int, Query(ge=1, le=2000)] = 200,
 ) -> dict[str, object]:
     """The newest records at ``level`` or above."""

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from fastapi import APIRouter
 
 from darkstar import __version__
-from darkstar.service.views import status_view
 from darkstar.web.deps import RuntimeDep
 from darkstar.web.schemas import HealthOut, StatusOut
 
@@ -15,7 +14,7 @@ router = APIRouter(tags=["status"])
 
 
 @router.get("/health", response_model=HealthOut)
-def health(runtime: RuntimeDep) -> dict[str, object]:
+async def health(runtime: RuntimeDep) -> dict[str, object]:
     """Liveness, version and the simulated time."""
     return {
         "status": "ok",
@@ -28,4 +27,4 @@ def health(runtime: RuntimeDep) -> dict[str, object]:
 @router.get("/status", response_model=StatusOut)
 def status(runtime: RuntimeDep) -> dict[str, object]:
     """House, plan and executor now."""
-    return status_view(runtime)
+    return runtime.status()

@@ -235,6 +235,11 @@ class Runtime:
                 self._status = status_view(self)
             return self._status
 
+    @property
+    def cached_status(self) -> dict[str, Any] | None:
+        """The status computed since the last change, or ``None`` (read without the lock)."""
+        return self._status
+
     def refresh_status(self) -> None:
         """Drop the cached status: the next read computes it again."""
         with self.lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
 
 from darkstar import __version__
 from darkstar.web.deps import RuntimeDep
@@ -25,6 +26,7 @@ async def health(runtime: RuntimeDep) -> dict[str, object]:
 
 
 @router.get("/status", response_model=StatusOut)
-def status(runtime: RuntimeDep) -> dict[str, object]:
-    """House, plan and executor now."""
-    return runtime.status()
+async def status(runtime: RuntimeDep) -> dict[str, object]:
+    """House, plan and executor now (cached per change; computed off the event loop)."""
+    cached = runtime.cached_status
+    return cached if cached is not None else await run_in_threadpool(runtime.status)

@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +16,7 @@ import httpx2 as httpx
 import pytest
 
 from darkstar.web.app import static_dir
+from darkstar.web.process import running_server
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -48,55 +45,14 @@ PHONE = {"width": 375, "height": 812}
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A running ``darkstar serve``: (base URL, token)."""
     if not (static_dir() / "index.html").is_file():
         pytest.fail("the UI is not built: run `make ui` (make test does it)")
-    data_dir = tmp_path_factory.mktemp("browser-serve")
-    port = _free_port()
-    log = (data_dir / "server.log").open("w")
-    process = subprocess.Popen(  # noqa: S603 - our own CLI
-        [
-            sys.executable,
-            "-m",
-            "darkstar",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-            "--warmup-hours",
-            "24",
-            "--speed",
-            "180",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("server did not start:\n" + (data_dir / "server.log").read_text())
-            time.sleep(0.3)
-        yield base, (data_dir / "api_token").read_text().strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    folder = tmp_path_factory.mktemp("browser-serve")
+    with running_server(folder, warmup_hours=24, speed=180) as process:
+        yield process.base_url, process.token
 
 
 @pytest.fixture(scope="module")

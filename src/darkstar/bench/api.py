@@ -20,12 +20,8 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -36,13 +32,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from darkstar.bench.planner import table_console
-from darkstar.errors import DarkstarError, InputError
+from darkstar.errors import InputError
+from darkstar.web.process import running_server
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 __all__ = [
-    "HEALTH_PATH",
     "TARGET_CLIENTS",
     "TARGET_P99_MS",
     "WARMUP_S",
@@ -52,9 +48,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-HEALTH_PATH: Final = "/api/v1/health"
-"""Polled until it answers 200 before the clients start."""
 
 WARMUP_S: Final = 1.0
 """Seconds the clients run before counting starts (connections open, caches warm) [s]."""
@@ -70,8 +63,6 @@ SERVER_SPEED: Final = 180.0
 
 _HOST: Final = "127.0.0.1"
 _READ_TIMEOUT_S: Final = 10.0
-_POLL_S: Final = 0.1
-_STOP_TIMEOUT_S: Final = 10.0
 _RECONNECT_PAUSE_S: Final = 0.05
 
 
@@ -166,14 +157,6 @@ def _check_args(*, clients: int, duration_s: float, path: str, warmup_hours: flo
         raise InputError("warmup_hours", f"must be >= 0, got {warmup_hours}")
 
 
-def _free_port() -> int:
-    """Return a loopback port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((_HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _process_cpu_s(pid: int) -> float | None:
     """Return user + system CPU time of process ``pid`` from ``/proc`` [s], if readable."""
     try:
@@ -193,51 +176,6 @@ def _machine_busy_s() -> float | None:
         return None
     idle = ticks[3] + ticks[4]  # idle, iowait
     return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # guest time is in user
-
-
-def _last_log_line(log_path: Path) -> str:
-    """Return the last non-empty line of the server log, or a placeholder."""
-    with contextlib.suppress(OSError):
-        lines = [ln for ln in log_path.read_text(errors="replace").splitlines() if ln.strip()]
-        if lines:
-            return lines[-1].strip()
-    return "(no output)"
-
-
-def _wait_healthy(
-    server: subprocess.Popen[bytes], *, port: int, timeout_s: float, log_path: Path
-) -> None:
-    """Poll :data:`HEALTH_PATH` until it answers 200; raise if the server dies or is slow."""
-    url = f"http://{_HOST}:{port}{HEALTH_PATH}"
-    deadline = time.monotonic() + timeout_s
-    while True:
-        code = server.poll()
-        if code is not None:
-            msg = f"server exited with code {code} before answering: {_last_log_line(log_path)}"
-            raise DarkstarError(msg)
-        # URLError (refused), reset, timeout: not up yet
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1.0) as reply:
-            if reply.status == 200:
-                return
-        if time.monotonic() > deadline:
-            msg = (
-                f"server did not answer {HEALTH_PATH} within {timeout_s:g} s: "
-                f"{_last_log_line(log_path)}"
-            )
-            raise DarkstarError(msg)
-        time.sleep(_POLL_S)
-
-
-def _stop_server(server: subprocess.Popen[bytes]) -> None:
-    """Terminate the server (SIGTERM, then SIGKILL) and reap it."""
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            logger.warning("server %s ignored SIGTERM; killing it", server.pid)
-            server.kill()
-    server.wait()
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, int, bool]:
@@ -405,7 +343,7 @@ def run_api_bench(
     port : int, optional
         Loopback port for the server; a free one when ``None``.
     startup_timeout_s : float, default 120.0
-        How long to wait for :data:`HEALTH_PATH` to answer [s].
+        How long to wait for :data:`~darkstar.web.process.HEALTH_PATH` to answer [s].
 
     Returns
     -------
@@ -420,42 +358,25 @@ def run_api_bench(
         When the server exits or does not answer within ``startup_timeout_s``.
     """
     _check_args(clients=clients, duration_s=duration_s, path=path, warmup_hours=warmup_hours)
-    port = port or _free_port()
-    with tempfile.TemporaryDirectory(prefix="darkstar-bench-api-") as folder:
-        data_dir = Path(folder)
-        log_path = data_dir / "server.log"
-        command = [
-            sys.executable,
-            "-m",
-            "darkstar",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir / "data"),
-            "--warmup-hours",
-            f"{warmup_hours:g}",
-            "--speed",
-            f"{SERVER_SPEED:g}",
-        ]
-        logger.info("starting %s", " ".join(command))
-        with log_path.open("wb") as log:
-            server = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+    with (
+        tempfile.TemporaryDirectory(prefix="darkstar-bench-api-") as folder,
+        running_server(
+            Path(folder),
+            port=port,
+            warmup_hours=warmup_hours,
+            speed=SERVER_SPEED,
+            startup_timeout_s=startup_timeout_s,
+        ) as server,
+    ):
+        tally, cpu = asyncio.run(
+            _load(
+                port=server.port,
+                path=path,
+                clients=clients,
+                duration_s=duration_s,
+                server_pid=server.pid,
             )
-        try:
-            _wait_healthy(server, port=port, timeout_s=startup_timeout_s, log_path=log_path)
-            tally, cpu = asyncio.run(
-                _load(
-                    port=port,
-                    path=path,
-                    clients=clients,
-                    duration_s=duration_s,
-                    server_pid=server.pid,
-                )
-            )
-        finally:
-            _stop_server(server)
+        )
     return _summarise(
         tally,
         path=path,

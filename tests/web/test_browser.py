@@ -110,8 +110,16 @@ def test_dashboard_chart_draws_every_series(page: Page, server: tuple[str, str])
     base, _ = server
     _open(page, base, "dashboard")
     chart = page.get_by_test_id("chart-main")
-    chart.wait_for()
-    assert set(json.loads(chart.get_attribute("data-series") or "[]")) == SERIES
+    page.wait_for_function(
+        "document.querySelector('[data-testid=\"chart-main\"]').dataset.seriesPoints"
+    )
+    # read back from the ECharts instance: what is drawn, and how many points hold a value
+    points = json.loads(chart.get_attribute("data-series-points") or "{}")
+    assert set(points) == SERIES
+    empty = [name for name, count in points.items() if count == 0]
+    assert not empty, f"series drawn without data: {empty}"
+    # 24 h of measured prices (96 slots) plus the plan ahead, as steps
+    assert points["Import price"] > 2 * 96
     box = chart.bounding_box()
     assert box is not None
     assert box["width"] > 600

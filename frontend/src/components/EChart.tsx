@@ -1,5 +1,6 @@
 import { useEffect, useRef } from "react";
 import { type ChartOption, echarts } from "../charts/echarts";
+import { seriesPoints } from "../lib/shape";
 
 type Props = {
   option: ChartOption;
@@ -36,6 +37,14 @@ export function EChart({ option, testId, seriesNames, height = 320, ariaLabel, z
     const c = chart.current;
     if (!c) return;
     c.setOption(option, { replaceMerge: ["series"] });
+    // What the chart really holds (read back from ECharts, not from our props): the drawn
+    // series names and how many points of each carry a value. Tests and tools read these.
+    const el = ref.current;
+    if (el) {
+      const drawn = seriesPoints(c.getOption().series);
+      el.dataset.series = JSON.stringify(Object.keys(drawn));
+      el.dataset.seriesPoints = JSON.stringify(drawn);
+    }
     if (zoomWindow && !zoomed.current) {
       zoomed.current = true;
       c.dispatchAction({ type: "dataZoom", startValue: zoomWindow[0], endValue: zoomWindow[1] });
@@ -48,9 +57,10 @@ export function EChart({ option, testId, seriesNames, height = 320, ariaLabel, z
       className="chart"
       style={{ height }}
       data-testid={testId}
-      data-series={seriesNames ? JSON.stringify(seriesNames) : undefined}
+      data-expected-series={seriesNames ? JSON.stringify(seriesNames) : undefined}
       role="img"
       aria-label={ariaLabel}
     />
   );
 }
+

@@ -6,6 +6,7 @@ import {
   groupConfig,
   kwhToKw,
   pointData,
+  seriesPoints,
   seriesWithData,
   socTunnel,
   stepData,
@@ -294,5 +295,20 @@ describe("socTunnel", () => {
     expect(t.low).toEqual([null, 40]);
     expect(t.band).toEqual([null, 20]);
     expect(t.actual).toEqual([44, null]);
+  });
+});
+
+describe("seriesPoints", () => {
+  it("counts the points that carry a value, per series name", () => {
+    const series = [
+      { name: "PV", data: [[0, 1.5], [1, null], [2, 0]] },
+      { name: "SoC actual", data: [null, 40, Number.NaN, { value: [3, 41] }] },
+      { name: "EV", data: [] },
+      { data: [1, 2] }, // unnamed: not a drawn series
+    ];
+    expect(seriesPoints(series)).toEqual({ PV: 2, "SoC actual": 2, EV: 0 });
+  });
+  it("is empty for no series", () => {
+    expect(seriesPoints(undefined)).toEqual({});
   });
 });

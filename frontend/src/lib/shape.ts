@@ -359,3 +359,27 @@ export function socTunnel(perf: Performance["soc_tunnel"]): TunnelSeries {
     band,
   };
 }
+
+// ---------------------------------------------------------------- chart read-back
+
+/** A datum carries a value: a finite number, or a point [x, y] / {value} whose y is one. */
+function hasValue(datum: unknown): boolean {
+  if (typeof datum === "number") return Number.isFinite(datum);
+  if (Array.isArray(datum)) return datum.length > 0 && hasValue(datum[datum.length - 1]);
+  if (datum && typeof datum === "object" && "value" in datum) {
+    return hasValue((datum as { value: unknown }).value);
+  }
+  return false;
+}
+
+/** Series name -> number of points with a value, from ECharts' own option. */
+export function seriesPoints(series: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!Array.isArray(series)) return out;
+  for (const s of series as { name?: unknown; data?: unknown }[]) {
+    if (typeof s.name !== "string") continue;
+    const data = Array.isArray(s.data) ? s.data : [];
+    out[s.name] = (out[s.name] ?? 0) + data.filter(hasValue).length;
+  }
+  return out;
+}

@@ -242,7 +242,7 @@ export function Aurora() {
         {tunnel ? (
           <EChart option={tunnel} testId="aurora-soc-tunnel" seriesNames={TUNNEL_SERIES} height={narrow ? 260 : 300} ariaLabel="Planned versus actual state of charge" />
         ) : (
-          <div className="chart placeholder" data-testid="aurora-soc-tunnel" data-series={JSON.stringify(TUNNEL_SERIES)}>
+          <div className="chart placeholder" data-testid="aurora-soc-tunnel" data-series="[]">
             {loaded === "pending" ? "Loading…" : "No data."}
           </div>
         )}

@@ -145,7 +145,7 @@ class ManualOverrides:
 
     Built by :func:`darkstar.planner.strategy.manual_plan.to_manual_overrides`; honoured by
     :func:`darkstar.planner.solver.kepler.add_battery_constraints` (the bounds) and
-    :func:`darkstar.planner.solver.kepler.add_manual_constraints` (the soft rows).
+    :func:`darkstar.planner.solver.manual.add_manual_constraints` (the soft rows).
 
     Attributes
     ----------

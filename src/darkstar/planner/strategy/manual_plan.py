@@ -13,7 +13,7 @@ are ignored):
 * ``charge``: discharge = 0 (hard), and the battery charges as much as it can (soft): at full
   power within the import cap, from the grid or PV at any price, unless the SoC ceiling
   stops it. Kepler prices ``min(power not used, room left at the block's end)`` in SoC kWh
-  above any price (see :func:`darkstar.planner.solver.kepler.add_manual_constraints`).
+  above any price (see :func:`darkstar.planner.solver.manual.add_manual_constraints`).
   The block is met either by charging at full power throughout or by ending at the ceiling;
   so the plan may fill the battery before the block when that is cheaper, and the block
   then keeps it full.

@@ -26,7 +26,13 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from darkstar.config.models import DarkstarConfig
 from darkstar.errors import ConfigError
 
-__all__ = ["load_config", "merge_config", "parse_config", "read_default_config_text"]
+__all__ = [
+    "load_config",
+    "merge_config",
+    "parse_config",
+    "read_config_file_data",
+    "read_default_config_text",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -304,6 +310,20 @@ def parse_config(
         raise error from exc
 
 
+def read_config_file_data(path: Path) -> Mapping[str, Any]:
+    """Read a ``config.yaml`` as nested data, without merging defaults or validating.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, unreadable, not valid YAML or not a mapping.
+    """
+    document = _parse_yaml_text(_read_config_text(path), path, YAML(typ="safe"))
+    data = _check_mapping({} if document is None else document, path.name)
+    logger.debug("Read config file %s", path)
+    return data
+
+
 def load_config(
     path: Path | None = None, overrides: Mapping[str, Any] | None = None
 ) -> DarkstarConfig:
@@ -332,11 +352,8 @@ def load_config(
     data: Mapping[str, Any] = {}
     field_prefix = _DEFAULT_FIELD_PREFIX
     if path is not None:
-        path = Path(path)
-        field_prefix = path.name
-        document = _parse_yaml_text(_read_config_text(path), path, YAML(typ="safe"))
-        data = _check_mapping({} if document is None else document, field_prefix)
-        logger.debug("Read config file %s", path)
+        field_prefix = Path(path).name
+        data = read_config_file_data(Path(path))
     if overrides:
         data = merge_config(data, overrides)
     return parse_config(data, field_prefix=field_prefix)

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from darkstar.config.loader import load_config
+from darkstar.config.loader import load_config, read_config_file_data
+from darkstar.config.yaml_io import update_config_file
 from darkstar.errors import InputError
 from darkstar.executor.controller import InverterMode, SlotCommand
 from darkstar.planner.pipeline import PlanMode, generate_schedule
@@ -33,6 +34,7 @@ from darkstar.service.agent import SLOT, AgentLoop, PlanEvent, open_agent
 from darkstar.simulation.entities import STATE_UNAVAILABLE, SimEntity
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from darkstar.config.models import DarkstarConfig
@@ -348,6 +350,22 @@ class Runtime:
         self._job_update(
             job, state=state, progress=1.0, message=message, finished_at=datetime.now(UTC)
         )
+
+    def config_file_data(self) -> dict[str, Any]:
+        """Return the user's ``config.yaml`` as nested data (defaults not merged).
+
+        Raises
+        ------
+        ConfigError
+            When the file is unreadable or not YAML (naming the file).
+        """
+        return dict(read_config_file_data(self.config_path))
+
+    def save_config(self, changes: Mapping[str, Any], cfg: DarkstarConfig) -> None:
+        """Write validated dotted-key ``changes`` to ``config.yaml`` and plan with ``cfg``."""
+        update_config_file(self.config_path, changes)
+        self.replace_config(cfg)
+        self.notify("info", f"configuration saved: {', '.join(sorted(changes))}")
 
     def replace_config(self, cfg: DarkstarConfig) -> None:
         """Plan with ``cfg`` from now on (the water heater stays off in the simulated loop)."""

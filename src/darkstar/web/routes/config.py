@@ -6,22 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 
-from darkstar.config.catalog import config_fields, nest_changes, validate_changes
-from darkstar.config.yaml_io import update_config_file
+from darkstar.config.catalog import config_fields, validate_changes
 from darkstar.errors import ConfigError
 from darkstar.web.deps import RuntimeDep, TokenDep
 from darkstar.web.errors import ApiError
 from darkstar.web.schemas import ClearOut, ConfigChanges, ConfigOut, ErrorOut, ValidateOut
 
 router = APIRouter(tags=["config"])
-
-
-def _file_data(runtime: RuntimeDep) -> dict[str, Any]:
-    """The user's config file as nested data (defaults not merged)."""
-    from ruamel.yaml import YAML
-
-    data = YAML(typ="safe").load(runtime.config_path.read_text(encoding="utf-8"))
-    return data if isinstance(data, dict) else {}
 
 
 def _config_out(runtime: RuntimeDep) -> dict[str, Any]:
@@ -44,7 +35,7 @@ def get_config(runtime: RuntimeDep) -> dict[str, Any]:
 @router.post("/config/validate", response_model=ValidateOut)
 def validate(body: ConfigChanges, runtime: RuntimeDep) -> dict[str, Any]:
     """Check changes without saving; one message per bad key."""
-    _, errors = validate_changes(_file_data(runtime), body.changes)
+    _, errors = validate_changes(runtime.config_file_data(), body.changes)
     return {"valid": not errors, "errors": [vars(e) for e in errors]}
 
 
@@ -55,7 +46,7 @@ def validate(body: ConfigChanges, runtime: RuntimeDep) -> dict[str, Any]:
 )
 def save(body: ConfigChanges, runtime: RuntimeDep, _: TokenDep) -> dict[str, Any]:
     """Validate and save changes to ``config.yaml`` (comments kept); plan with them."""
-    merged, errors = validate_changes(_file_data(runtime), body.changes)
+    merged, errors = validate_changes(runtime.config_file_data(), body.changes)
     if merged is None:
         raise ApiError(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -63,12 +54,9 @@ def save(body: ConfigChanges, runtime: RuntimeDep, _: TokenDep) -> dict[str, Any
             [vars(e) for e in errors],
         )
     try:
-        nest_changes(body.changes)
-        update_config_file(runtime.config_path, body.changes)
+        runtime.save_config(body.changes, merged)
     except (ConfigError, OSError) as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, f"could not save: {exc}") from exc
-    runtime.replace_config(merged)
-    runtime.notify("info", f"configuration saved: {', '.join(sorted(body.changes))}")
     return _config_out(runtime)
 
 

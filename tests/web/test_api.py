@@ -344,3 +344,20 @@ def test_strategy_log_times_are_the_plan_times(client: TestClient) -> None:
     entries = client.get(f"{API}/strategy/log").json()["entries"]
     plan_times = [e["at"] for e in entries if e["kind"] == "plan"]
     assert schedule["meta"]["planned_at"] in plan_times
+
+
+def test_plan_job_progress_arrives_on_the_live_socket(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    with client.websocket_connect(f"{API}/live") as socket:
+        assert socket.receive_json()["type"] == "status"
+        job_id = client.post(f"{API}/planner/run", headers=auth).json()["id"]
+        states, kinds = [], set()
+        while "done" not in states and "failed" not in states:
+            message = socket.receive_json()
+            kinds.add(message["type"])
+            if message["type"] == "job" and message["data"]["id"] == job_id:
+                states.append(message["data"]["state"])
+        assert states[0] == "running"
+        assert states[-1] == "done"
+        assert "schedule" in kinds  # the new plan is announced too

@@ -237,13 +237,18 @@ def test_simulate_hold_block_keeps_the_battery_idle(client: TestClient, runtime:
     assert client.get(f"{API}/planning/blocks").json() == {"blocks": []}  # nothing saved
 
 
-def test_bad_block_names_the_field(client: TestClient) -> None:
+def test_bad_block_names_the_field(client: TestClient, runtime: Runtime) -> None:
     reply = client.post(
         f"{API}/planning/simulate",
         json={"blocks": [{"start": "soon", "end": "later", "action": "hold"}]},
     )
     assert reply.status_code == 422
     assert reply.json()["errors"][0]["field"] == "blocks[0].start"
+    now = runtime.agent.house.now.astimezone(runtime.agent.tz)
+    backwards = {"start": now.isoformat(), "end": now.isoformat(), "action": "hold"}
+    reply = client.post(f"{API}/planning/simulate", json={"blocks": [backwards]})
+    assert reply.status_code == 422
+    assert reply.json()["errors"][0]["field"] == "blocks[0].end"
 
 
 def test_saved_blocks_apply_to_the_next_plans(

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from darkstar.config.loader import parse_config, read_default_config_text
+from darkstar.config.loader import merge_config, parse_config, read_default_config_text
 from darkstar.config.models import DarkstarConfig
 from darkstar.errors import ConfigError
 
@@ -183,8 +183,6 @@ def validate_changes(
     tuple
         The merged configuration (``None`` when invalid) and the errors, one per key.
     """
-    from darkstar.config.loader import merge_config
-
     errors: list[FieldError] = []
     for key, value in changes.items():
         try:

@@ -53,7 +53,7 @@ from darkstar.simulation.entities import STATE_UNAVAILABLE, SimEntity
 from darkstar.simulation.house import SimulatedHouse
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from darkstar.config.models import DarkstarConfig
@@ -73,6 +73,7 @@ __all__ = [
     "AgentTick",
     "CommandHook",
     "PlanEvent",
+    "loop_config",
     "open_agent",
     "run_agent",
 ]
@@ -351,21 +352,30 @@ class AgentLoop:
             spec=self.spec,
         )
 
-    def plan_now(self) -> tuple[PlanEvent, float | None]:
-        """OBSERVE the SoC and PLAN from the current slot; skip when the SoC is unavailable."""
-        now = self.house.now
+    def draft_plan(self, manual_blocks: Sequence[ManualBlock]) -> dict[str, Any] | None:
+        """OBSERVE the SoC and PLAN from the current slot with ``manual_blocks``.
+
+        Nothing is written or kept; ``None`` when the SoC sensor is unavailable.
+        """
         soc = _observe_soc(self.house)
         if soc is None:
-            self.plans_skipped += 1
-            logger.warning("%s: SoC sensor unavailable, keeping the previous plan", now)
-            return PlanEvent.SKIPPED, None
-        document = generate_schedule(
+            return None
+        return generate_schedule(
             self.pin_at(soc),
             self.cfg,
             mode=PlanMode.FULL,
-            planned_at=now,
-            manual_blocks=self.manual_blocks,
+            planned_at=self.house.now,
+            manual_blocks=manual_blocks,
         ).document
+
+    def plan_now(self) -> tuple[PlanEvent, float | None]:
+        """Plan from the current slot and put the plan in force; skip without a SoC."""
+        now = self.house.now
+        document = self.draft_plan(self.manual_blocks)
+        if document is None:
+            self.plans_skipped += 1
+            logger.warning("%s: SoC sensor unavailable, keeping the previous plan", now)
+            return PlanEvent.SKIPPED, None
         write_schedule(document, self.schedule_path)
         record_plan(self.store, document=document)
         meta = document["meta"]
@@ -471,6 +481,13 @@ class AgentLoop:
         )
 
 
+def loop_config(cfg: DarkstarConfig) -> DarkstarConfig:
+    """Return ``cfg`` as the loop plans with it: the simulated tank is not planned."""
+    return cfg.model_copy(
+        update={"system": cfg.system.model_copy(update={"has_water_heater": False})}
+    )
+
+
 def open_agent(
     *, cfg: DarkstarConfig, out_dir: Path, start: datetime | None = None, days: float = 1.0
 ) -> tuple[AgentLoop, int]:
@@ -481,9 +498,7 @@ def open_agent(
     year = load_year(area=DATA_AREA, year=DATA_YEAR)
     start = DEFAULT_START if start is None else start
     first, n_steps = _check_run(days=days, start=start, year=year)
-    cfg = cfg.model_copy(
-        update={"system": cfg.system.model_copy(update={"has_water_heater": False})}
-    )
+    cfg = loop_config(cfg)
     house = SimulatedHouse(
         house_spec(cfg, initial_soc_percent=cfg.battery.min_soc_percent), start=start
     )

@@ -28,10 +28,10 @@ from darkstar.config.loader import load_config, read_config_file_data
 from darkstar.config.yaml_io import update_config_file
 from darkstar.errors import InputError
 from darkstar.executor.controller import InverterMode, SlotCommand
-from darkstar.planner.pipeline import PlanMode, generate_schedule
-from darkstar.planner.strategy.manual_plan import ManualAction, ManualBlock
-from darkstar.service.agent import SLOT, AgentLoop, PlanEvent, open_agent
-from darkstar.simulation.entities import STATE_UNAVAILABLE, SimEntity
+from darkstar.planner.strategy.manual_plan import ManualBlock, manual_blocks_from_records
+from darkstar.service.agent import SLOT, AgentLoop, PlanEvent, loop_config, open_agent
+from darkstar.service.views import job_view, status_view
+from darkstar.simulation.entities import SimEntity
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -153,8 +153,8 @@ class Runtime:
         self.data_dir, self.config_path, self.speed = data_dir, config_path, speed
         self.lock = threading.RLock()
         cfg = load_config(config_path)
-        days = 1.0  # checked here, then the thread runs to the end of the data year
-        self.agent: AgentLoop = open_agent(cfg=cfg, out_dir=data_dir, start=start, days=days)[0]
+        # the start is checked for a one-day run; the thread then runs to the end of the year
+        self.agent: AgentLoop = open_agent(cfg=cfg, out_dir=data_dir, start=start, days=1.0)[0]
         self.override: Override | None = None
         self.water_override: Override | None = None
         self._normal_water_c = float(
@@ -172,6 +172,7 @@ class Runtime:
         self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pending_water_reset = False  # put the normal setpoint back after a boost
         self.agent.command_hook = self._command_hook
 
     # --- running -----------------------------------------------------------------------
@@ -223,15 +224,13 @@ class Runtime:
                 self._after_plan()
             elif tick.plan_event is PlanEvent.SKIPPED:
                 self.notify("warning", "SoC sensor unavailable: plan skipped, previous plan kept")
-            self._record_tick()
+            self._record_tick(tick.soc_percent)
             self._status = None
             status = self.status()
         self.publish("status", status)
 
     def status(self) -> dict[str, Any]:
         """Return the live status, computed once per change (routes and events share it)."""
-        from darkstar.service.views import status_view
-
         with self.lock:
             if self._status is None:
                 self._status = status_view(self)
@@ -324,8 +323,6 @@ class Runtime:
     def _job_update(self, job: Job, **changes: Any) -> None:
         for key, value in changes.items():
             setattr(job, key, value)
-        from darkstar.service.views import job_view
-
         self.publish("job", job_view(job))
 
     def _run_plan_job(self, job: Job) -> None:
@@ -370,9 +367,7 @@ class Runtime:
     def replace_config(self, cfg: DarkstarConfig) -> None:
         """Plan with ``cfg`` from now on (the water heater stays off in the simulated loop)."""
         with self.lock:
-            self.agent.cfg = cfg.model_copy(
-                update={"system": cfg.system.model_copy(update={"has_water_heater": False})}
-            )
+            self.agent.cfg = loop_config(cfg)
             self.strategy.append(
                 StrategyEntry(
                     at=self.agent.house.now, kind="config", message="configuration saved", values={}
@@ -381,8 +376,8 @@ class Runtime:
 
     # --- manual blocks ---------------------------------------------------------------------
     def _parse_blocks(self, blocks: list[dict[str, str]]) -> tuple[ManualBlock, ...]:
-        """Blocks from the API (ISO times with an offset) as planner blocks."""
-        parsed = []
+        """Blocks from the API (ISO text, no offset = house time) as checked planner blocks."""
+        records = []
         for i, block in enumerate(blocks):
             times = {}
             for name in ("start", "end"):
@@ -397,12 +392,8 @@ class Runtime:
                     raise InputError(
                         f"blocks[{i}].{name}", f"must be within {_BLOCK_REACH.days} days of now"
                     )
-            parsed.append(
-                ManualBlock(
-                    start=times["start"], end=times["end"], action=ManualAction(block["action"])
-                )
-            )
-        return tuple(parsed)
+            records.append({**block, **times})
+        return manual_blocks_from_records(records)
 
     def blocks_view(self) -> list[dict[str, str]]:
         """Return the saved blocks as JSON (local times)."""
@@ -422,16 +413,9 @@ class Runtime:
         parsed = self._parse_blocks(blocks)
         with self.lock:
             agent = self.agent
-            soc = agent.house.get_state(SimEntity.BATTERY_SOC).state
-            if soc == STATE_UNAVAILABLE:
+            document = agent.draft_plan(parsed)
+            if document is None:
                 raise InputError("soc", "the SoC sensor is unavailable: cannot simulate now")
-            document = generate_schedule(
-                agent.pin_at(float(soc)),
-                agent.cfg,
-                mode=PlanMode.FULL,
-                planned_at=agent.house.now,
-                manual_blocks=parsed,
-            ).document
             current = (
                 {}
                 if agent.plan_document is None
@@ -498,8 +482,6 @@ class Runtime:
             self.notify("info", f"water boost for {minutes} min")
             return self.water_override
 
-    _pending_water_reset = False
-
     def _command_hook(self, now: datetime, cmd: SlotCommand) -> tuple[SlotCommand, str | None]:
         notes = []
         if self.override is not None and now >= self.override.until:
@@ -519,20 +501,19 @@ class Runtime:
             self._pending_water_reset = False
         return cmd, "; ".join(notes) or None
 
-    def _record_tick(self) -> None:
+    def _record_tick(self, observed_soc_percent: float | None) -> None:
         cmd, agent = self.agent.last_command, self.agent
         if cmd is None:
             return
         slot_start = agent.house.now - SLOT
         row = None if agent.plan is None else agent.plan.row_at(slot_start)
-        soc = agent.house.get_state(SimEntity.BATTERY_SOC).state
         self.ticks.append(
             {
                 "at": agent.house.now,
                 "slot_start": slot_start,
                 "planned_action": None if row is None else str(row["action"]),
                 "planned_soc_percent": None if row is None else row["projected_soc_percent"],
-                "observed_soc_percent": None if soc == STATE_UNAVAILABLE else float(soc),
+                "observed_soc_percent": observed_soc_percent,
                 "mode": cmd.mode.value,
                 "charge_limit_kw": cmd.charge_limit_kw,
                 "discharge_limit_kw": cmd.discharge_limit_kw,

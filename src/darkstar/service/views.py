@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from darkstar.learning.store.repository import daily_metrics, read_plan_vs_actual
+from darkstar.physics.timegrid import to_local_iso
 from darkstar.service.agent import SLOT
 from darkstar.simulation.entities import STATE_UNAVAILABLE, SimEntity
 
@@ -36,18 +37,14 @@ __all__ = [
 _SLOT_H = SLOT.total_seconds() / 3600.0
 
 
-def _local(value: datetime, tz: ZoneInfo) -> str:
-    return value.astimezone(tz).isoformat()
-
-
 def override_view(override: Override | None, tz: ZoneInfo) -> dict[str, Any] | None:
     """Override as JSON, or ``None``."""
     if override is None:
         return None
     return {
         "kind": override.kind,
-        "until": _local(override.until, tz),
-        "created_at": _local(override.created_at, tz),
+        "until": to_local_iso(override.until, tz),
+        "created_at": to_local_iso(override.created_at, tz),
     }
 
 
@@ -80,7 +77,7 @@ def status_view(runtime: Runtime) -> dict[str, Any]:
         meta = None if document is None else document["meta"]
         prices = agent.prices_at(agent.index) if agent.steps_left > 0 else (None, None)
         return {
-            "now": _local(house.now, tz),
+            "now": to_local_iso(house.now, tz),
             "timezone": str(tz),
             "running": runtime.running,
             "speed": runtime.speed if runtime.speed < float("inf") else 0.0,
@@ -131,8 +128,8 @@ def history_view(runtime: Runtime, *, hours: int) -> dict[str, Any]:
             continue
         slots.append(
             {
-                "start": _local(row.slot_start, tz),
-                "end": _local(row.slot_start + SLOT, tz),
+                "start": to_local_iso(row.slot_start, tz),
+                "end": to_local_iso(row.slot_start + SLOT, tz),
                 "import_price_sek_per_kwh": seen.import_price_sek_per_kwh,
                 "export_price_sek_per_kwh": seen.export_price_sek_per_kwh,
                 "planned_soc_percent": None if plan is None else plan.projected_soc_percent,
@@ -242,7 +239,7 @@ def performance_view(runtime: Runtime, *, hours: int) -> dict[str, Any]:
             memory = runtime.memory_for(row.slot_start)
             tunnel.append(
                 {
-                    "start": _local(row.slot_start, tz),
+                    "start": to_local_iso(row.slot_start, tz),
                     "planned_soc_percent": (
                         None if row.planned is None else row.planned.projected_soc_percent
                     ),
@@ -346,10 +343,10 @@ def executor_view(runtime: Runtime, *, limit: int) -> dict[str, Any]:
         "override": override,
         "water_override": water,
         "ticks": [
-            {**t, "at": _local(t["at"], tz), "slot_start": _local(t["slot_start"], tz)}
+            {**t, "at": to_local_iso(t["at"], tz), "slot_start": to_local_iso(t["slot_start"], tz)}
             for t in ticks
         ],
         "notifications": [
-            {"at": _local(n.at, tz), "level": n.level, "message": n.message} for n in notices
+            {"at": to_local_iso(n.at, tz), "level": n.level, "message": n.message} for n in notices
         ],
     }

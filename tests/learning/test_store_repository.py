@@ -10,14 +10,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from darkstar.errors import InputError
 from darkstar.examples import build_request, read_example_request
-from darkstar.learning.store import Plan, SlotObservation, SlotPlan, Store
+from darkstar.learning.store import ExecutionLog, Plan, SlotObservation, SlotPlan, Store, StoreError
 from darkstar.learning.store.repository import (
     daily_metrics,
+    delete_all,
+    last_observation,
     log_execution,
     read_plan_vs_actual,
     record_observation,
@@ -274,3 +276,157 @@ def test_writes_on_locked_db_return_false_and_log(
     assert any("record_observation" in m for m in messages)
     # the store works again once the lock is gone
     assert _observe(store, T0) is True
+
+
+def _count(store: Store, model: type[Any]) -> int:
+    with Session(store.engine) as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_record_plan_same_planned_at_and_mode_replaces(store: Store) -> None:
+    planned_at = T0 - HOUR
+    first = _document(
+        planned_at,
+        [
+            _row(T0, import_kw=1, export_kw=0, p_in=1, p_out=0.5),
+            _row(T0 + HOUR, import_kw=1, export_kw=0, p_in=1, p_out=0.5),
+        ],
+    )
+    plan_id = record_plan(store, document=first)
+    assert plan_id is not None
+    # the same instant written in local time, re-planned with other slots and status
+    again = _document(
+        planned_at.astimezone(ZoneInfo("Europe/Stockholm")),
+        [_row(T0 + 2 * HOUR, import_kw=7, export_kw=0, p_in=1, p_out=0.5)],
+    )
+    again["meta"]["status"] = "time_limit"
+    assert record_plan(store, document=again) == plan_id
+    assert _count(store, Plan) == 1
+    assert _slot_keys(store, plan_id) == [int((T0 + 2 * HOUR).timestamp())]
+    with Session(store.engine) as session:
+        plan = session.get_one(Plan, plan_id)
+        assert (plan.status, plan.horizon_start_utc) == (
+            "time_limit",
+            int((T0 + 2 * HOUR).timestamp()),
+        )
+    joined = read_plan_vs_actual(store, start=T0, end=T0 + 3 * HOUR)
+    assert [r.slot_start for r in joined] == [T0 + 2 * HOUR]
+    assert joined[0].planned is not None
+    assert joined[0].planned.grid_import_kw == 7.0
+
+
+def test_record_plan_same_planned_at_other_mode_is_new_plan(store: Store) -> None:
+    rows = [_row(T0, import_kw=1, export_kw=0, p_in=1, p_out=0.5)]
+    full = record_plan(store, document=_document(T0 - HOUR, rows))
+    manual = _document(T0 - HOUR, rows)
+    manual["meta"]["mode"] = "manual"
+    other = record_plan(store, document=manual)
+    assert full is not None
+    assert other is not None
+    assert other != full
+    assert _count(store, Plan) == 2
+    assert _count(store, SlotPlan) == 2
+
+
+def test_replayed_history_is_not_duplicated(store: Store) -> None:
+    # a restart replays the same plan, observation and tick: nothing is stored twice
+    document = _document(T0 - HOUR, [_row(T0, import_kw=2, export_kw=0, p_in=1, p_out=0.5)])
+    plan_ids = set()
+    for _ in range(3):
+        plan_ids.add(record_plan(store, document=document))
+        assert _observe(store, T0, grid_import_kwh=2.0)
+        assert log_execution(store, at=T0 + HOUR, slot_start=T0, commanded={"mode": "idle"})
+    assert len(plan_ids) == 1
+    counts = {
+        model.__tablename__: _count(store, model)
+        for model in (Plan, SlotPlan, SlotObservation, ExecutionLog)
+    }
+    assert counts == {"plans": 1, "slot_plans": 1, "slot_observations": 1, "execution_log": 1}
+
+
+def test_log_execution_same_tick_replaces(store: Store) -> None:
+    assert log_execution(store, at=T0, commanded={"mode": "charge"}, note="first")
+    # same whole second (sub-second part dropped), other values: replaces every column
+    assert log_execution(
+        store,
+        at=T0 + timedelta(milliseconds=400),
+        slot_start=T0,
+        planned_action="idle",
+        commanded={"mode": "idle"},
+        observed_soc_percent=55.0,
+    )
+    assert log_execution(store, at=T0 + timedelta(seconds=1), commanded={"mode": "idle"})
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT at_utc, slot_start_utc, planned_action, commanded, observed_soc_percent, note"
+            " FROM execution_log ORDER BY at_utc"
+        ).all()
+    key = int(T0.timestamp())
+    assert [tuple(r) for r in rows] == [
+        (key, key, "idle", '{"mode": "idle"}', 55.0, None),
+        (key + 1, None, None, '{"mode": "idle"}', None, None),
+    ]
+
+
+def test_last_observation_greatest_slot(store: Store) -> None:
+    assert last_observation(store) is None
+    for hours, import_kwh in ((2, 3.0), (0, 1.0), (1, 2.0)):
+        assert _observe(store, T0 + hours * HOUR, grid_import_kwh=import_kwh)
+    latest = last_observation(store)
+    assert latest is not None
+    assert latest.slot_start == T0 + 2 * HOUR
+    assert latest.slot_start.tzinfo == UTC
+    assert latest.grid_import_kwh == 3.0
+
+
+def test_last_observation_unreadable_raises_store_error(store: Store) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE slot_observations"))
+    with pytest.raises(StoreError, match="last observation"):
+        last_observation(store)
+
+
+def test_last_write_error_set_on_failure_cleared_on_success(store: Store, db_path: Path) -> None:
+    assert store.last_write_error is None
+    document = _document(T0, [_row(T0, import_kw=1, export_kw=0, p_in=1, p_out=0)])
+    locked = f"cannot write {db_path}: database is locked"
+    blocker = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")
+        assert record_plan(store, document=document) is None
+        assert store.last_write_error == locked
+        assert _observe(store, T0) is False
+        assert store.last_write_error == locked
+        with pytest.raises(StoreError):
+            delete_all(store)
+        assert store.last_write_error == locked
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    # invalid input is the caller's bug, not the store's health: left as it was
+    with pytest.raises(InputError):
+        log_execution(store, at=datetime(2026, 3, 10), commanded={})  # noqa: DTZ001
+    assert store.last_write_error == locked
+    assert log_execution(store, at=T0, commanded={"mode": "idle"}) is True
+    assert store.last_write_error is None
+
+
+def test_last_write_error_read_only_database(store: Store, db_path: Path) -> None:
+    store.engine.dispose()
+    event.listen(store.engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA query_only=ON"))
+    assert log_execution(store, at=T0, commanded={"mode": "idle"}) is False
+    assert store.last_write_error == (
+        f"cannot write {db_path}: attempt to write a readonly database"
+    )
+
+
+def test_delete_all_empties_every_table(store: Store) -> None:
+    document = _document(T0 - HOUR, [_row(T0, import_kw=1, export_kw=0, p_in=1, p_out=0)])
+    assert record_plan(store, document=document) is not None
+    assert _observe(store, T0)
+    assert log_execution(store, at=T0, commanded={})
+    assert delete_all(store) == 4
+    assert store.last_write_error is None
+    assert [_count(store, m) for m in (Plan, SlotPlan, SlotObservation, ExecutionLog)] == [0] * 4
+    # the schema stays: the store is writable right away
+    assert record_plan(store, document=document) is not None

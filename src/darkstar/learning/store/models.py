@@ -9,6 +9,10 @@ Column conventions (STYLE §H.28, DESIGN §5):
 
 The schema is owned by the numbered Alembic migrations in ``migrations/versions``; a drift
 test keeps these models and the migrated schema identical.
+
+Every history table has a natural key, so replaying the same slots after a restart
+rewrites rows instead of adding them (``0002_idempotent_history``): ``slot_observations``
+by ``slot_start_utc``, ``plans`` by ``(planned_at, mode)``, ``execution_log`` by ``at_utc``.
 """
 
 from __future__ import annotations
@@ -60,9 +64,10 @@ class SlotObservation(Base):
 
 
 class Plan(Base):
-    """One planned horizon (the ``meta`` of a ``schedule.json`` document)."""
+    """One planned horizon (a ``schedule.json`` ``meta``); one per ``(planned_at, mode)``."""
 
     __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("planned_at", "mode", name="uq_plans_planned_at_mode"),)
 
     plan_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     planned_at: Mapped[str] = mapped_column(String(_ISO_LEN))
@@ -107,10 +112,10 @@ class SlotPlan(Base):
 
 
 class ExecutionLog(Base):
-    """One executor tick: what was planned, what was commanded, what was observed."""
+    """One executor tick (one row per ``at_utc``): what was planned, commanded and observed."""
 
     __tablename__ = "execution_log"
-    __table_args__ = (Index("ix_execution_log_at_utc", "at_utc"),)
+    __table_args__ = (UniqueConstraint("at_utc", name="uq_execution_log_at_utc"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     at_utc: Mapped[int]

@@ -5,17 +5,30 @@ keyword-only; each write is one transaction. Datetimes must be tz-aware (any zon
 are stored as integer UTC epoch seconds) and a naive one raises
 :class:`~darkstar.errors.InputError` naming the field.
 
+Writes are idempotent, so a service that replays the same slots after a restart rewrites
+rows instead of adding them: each is one ``INSERT ... ON CONFLICT DO UPDATE`` on the
+table's natural key -- :func:`record_observation` on the slot start, :func:`log_execution`
+on the tick time (whole seconds), :func:`record_plan` on ``(planned_at, mode)`` (replacing
+that plan's slots in the same transaction). :func:`last_observation` tells the service
+where to resume.
+
 Failure behaviour (STYLE §H.28, the control loop must keep running):
 
 * **Writes** -- :func:`record_plan` (returns ``None``), :func:`record_observation` and
   :func:`log_execution` (return ``False``): a database error (locked, read-only, disk
   full, ...) is logged at ERROR level with its traceback and reported through the
-  return value, never raised.
+  return value, never raised. Every write also sets
+  :attr:`Store.last_write_error <darkstar.learning.store.Store.last_write_error>`
+  (a short message naming the file and the reason) or clears it on success, so the
+  service can report the store's health without parsing logs.
   Invalid input (naive datetime, missing field, NaN) still raises ``InputError``: that is a
-  bug in the caller, not an outage.
-* **Reads** -- :func:`read_plan_vs_actual` and :func:`daily_metrics` raise
-  :class:`~darkstar.learning.store.StoreError` on a database error; they serve the
-  analyst and the dashboard, not the control loop.
+  bug in the caller, not an outage, and leaves ``last_write_error`` as it was.
+* **Reads** -- :func:`read_plan_vs_actual`, :func:`daily_metrics` and
+  :func:`last_observation` raise :class:`~darkstar.learning.store.StoreError` on a
+  database error; they serve the analyst, the dashboard and the service's startup, not
+  the running control loop.
+* :func:`delete_all` raises ``StoreError`` (a user asked for it) and also updates
+  ``last_write_error``.
 """
 
 from __future__ import annotations
@@ -29,6 +42,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.sqlite import Insert, insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -38,14 +52,16 @@ from darkstar.learning.store.models import ExecutionLog, Plan, SlotObservation, 
 
 if TYPE_CHECKING:
     from darkstar.learning.store.engine import Store
+    from darkstar.learning.store.models import Base
 
 __all__ = [
-    "delete_all",
     "DailyMetrics",
     "ObservedSlot",
     "PlanVsActual",
     "PlannedSlot",
     "daily_metrics",
+    "delete_all",
+    "last_observation",
     "log_execution",
     "read_plan_vs_actual",
     "record_observation",
@@ -185,6 +201,15 @@ def _optional(value: Any, field: str) -> float | None:
     return None if value is None else _finite(value, field)
 
 
+def _upsert(model: type[Base], values: Mapping[str, Any], *, key: tuple[str, ...]) -> Insert:
+    """``INSERT ... ON CONFLICT (key) DO UPDATE`` setting every other column of ``values``."""
+    statement = insert(model).values(dict(values))
+    return statement.on_conflict_do_update(
+        index_elements=list(key),
+        set_={name: statement.excluded[name] for name in values if name not in key},
+    )
+
+
 def _slot_plan(row: Mapping[str, Any], index: int) -> SlotPlan:
     """Translate one ``schedule.json`` row into a :class:`SlotPlan` (without plan_id)."""
     where = f"schedule[{index}]"
@@ -227,6 +252,11 @@ def _slot_plan(row: Mapping[str, Any], index: int) -> SlotPlan:
 def record_plan(store: Store, *, document: Mapping[str, Any]) -> int | None:
     """Store a ``schedule.json`` document (DESIGN §3.2) as one plan and its slot rows.
 
+    A plan is identified by ``meta.planned_at`` (as a UTC instant) and ``meta.mode``.
+    Recording a document whose plan already exists replaces it in one transaction: the
+    plan row is updated in place (its ``plan_id`` is kept) and its slots are replaced by
+    the document's, so replaying a plan after a restart does not duplicate it.
+
     Parameters
     ----------
     store : Store
@@ -238,7 +268,8 @@ def record_plan(store: Store, *, document: Mapping[str, Any]) -> int | None:
     Returns
     -------
     int or None
-        The new ``plan_id``; ``None`` when the database write failed (logged).
+        The ``plan_id`` (new, or kept when the plan was replaced); ``None`` when the
+        database write failed (logged, and in ``store.last_write_error``).
 
     Raises
     ------
@@ -256,27 +287,32 @@ def record_plan(store: Store, *, document: Mapping[str, Any]) -> int | None:
             raise InputError(f"schedule[{i}].start", "slot starts must strictly increase")
     planned_at = meta.get("planned_at")
     planned = _parse_iso(planned_at, "meta.planned_at") if planned_at else datetime.now(UTC)
-    plan = Plan(
-        planned_at=_utc_iso(planned),
-        mode=str(meta.get("mode", "unknown")),
-        status=str(meta.get("status", "unknown")),
-        objective_sek=_optional(meta.get("objective_sek"), "meta.objective_sek"),
-        solve_time_ms=_optional(meta.get("solve_time_ms"), "meta.solve_time_ms"),
-        horizon_start_utc=slots[0].slot_start_utc,
-        horizon_end_utc=slots[-1].slot_end_utc,
-    )
+    plan = {
+        "planned_at": _utc_iso(planned),
+        "mode": str(meta.get("mode", "unknown")),
+        "status": str(meta.get("status", "unknown")),
+        "objective_sek": _optional(meta.get("objective_sek"), "meta.objective_sek"),
+        "solve_time_ms": _optional(meta.get("solve_time_ms"), "meta.solve_time_ms"),
+        "horizon_start_utc": slots[0].slot_start_utc,
+        "horizon_end_utc": slots[-1].slot_end_utc,
+    }
+    upsert = _upsert(Plan, plan, key=("planned_at", "mode")).returning(Plan.plan_id)
     try:
         with Session(store.engine) as session, session.begin():
-            session.add(plan)
-            session.flush()
+            plan_id = session.execute(upsert).scalar_one()
+            old_slots = delete(SlotPlan).where(SlotPlan.plan_id == plan_id)
+            replaced = session.execute(old_slots).rowcount  # type: ignore[attr-defined]
             for slot in slots:
-                slot.plan_id = plan.plan_id
+                slot.plan_id = plan_id
             session.add_all(slots)
-            plan_id = plan.plan_id
-    except SQLAlchemyError:
+    except SQLAlchemyError as exc:
+        store.note_write_failed(exc)
         logger.exception("record_plan: could not store a plan of %d slots", len(slots))
         return None
-    logger.debug("recorded plan %d (%d slots)", plan_id, len(slots))
+    store.note_write_ok()
+    logger.debug(
+        "%s plan %d (%d slots)", "replaced" if replaced else "recorded", plan_id, len(slots)
+    )
     return plan_id
 
 
@@ -305,7 +341,8 @@ def record_observation(
     Returns
     -------
     bool
-        ``True`` when stored; ``False`` when the database write failed (logged).
+        ``True`` when stored; ``False`` when the database write failed (logged, and in
+        ``store.last_write_error``).
 
     Raises
     ------
@@ -326,19 +363,21 @@ def record_observation(
         "import_price_sek_per_kwh": import_price_sek_per_kwh,
         "export_price_sek_per_kwh": export_price_sek_per_kwh,
     }
-    row = SlotObservation(
-        slot_start_utc=key,
+    row = {
+        "slot_start_utc": key,
         **{name: _finite(value, name) for name, value in values.items()},
-        soc_end_percent=_optional(soc_end_percent, "soc_end_percent"),
-        water_temp_c=_optional(water_temp_c, "water_temp_c"),
-        recorded_at=_utc_iso(at),
-    )
+        "soc_end_percent": _optional(soc_end_percent, "soc_end_percent"),
+        "water_temp_c": _optional(water_temp_c, "water_temp_c"),
+        "recorded_at": _utc_iso(at),
+    }
     try:
-        with Session(store.engine) as session, session.begin():
-            session.merge(row)
-    except SQLAlchemyError:
+        with store.engine.begin() as connection:
+            connection.execute(_upsert(SlotObservation, row, key=("slot_start_utc",)))
+    except SQLAlchemyError as exc:
+        store.note_write_failed(exc)
         logger.exception("record_observation: could not store slot %s", slot_start)
         return False
+    store.note_write_ok()
     return True
 
 
@@ -352,12 +391,17 @@ def log_execution(
     observed_soc_percent: float | None = None,
     note: str | None = None,
 ) -> bool:
-    """Append one executor tick: planned action, commanded values (JSON), observed SoC.
+    """Store one executor tick: planned action, commanded values (JSON), observed SoC.
+
+    There is one row per tick time ``at`` (whole UTC seconds): logging a tick at the same
+    ``at`` again replaces the earlier row (every column), so a restart that replays ticks
+    does not duplicate them.
 
     Returns
     -------
     bool
-        ``True`` when stored; ``False`` when the database write failed (logged).
+        ``True`` when stored; ``False`` when the database write failed (logged, and in
+        ``store.last_write_error``).
 
     Raises
     ------
@@ -370,20 +414,22 @@ def log_execution(
         commanded_json = json.dumps(dict(commanded), sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InputError("commanded", f"not JSON-serialisable: {exc}") from exc
-    entry = ExecutionLog(
-        at_utc=at_utc,
-        slot_start_utc=slot_utc,
-        planned_action=planned_action,
-        commanded=commanded_json,
-        observed_soc_percent=_optional(observed_soc_percent, "observed_soc_percent"),
-        note=note,
-    )
+    entry = {
+        "at_utc": at_utc,
+        "slot_start_utc": slot_utc,
+        "planned_action": planned_action,
+        "commanded": commanded_json,
+        "observed_soc_percent": _optional(observed_soc_percent, "observed_soc_percent"),
+        "note": note,
+    }
     try:
-        with Session(store.engine) as session, session.begin():
-            session.add(entry)
-    except SQLAlchemyError:
+        with store.engine.begin() as connection:
+            connection.execute(_upsert(ExecutionLog, entry, key=("at_utc",)))
+    except SQLAlchemyError as exc:
+        store.note_write_failed(exc)
         logger.exception("log_execution: could not log the tick at %s", at)
         return False
+    store.note_write_ok()
     return True
 
 
@@ -477,6 +523,30 @@ def read_plan_vs_actual(store: Store, *, start: datetime, end: datetime) -> list
     ]
 
 
+def last_observation(store: Store) -> ObservedSlot | None:
+    """Return the stored observation with the greatest slot start (where to resume).
+
+    Returns
+    -------
+    ObservedSlot or None
+        The latest observed slot; ``None`` when nothing has been observed yet.
+
+    Raises
+    ------
+    StoreError
+        When the database cannot be read.
+    """
+    latest = select(SlotObservation).order_by(SlotObservation.slot_start_utc.desc()).limit(1)
+    try:
+        with Session(store.engine) as session:
+            row = session.scalars(latest).first()
+            observed = None if row is None else _observed(row)
+    except SQLAlchemyError as exc:
+        msg = f"cannot read the last observation: {exc}"
+        raise StoreError(msg) from exc
+    return observed
+
+
 def daily_metrics(store: Store, *, day_start: datetime, day_end: datetime) -> DailyMetrics:
     """Forecast-free metrics of the slots starting in ``[day_start, day_end)``.
 
@@ -536,7 +606,8 @@ def delete_all(store: Store) -> int:
     Raises
     ------
     StoreError
-        When the store cannot be written (a user asked for it, so it is not swallowed).
+        When the store cannot be written (a user asked for it, so it is not swallowed;
+        ``store.last_write_error`` is set too).
     """
     try:
         with Session(store.engine) as session, session.begin():
@@ -544,7 +615,9 @@ def delete_all(store: Store) -> int:
             for model in (ExecutionLog, SlotPlan, Plan, SlotObservation):
                 deleted += session.execute(delete(model)).rowcount or 0  # type: ignore[attr-defined]
     except SQLAlchemyError as exc:
+        store.note_write_failed(exc)
         msg = f"cannot reset learning store {store.path}: {exc}"
         raise StoreError(msg) from exc
+    store.note_write_ok()
     logger.info("learning store reset: %d rows deleted", deleted)
     return deleted

@@ -306,7 +306,7 @@ def test_plan_bad_config_file_value(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("battery:\n  capacity_kwh: -3  # oops\n", encoding="utf-8")
     result = _invoke(tmp_path, json.dumps(_valid_request()), "--config", str(config))
-    _assert_input_error(result, tmp_path, "config.yaml.battery.capacity_kwh", "> 0", "-3")
+    _assert_input_error(result, tmp_path, "config.yaml.battery.capacity_kwh", ">= 0.1", "-3")
 
 
 def test_plan_bad_config_file_yaml_syntax(tmp_path: Path) -> None:
@@ -407,6 +407,7 @@ def test_plan_short_options_and_nested_output(tmp_path: Path) -> None:
     request_path = tmp_path / "request.json"
     request_path.write_text(json.dumps(_valid_request()), encoding="utf-8")
     output = tmp_path / "out" / "dir" / "schedule.json"
+    output.parent.mkdir(parents=True)  # the folder must exist (tests/test_cli_hardening.py)
     result = CliRunner().invoke(app, ["plan", "-i", str(request_path), "-o", str(output)])
     assert result.exit_code == 0, result.output
     assert json.loads(output.read_text(encoding="utf-8"))["meta"]["status"] == "optimal"

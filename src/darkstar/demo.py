@@ -253,6 +253,7 @@ def run_demo(out_dir: Path, *, console: Console | None = None) -> list[DemoResul
         folder = out_dir / name
         schedule_path = folder / "schedule.json"
         chart_path = folder / "plan.png"
+        folder.mkdir(parents=True, exist_ok=True)  # write_schedule does not create folders
         write_schedule(outcome.document, schedule_path)
         bat = outcome.kepler_input.battery
         initial_soc_pct = 0.0 if bat is None else 100.0 * bat.initial_soc_kwh / bat.capacity_kwh

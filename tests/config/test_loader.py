@@ -267,8 +267,8 @@ def test_parse_config_does_not_mutate_input() -> None:
         pytest.param(
             {"battery": {"capacity_kwh": 0}},
             "config.battery.capacity_kwh",
-            "must be > 0, got 0",
-            id="gt",
+            "must be >= 0.1, got 0",
+            id="ge-physical",
         ),
         pytest.param(
             {"battery": {"max_charge_kw": -1.5}},
@@ -297,13 +297,13 @@ def test_parse_config_does_not_mutate_input() -> None:
         pytest.param(
             {"water_heating": {"vacation_mode": {"anti_legionella_interval_days": 0}}},
             "config.water_heating.vacation_mode.anti_legionella_interval_days",
-            "must be > 0, got 0",
+            "must be >= 1, got 0",
             id="nested-section",
         ),
         pytest.param(
             {"grid": {"import_limit_kw": -2}},
             "config.grid.import_limit_kw",
-            "must be > 0, got -2",
+            "must be >= 0.1, got -2",
             id="nullable-range",
         ),
     ],
@@ -481,7 +481,7 @@ def test_parse_config_first_error_is_deterministic() -> None:
     first = _error({"grid": {"max_power_kw": 0}, "battery": bad})
     second = _error({"battery": reordered, "grid": {"max_power_kw": 0}})
     # Sections and keys are reported in model order, whatever order the input has.
-    assert (first.field, first.message) == ("config.battery.capacity_kwh", "must be > 0, got -1")
+    assert (first.field, first.message) == ("config.battery.capacity_kwh", "must be >= 0.1, got -1")
     assert (second.field, second.message) == (first.field, first.message)
 
 

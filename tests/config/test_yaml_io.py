@@ -285,7 +285,7 @@ def test_update_config_file_invalid_existing_value_refused(tmp_path: Path) -> No
     path = _write(tmp_path, "battery:\n  capacity_kwh: -1\n")
     with pytest.raises(ConfigError) as info:
         update_config_file(path, {"grid.max_power_kw": 20})
-    assert str(info.value) == "config.yaml.battery.capacity_kwh: must be > 0, got -1"
+    assert str(info.value) == "config.yaml.battery.capacity_kwh: must be >= 0.1, got -1"
     assert path.read_text(encoding="utf-8") == "battery:\n  capacity_kwh: -1\n"
 
 

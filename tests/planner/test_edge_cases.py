@@ -7,8 +7,12 @@ days in both modes, 15/30/60-minute slots, solver failure (fallback) and the ato
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
+import stat
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,7 @@ import numpy as np
 import pytest
 
 from darkstar.examples import build_request, example_request_paths, read_example_request
-from darkstar.planner.output.schedule import write_schedule
+from darkstar.planner.output.schedule import OutputError, write_schedule
 from darkstar.planner.pipeline import PlanOutcome, plan_request
 from darkstar.planner.solver import fallback
 from darkstar.planner.solver.kepler import NoSolutionError
@@ -509,12 +513,67 @@ def test_plan_solver_error_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_write_schedule_writes_valid_json_and_leaves_no_temp_files(tmp_path: Path) -> None:
     out = plan_request(_hourly_day_at(60))
     target = tmp_path / "nested" / "schedule.json"
+    target.parent.mkdir()
     write_schedule(out.document, target)
     write_schedule(out.document, target)  # overwriting works too
     assert [p.name for p in target.parent.iterdir()] == ["schedule.json"]
     assert json.loads(target.read_text(encoding="utf-8")) == json.loads(
         json.dumps(out.document, allow_nan=False)
     )
+
+
+def test_write_schedule_does_not_create_folders(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "schedule.json"
+    with pytest.raises(OutputError) as info:
+        write_schedule({"meta": {}, "schedule": []}, target)
+    assert info.value.field == "output"
+    assert info.value.message == f"{target}: folder {target.parent} does not exist"
+    assert not target.parent.exists()
+
+
+def test_write_schedule_never_replaces_a_fifo_or_a_directory(tmp_path: Path) -> None:
+    fifo, folder = tmp_path / "pipe", tmp_path / "folder"
+    os.mkfifo(fifo)
+    folder.mkdir()
+    for target, kind in ((fifo, "a FIFO"), (folder, "a directory")):
+        with pytest.raises(OutputError, match=f"is {kind}, not a regular file"):
+            write_schedule({"meta": {}, "schedule": []}, target)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert folder.is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "pipe"]
+
+
+def test_write_schedule_follows_a_symlink_and_keeps_it(tmp_path: Path) -> None:
+    real, link = tmp_path / "real.json", tmp_path / "link.json"
+    real.write_text("{}", encoding="utf-8")
+    link.symlink_to(real.name)
+    write_schedule({"meta": {}, "schedule": []}, link)
+    assert link.is_symlink()
+    assert json.loads(real.read_text(encoding="utf-8")) == {"meta": {}, "schedule": []}
+
+
+def test_write_schedule_os_errors_name_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As root a chmod 555 folder is still writable, so the errors are injected.
+    target = tmp_path / "schedule.json"
+    target.write_text('{"old": true}\n', encoding="utf-8")
+
+    def no_space(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(OutputError, match=r"schedule\.json: cannot write \(No space left"):
+        write_schedule({"meta": {}, "schedule": []}, target)
+    assert target.read_text(encoding="utf-8") == '{"old": true}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["schedule.json"]
+
+    def denied(**_: Any) -> tuple[int, str]:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    with pytest.raises(OutputError, match=f"cannot create a file in {tmp_path} \\(Permission"):
+        write_schedule({"meta": {}, "schedule": []}, target)
 
 
 def test_write_schedule_refuses_nan_and_keeps_the_old_file(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from darkstar.config.loader import merge_config, parse_config, read_default_config_text
 from darkstar.config.models import DarkstarConfig
-from darkstar.errors import ConfigError
+from darkstar.errors import ConfigError, InputError
+from darkstar.jsonlimits import check_depth
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -176,7 +177,9 @@ def validate_changes(
     """Validate dotted-key ``changes`` over the nested ``base`` config data.
 
     Each key is first checked on its own (so every bad key gets its own message), then
-    all together (for rules between keys, such as min below max).
+    all together (for rules between keys, such as min below max). A value (with its dotted
+    key) nested deeper than :data:`~darkstar.jsonlimits.MAX_JSON_DEPTH` levels gets the
+    message ``nested deeper than 64 levels``, never a :class:`RecursionError`.
 
     Returns
     -------
@@ -186,8 +189,10 @@ def validate_changes(
     errors: list[FieldError] = []
     for key, value in changes.items():
         try:
-            parse_config(merge_config(base, nest_changes({key: value})), field_prefix="config")
-        except ConfigError as exc:
+            nested = nest_changes({key: value})
+            check_depth(nested, field=key)  # before merge_config recurses through it
+            parse_config(merge_config(base, nested), field_prefix="config")
+        except InputError as exc:  # a ConfigError, or too deep
             errors.append(FieldError(field=key, message=exc.message))
     if errors:
         return None, errors

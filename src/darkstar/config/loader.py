@@ -24,7 +24,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from darkstar.config.models import DarkstarConfig
-from darkstar.errors import ConfigError
+from darkstar.errors import ConfigError, InputError
+from darkstar.jsonlimits import MAX_JSON_DEPTH, check_depth
 
 __all__ = [
     "load_config",
@@ -174,6 +175,19 @@ def _check_mapping(data: object, field: str) -> Mapping[str, Any]:
     return data
 
 
+def _check_nesting(data: Mapping[Any, Any], field_prefix: str) -> None:
+    """Refuse a section nested deeper than :data:`~darkstar.jsonlimits.MAX_JSON_DEPTH`.
+
+    Runs where user data enters, before anything recursive (merging, copying, pydantic)
+    walks it; the error names the section, e.g. ``config.battery``.
+    """
+    for key, value in data.items():
+        try:
+            check_depth(value, field=_join_path(field_prefix, [str(key)]))
+        except InputError as exc:
+            raise ConfigError(exc.field, exc.message) from None
+
+
 def _copy_value(value: Any) -> Any:
     """Deep-copy a config value, turning every mapping into a plain ``dict``."""
     if isinstance(value, Mapping):
@@ -205,6 +219,8 @@ def _parse_yaml_text(text: str, path: Path, yaml: YAML) -> Any:
     except YAMLError as exc:
         first_line = (str(exc).splitlines() or ["syntax error"])[0]
         raise ConfigError(str(path), f"invalid YAML: {first_line}") from exc
+    except RecursionError:  # the YAML parser recurses once per level of nesting
+        raise ConfigError(str(path), f"nested deeper than {MAX_JSON_DEPTH} levels") from None
 
 
 @functools.cache
@@ -294,6 +310,8 @@ def parse_config(
         (``config.battery.max_soc_percent``) and a one-line message: the violated bound and
         the value given (``must be <= 100, got 120``), the expected type, an unknown key with
         the nearest known key, or a cross-field rule of a section (field is the section).
+        A section nested deeper than :data:`~darkstar.jsonlimits.MAX_JSON_DEPTH` levels is
+        refused before merging (``config.battery: nested deeper than 64 levels``).
 
     Examples
     --------
@@ -301,6 +319,7 @@ def parse_config(
     9.5
     """
     user_data = _check_mapping({} if data is None else data, field_prefix)
+    _check_nesting(user_data, field_prefix)
     merged = merge_config(_default_config_data(), user_data)
     try:
         return DarkstarConfig.model_validate(merged, strict=True)
@@ -316,10 +335,12 @@ def read_config_file_data(path: Path) -> Mapping[str, Any]:
     Raises
     ------
     ConfigError
-        If the file is missing, unreadable, not valid YAML or not a mapping.
+        If the file is missing, unreadable, not valid YAML, not a mapping, or a section
+        is nested deeper than :data:`~darkstar.jsonlimits.MAX_JSON_DEPTH` levels.
     """
     document = _parse_yaml_text(_read_config_text(path), path, YAML(typ="safe"))
     data = _check_mapping({} if document is None else document, path.name)
+    _check_nesting(data, path.name)
     logger.debug("Read config file %s", path)
     return data
 
@@ -347,7 +368,9 @@ def load_config(
     ConfigError
         If the file is missing or unreadable (``field`` is the path), is not valid YAML (the
         message gives line and column), or holds an invalid value (``field`` is the key path
-        prefixed with the file name, e.g. ``config.yaml.battery.capacity_kwh``).
+        prefixed with the file name, e.g. ``config.yaml.battery.capacity_kwh``). Sections of
+        the file or of ``overrides`` nested deeper than
+        :data:`~darkstar.jsonlimits.MAX_JSON_DEPTH` levels are refused before merging.
     """
     data: Mapping[str, Any] = {}
     field_prefix = _DEFAULT_FIELD_PREFIX
@@ -355,5 +378,6 @@ def load_config(
         field_prefix = Path(path).name
         data = read_config_file_data(Path(path))
     if overrides:
+        _check_nesting(overrides, _DEFAULT_FIELD_PREFIX)
         data = merge_config(data, overrides)
     return parse_config(data, field_prefix=field_prefix)

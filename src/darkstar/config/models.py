@@ -3,6 +3,12 @@
 The defaults live in ``config.default.yaml`` (next to this file), which documents every key;
 a drift test keeps the two in step. Models forbid unknown keys; :mod:`darkstar.config.loader`
 turns pydantic's errors into one line that names the key and suggests the nearest known one.
+
+Lower bounds are physical, not merely positive: ``gt=0`` would admit ``1e-320``, a
+denormal capacity or fuse that the solver reads as zero and that overflows a division. Each
+bound lies far below any real device yet far above such values: 0.1 kWh of battery, 0.1 kW
+of fuse, peak cap or heating element, efficiencies from 0.5, a 15-minute comfort gap, a
+daily anti-legionella cycle at most, and a 0.1 s solve.
 """
 
 from __future__ import annotations
@@ -40,13 +46,13 @@ class SystemConfig(_Section):
 class BatteryConfig(_Section):
     """Battery ratings; charge and discharge are AC-side powers."""
 
-    capacity_kwh: float = Field(10.0, gt=0, le=1000, description="Usable capacity [kWh].")
+    capacity_kwh: float = Field(10.0, ge=0.1, le=1000, description="Usable capacity [kWh].")
     min_soc_percent: float = Field(10.0, ge=0, le=100, description="Soft floor [%].")
     max_soc_percent: float = Field(95.0, ge=0, le=100, description="Hard ceiling [%].")
     max_charge_kw: float = Field(5.0, ge=0, le=1000, description="Max AC charge power [kW].")
     max_discharge_kw: float = Field(5.0, ge=0, le=1000, description="Max AC discharge [kW].")
-    charge_efficiency: float = Field(0.95, gt=0, le=1, description="SoC gain per AC kWh in.")
-    discharge_efficiency: float = Field(0.95, gt=0, le=1, description="AC kWh out per SoC kWh.")
+    charge_efficiency: float = Field(0.95, ge=0.5, le=1, description="SoC gain per AC kWh in.")
+    discharge_efficiency: float = Field(0.95, ge=0.5, le=1, description="AC kWh out per SoC kWh.")
 
     @model_validator(mode="after")
     def _check_soc_window(self) -> Self:
@@ -70,9 +76,11 @@ class BatteryEconomicsConfig(_Section):
 class GridConfig(_Section):
     """Grid connection limits."""
 
-    max_power_kw: float = Field(11.0, gt=0, le=1000, description="Fuse: cap on import and export.")
+    max_power_kw: float = Field(
+        11.0, ge=0.1, le=1000, description="Fuse: cap on import and export [kW]."
+    )
     import_limit_kw: float | None = Field(
-        None, gt=0, le=1000, description="Peak shaving: hard cap on import [kW]; null = none."
+        None, ge=0.1, le=1000, description="Peak shaving: hard cap on import [kW]; null = none."
     )
 
 
@@ -86,14 +94,16 @@ class VacationModeConfig(_Section):
     """Water heating while nobody is home: only the anti-legionella cycle."""
 
     enabled: bool = Field(False, description="Skip the daily quota; keep anti-legionella.")
-    anti_legionella_interval_days: float = Field(7.0, gt=0, le=60, description="[days]")
+    anti_legionella_interval_days: float = Field(
+        7.0, ge=1, le=60, description="Days between anti-legionella cycles [days]."
+    )
     anti_legionella_kwh: float = Field(3.0, ge=0, le=100, description="Energy per cycle [kWh].")
 
 
 class WaterHeatingConfig(_Section):
     """The water heater as a deferrable on/off load."""
 
-    power_kw: float = Field(3.0, gt=0, le=50, description="Element power, on or off [kW].")
+    power_kw: float = Field(3.0, ge=0.1, le=50, description="Element power, on or off [kW].")
     min_kwh_per_day: float = Field(6.0, ge=0, le=200, description="Daily quota [kWh].")
     defer_up_to_hours: float = Field(
         3.0, ge=0, le=12, description="A day's quota may be met this long after midnight [h]."
@@ -102,7 +112,7 @@ class WaterHeatingConfig(_Section):
         0.5, ge=0, le=100, description="Cost per heating block started [SEK]."
     )
     max_hours_between_heating: float | None = Field(
-        8.0, gt=0, le=48, description="Comfort: longest wanted pause between heating [h]."
+        8.0, ge=0.25, le=48, description="Comfort: longest wanted pause between heating [h]."
     )
     comfort_level: int = Field(3, ge=1, le=5, description="Weight of comfort gaps, 1 low - 5 high.")
     min_spacing_hours: float = Field(
@@ -122,7 +132,7 @@ class WaterHeatingConfig(_Section):
 class KeplerConfig(_Section):
     """Solver settings and economic knobs of the optimiser."""
 
-    time_limit_s: float = Field(10.0, gt=0, le=600, description="Wall-clock cap per solve [s].")
+    time_limit_s: float = Field(10.0, ge=0.1, le=600, description="Wall-clock cap per solve [s].")
     mip_gap: float = Field(0.0001, ge=0, le=0.5, description="Relative MIP gap to stop at.")
     ramping_cost_sek_per_kw: float = Field(
         0.0, ge=0, le=10, description="Cost per kW change of battery power between slots."

@@ -29,6 +29,7 @@ from ruamel.yaml.scalarbool import ScalarBoolean
 from ruamel.yaml.tokens import CommentToken
 
 from darkstar.config.loader import (
+    _check_nesting,
     _describe_value,
     _join_path,
     _parse_yaml_text,
@@ -246,8 +247,9 @@ def update_config_file(path: Path, changes: Mapping[str, Any]) -> None:
     ------
     ConfigError
         If the file is missing, unreadable or not valid YAML, a key path runs through a
-        value that is not a section, or the result is not a valid config (``field`` is the
-        key path prefixed with the file name, as in
+        value that is not a section, the file or ``changes`` nest deeper than
+        :data:`~darkstar.jsonlimits.MAX_JSON_DEPTH` levels, or the result is not a valid
+        config (``field`` is the key path prefixed with the file name, as in
         :func:`~darkstar.config.loader.load_config`).
     OSError
         If the new file cannot be written.
@@ -256,6 +258,7 @@ def update_config_file(path: Path, changes: Mapping[str, Any]) -> None:
     field_prefix = path.name
     text = _read_config_text(path)
     document = _parse_yaml_text(text, path, _round_trip_yaml(_DEFAULT_INDENT))
+    _check_nesting(changes, field_prefix)  # before _flatten_changes recurses through it
     flat_changes = _flatten_changes(changes)
     if not flat_changes:
         logger.debug("No changes for %s", path)
@@ -274,6 +277,7 @@ def update_config_file(path: Path, changes: Mapping[str, Any]) -> None:
         )
     for dotted_key, value in flat_changes.items():
         _apply_change(document, dotted_key, value, field_prefix)
+    _check_nesting(document, field_prefix)  # before _to_plain recurses through it
     parse_config(_to_plain(document), field_prefix=field_prefix)
     stream = io.StringIO()
     yaml.dump(document, stream)

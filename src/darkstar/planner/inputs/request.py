@@ -15,7 +15,28 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from darkstar.errors import InputError
 
-__all__ = ["PlanRequest", "SlotIn", "StateIn", "format_validation_error", "parse_plan_request"]
+__all__ = [
+    "MAX_PRICE_SEK_PER_KWH",
+    "MAX_SLOT_ENERGY_KWH",
+    "PlanRequest",
+    "SlotIn",
+    "StateIn",
+    "format_validation_error",
+    "parse_plan_request",
+]
+
+
+#: Largest price magnitude accepted [SEK/kWh]. The EU day-ahead market clears between
+#: -500 EUR/MWh and a few thousand EUR/MWh (about -6 to under 100 SEK/kWh, fees included), so
+#: 1000 never refuses a real tariff, yet keeps every cost the planner sums far from overflow.
+MAX_PRICE_SEK_PER_KWH = 1000.0
+
+#: Largest energy accepted per slot, forecasts and their quantiles alike [kWh]. That is
+#: 1000 kW for a whole hour (the most the config allows for a fuse or a battery), far
+#: above any house, yet far below where sums in the planner lose precision.
+MAX_SLOT_ENERGY_KWH = 1000.0
+
+_ENERGY_DESCRIPTION = f"{{}} energy in the slot [kWh]; 0 <= x <= {MAX_SLOT_ENERGY_KWH:g}."
 
 
 class _Strict(BaseModel):
@@ -23,25 +44,57 @@ class _Strict(BaseModel):
 
 
 class SlotIn(_Strict):
-    """One slot of the request."""
+    """One slot of the request.
+
+    Prices and energies have generous physical bounds (:data:`MAX_PRICE_SEK_PER_KWH`,
+    :data:`MAX_SLOT_ENERGY_KWH`) so that absurd values such as ``1e308`` are refused here
+    instead of overflowing the planner's arithmetic.
+    """
 
     start: AwareDatetime
-    import_price_sek_per_kwh: float
-    export_price_sek_per_kwh: float
-    pv_forecast_kwh: float = Field(ge=0)
-    load_forecast_kwh: float = Field(ge=0)
-    pv_p10_kwh: float | None = Field(None, ge=0)
-    pv_p90_kwh: float | None = Field(None, ge=0)
-    load_p10_kwh: float | None = Field(None, ge=0)
-    load_p90_kwh: float | None = Field(None, ge=0)
-    temperature_c: float | None = Field(None, ge=-80, le=70)
+    import_price_sek_per_kwh: float = Field(
+        ge=-MAX_PRICE_SEK_PER_KWH,
+        le=MAX_PRICE_SEK_PER_KWH,
+        description=f"Import price [SEK/kWh]; |x| <= {MAX_PRICE_SEK_PER_KWH:g}.",
+    )
+    export_price_sek_per_kwh: float = Field(
+        ge=-MAX_PRICE_SEK_PER_KWH,
+        le=MAX_PRICE_SEK_PER_KWH,
+        description=f"Export price [SEK/kWh]; |x| <= {MAX_PRICE_SEK_PER_KWH:g}.",
+    )
+    pv_forecast_kwh: float = Field(
+        ge=0, le=MAX_SLOT_ENERGY_KWH, description=_ENERGY_DESCRIPTION.format("PV")
+    )
+    load_forecast_kwh: float = Field(
+        ge=0, le=MAX_SLOT_ENERGY_KWH, description=_ENERGY_DESCRIPTION.format("Load")
+    )
+    pv_p10_kwh: float | None = Field(
+        None, ge=0, le=MAX_SLOT_ENERGY_KWH, description=_ENERGY_DESCRIPTION.format("PV p10")
+    )
+    pv_p90_kwh: float | None = Field(
+        None, ge=0, le=MAX_SLOT_ENERGY_KWH, description=_ENERGY_DESCRIPTION.format("PV p90")
+    )
+    load_p10_kwh: float | None = Field(
+        None, ge=0, le=MAX_SLOT_ENERGY_KWH, description=_ENERGY_DESCRIPTION.format("Load p10")
+    )
+    load_p90_kwh: float | None = Field(
+        None, ge=0, le=MAX_SLOT_ENERGY_KWH, description=_ENERGY_DESCRIPTION.format("Load p90")
+    )
+    temperature_c: float | None = Field(
+        None, ge=-80, le=70, description="Outdoor temperature [°C]; -80 <= x <= 70."
+    )
 
 
 class StateIn(_Strict):
     """Measured state at the start of the horizon."""
 
-    soc_percent: float = Field(ge=0, le=100)
-    water_heated_today_kwh: float = Field(0.0, ge=0)
+    soc_percent: float = Field(ge=0, le=100, description="Battery SoC [%]; 0 <= x <= 100.")
+    water_heated_today_kwh: float = Field(
+        0.0,
+        ge=0,
+        le=1000.0,
+        description="Water heated so far today [kWh]; 0 <= x <= 1000.",
+    )
     water_last_legionella_at: AwareDatetime | None = None
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from darkstar import __version__
+from darkstar.errors import InputError
 from darkstar.physics.timegrid import to_local_iso
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCHEMA_VERSION",
+    "OutputError",
     "ScheduleError",
     "SlotAction",
     "build_schedule_document",
@@ -47,6 +50,18 @@ _DIGITS = 6
 
 class ScheduleError(RuntimeError):
     """A schedule breaks an invariant it must keep (a bug, never an input problem)."""
+
+
+class OutputError(InputError):
+    """``schedule.json`` cannot be written where asked; names the path.
+
+    An :class:`~darkstar.errors.InputError` with field ``output``: the user chose the path,
+    so the command line exits 2 with one line (``error: output: <path>: <reason>``).
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__("output", f"{path}: {message}")
 
 
 class SlotAction(StrEnum):
@@ -308,11 +323,74 @@ def check_schedule(
             raise ScheduleError(f"schedule[{t}]: imports and exports at once")
 
 
+def _file_kind(mode: int) -> str:
+    """Name the kind of a file that is not a regular file (``st_mode`` from ``stat``)."""
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def _output_target(path: Path) -> tuple[Path, str]:
+    """Return the file to replace (symlinks resolved) and how errors name it.
+
+    Raises
+    ------
+    OutputError
+        If the target exists but is not a regular file, or its folder does not exist.
+    """
+    target = Path(os.path.realpath(path))
+    shown = f"{path} -> {target}" if path.is_symlink() else str(path)
+    parent = target.parent
+    if not parent.is_dir():
+        if parent.exists():
+            raise OutputError(shown, f"{parent} is not a folder")
+        raise OutputError(shown, f"folder {parent} does not exist")
+    try:
+        mode: int | None = target.lstat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise OutputError(shown, f"cannot write ({exc.strerror or exc})") from exc
+    if mode is not None and not stat.S_ISREG(mode):
+        raise OutputError(shown, f"is {_file_kind(mode)}, not a regular file; not replaced")
+    return target, shown
+
+
 def write_schedule(document: dict[str, Any], path: Path) -> None:
-    """Write ``schedule.json`` atomically (temp file in the same folder, then rename)."""
+    """Write ``schedule.json`` atomically (temp file in the same folder, then rename).
+
+    A symlink is followed: its (resolved) target is replaced, the link is kept. The folder
+    must exist (it is not created), and an existing target must be a regular file: a
+    directory, device, FIFO or socket is never replaced. The checks run just before the
+    write, so a file swapped in between can still be replaced.
+
+    Parameters
+    ----------
+    document : dict
+        The ``schedule.json`` document; NaN and infinity are refused.
+    path : Path
+        Where to write.
+
+    Raises
+    ------
+    OutputError
+        If ``path`` is not a regular file, its folder is missing, or the write fails
+        (permissions, disk full, a read-only file system); names the path.
+    ValueError
+        If the document holds NaN or infinity (nothing is written).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    target, shown = _output_target(path)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OutputError(shown, f"cannot create a file in {target.parent} ({reason})") from exc
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -322,7 +400,10 @@ def write_schedule(document: dict[str, Any], path: Path) -> None:
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
-        Path(tmp_name).replace(path)
+        Path(tmp_name).replace(target)
+    except OSError as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise OutputError(shown, f"cannot write ({exc.strerror or exc})") from exc
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise

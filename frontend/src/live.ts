@@ -1,7 +1,9 @@
 // WebSocket /api/v1/live with reconnect backoff; pages subscribe to messages.
+// The first message authenticates ({type: "auth", token}); the token never goes in the URL.
 import type { LiveMessage } from "./api/types";
 import { API_BASE } from "./api/client";
 import { Store, setTimezone } from "./lib/store";
+import { readToken } from "./lib/token";
 
 type Handler = (m: LiveMessage) => void;
 
@@ -35,14 +37,18 @@ class LiveClient {
       return;
     }
     ws.onopen = () => {
-      this.attempt = 0;
-      this.connected.set(true);
+      ws.send(JSON.stringify({ type: "auth", token: readToken() }));
     };
     ws.onmessage = (ev) => {
       let msg: LiveMessage;
       try {
         msg = JSON.parse(String(ev.data)) as LiveMessage;
       } catch {
+        return;
+      }
+      if (msg.type === "auth") {
+        this.attempt = 0;
+        this.connected.set(msg.data.ok);
         return;
       }
       if (msg.type === "status") setTimezone(msg.data.timezone);

@@ -79,19 +79,20 @@ def _user_errors(
 
 
 def read_json_file(path: Path, *, field: str) -> Any:
-    """Read a JSON file; raise :class:`InputError` naming ``field`` on any problem."""
+    """Read a JSON file; raise :class:`InputError` naming ``field`` on any problem.
+
+    The text is decoded by :func:`darkstar.jsonlimits.parse_json`, so nesting deeper than
+    :data:`~darkstar.jsonlimits.MAX_JSON_DEPTH` is refused before the parser recurses.
+    """
+    from darkstar.jsonlimits import parse_json  # lazy: keeps numpy out of `darkstar --help`
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(field, f"file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(field, f"cannot read {path}: {exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            field, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
+    return parse_json(text, field=field)
 
 
 @app.command()
@@ -374,6 +375,9 @@ def bench_api(
     duration: Annotated[float, typer.Option(help="Measured seconds, after 1 s warm-up.")] = 10.0,
     path: Annotated[str, typer.Option(help="GET path to load.")] = "/api/v1/schedule",
     warmup_hours: Annotated[float, typer.Option(help="Simulated hours before serving.")] = 6.0,
+    simulations: Annotated[
+        int, typer.Option(help="Extra clients posting /planning/simulate in a loop meanwhile.")
+    ] = 0,
 ) -> None:
     """Latency and throughput of the real API server under concurrent keep-alive clients."""
     _setup_logging(False)
@@ -384,10 +388,15 @@ def bench_api(
         "duration_s": "--duration",
         "path": "--path",
         "warmup_hours": "--warmup-hours",
+        "simulations": "--simulations",
     }
     with _user_errors(flags=flags, catch_all=True):
         result = run_api_bench(
-            clients=clients, duration_s=duration, path=path, warmup_hours=warmup_hours
+            clients=clients,
+            duration_s=duration,
+            path=path,
+            warmup_hours=warmup_hours,
+            simulations=simulations,
         )
     print_api_bench(result)
 

@@ -38,6 +38,7 @@ def test_run_api_bench_short_run_no_errors() -> None:
         ({"path": "api/v1/health"}, "path"),
         ({"path": "/a b"}, "path"),
         ({"warmup_hours": -1.0}, "warmup_hours"),
+        ({"simulations": -1}, "simulations"),
     ],
 )
 def test_run_api_bench_bad_argument_names_it(kwargs: dict[str, Any], field: str) -> None:

@@ -39,3 +39,8 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
 @pytest.fixture
 def auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def token() -> str:
+    return TOKEN

@@ -15,8 +15,6 @@ from darkstar.web.auth import load_or_create_token, token_matches
 ORIGIN = "http://127.0.0.1:8000"
 
 API = "/api/v1"
-# POSTs that change nothing (they carry a body too big for a query)
-_READ_ONLY_POSTS = {f"{API}/planning/simulate", f"{API}/config/validate"}
 
 
 def _state_changing_routes(client: TestClient) -> list[tuple[str, str]]:
@@ -25,7 +23,7 @@ def _state_changing_routes(client: TestClient) -> list[tuple[str, str]]:
         (method.upper(), path)
         for path, item in spec["paths"].items()
         for method in item
-        if method in {"post", "put", "delete"} and path not in _READ_ONLY_POSTS
+        if method in {"post", "put", "delete"}
     ]
 
 
@@ -162,14 +160,18 @@ def test_config_save_with_invalid_values_names_each_key(
     assert reply.status_code == 422
     errors = {e["field"]: e["message"] for e in reply.json()["errors"]}
     assert errors == {
-        "battery.capacity_kwh": "must be > 0, got -1",
+        "battery.capacity_kwh": "must be >= 0.1, got -1",
         "grid.max_power_kw": "expected a number, got 'ten'",
     }
     assert runtime.config_path.read_text(encoding="utf-8") == before  # nothing saved
 
 
-def test_config_validate_checks_rules_between_keys(client: TestClient) -> None:
-    reply = client.post(f"{API}/config/validate", json={"changes": {"battery.min_soc_percent": 99}})
+def test_config_validate_checks_rules_between_keys(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    reply = client.post(
+        f"{API}/config/validate", json={"changes": {"battery.min_soc_percent": 99}}, headers=auth
+    )
     assert reply.json() == {
         "valid": False,
         "errors": [
@@ -219,14 +221,16 @@ def test_plan_run_is_a_job_that_finishes(client: TestClient, auth: dict[str, str
     assert client.get(f"{API}/jobs/nope").status_code == 404
 
 
-def test_simulate_hold_block_keeps_the_battery_idle(client: TestClient, runtime: Runtime) -> None:
+def test_simulate_hold_block_keeps_the_battery_idle(
+    client: TestClient, runtime: Runtime, auth: dict[str, str]
+) -> None:
     now = runtime.agent.house.now.astimezone(runtime.agent.tz)
     block = {
         "start": (now + timedelta(hours=10)).isoformat(),
         "end": (now + timedelta(hours=12)).isoformat(),
         "action": "hold",
     }
-    reply = client.post(f"{API}/planning/simulate", json={"blocks": [block]})
+    reply = client.post(f"{API}/planning/simulate", headers=auth, json={"blocks": [block]})
     assert reply.status_code == 200, reply.text
     body = reply.json()
     rows = body["schedule"]["schedule"]
@@ -237,16 +241,19 @@ def test_simulate_hold_block_keeps_the_battery_idle(client: TestClient, runtime:
     assert client.get(f"{API}/planning/blocks").json() == {"blocks": []}  # nothing saved
 
 
-def test_bad_block_names_the_field(client: TestClient, runtime: Runtime) -> None:
+def test_bad_block_names_the_field(
+    client: TestClient, runtime: Runtime, auth: dict[str, str]
+) -> None:
     reply = client.post(
         f"{API}/planning/simulate",
+        headers=auth,
         json={"blocks": [{"start": "soon", "end": "later", "action": "hold"}]},
     )
     assert reply.status_code == 422
     assert reply.json()["errors"][0]["field"] == "blocks[0].start"
     now = runtime.agent.house.now.astimezone(runtime.agent.tz)
     backwards = {"start": now.isoformat(), "end": now.isoformat(), "action": "hold"}
-    reply = client.post(f"{API}/planning/simulate", json={"blocks": [backwards]})
+    reply = client.post(f"{API}/planning/simulate", headers=auth, json={"blocks": [backwards]})
     assert reply.status_code == 422
     assert reply.json()["errors"][0]["field"] == "blocks[0].end"
 
@@ -308,8 +315,12 @@ def test_cors_allows_only_the_ui_origin(client: TestClient) -> None:
     assert "access-control-allow-origin" not in evil.headers
 
 
-def test_live_socket_sends_status_then_events(client: TestClient, runtime: Runtime) -> None:
+def test_live_socket_sends_status_then_events(
+    client: TestClient, runtime: Runtime, token: str
+) -> None:
     with client.websocket_connect(f"{API}/live") as socket:
+        socket.send_json({"type": "auth", "token": token})
+        assert socket.receive_json() == {"type": "auth", "data": {"ok": True}}
         first = socket.receive_json()
         assert first["type"] == "status"
         runtime.step()
@@ -340,7 +351,7 @@ def test_token_file_is_private_and_stable(tmp_path) -> None:
     assert (tmp_path / "api_token").stat().st_mode & 0o777 == 0o600
     assert token_matches(token, f"Bearer {token}")
     (tmp_path / "api_token").write_text("\n")
-    with pytest.raises(ValueError, match="not a valid token"):
+    with pytest.raises(ValueError, match="at least 24 characters"):
         load_or_create_token(tmp_path)
 
 
@@ -352,9 +363,11 @@ def test_strategy_log_times_are_the_plan_times(client: TestClient) -> None:
 
 
 def test_plan_job_progress_arrives_on_the_live_socket(
-    client: TestClient, auth: dict[str, str]
+    client: TestClient, auth: dict[str, str], token: str
 ) -> None:
     with client.websocket_connect(f"{API}/live") as socket:
+        socket.send_json({"type": "auth", "token": token})
+        assert socket.receive_json()["type"] == "auth"
         assert socket.receive_json()["type"] == "status"
         job_id = client.post(f"{API}/planner/run", headers=auth).json()["id"]
         states, kinds = [], set()

@@ -151,7 +151,7 @@ def test_invalid_setting_shows_the_backend_message(page: Page, server: tuple[str
     page.get_by_test_id("settings-save").click()
     message = page.get_by_test_id("fielderror-battery.capacity_kwh")
     message.wait_for()
-    assert message.text_content() == "must be > 0, got -1"  # the backend's words
+    assert message.text_content() == "must be >= 0.1, got -1"  # the backend's words
     config = httpx.get(f"{base}/api/v1/config").json()
     value = next(f["value"] for f in config["fields"] if f["key"] == "battery.capacity_kwh")
     assert value == 10.0  # nothing saved

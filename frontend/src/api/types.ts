@@ -37,6 +37,8 @@ export type Status = {
   s_index: SIndex | null;
   executor: { shadow: boolean; override: Override | null; water_override: Override | null };
   cost_today_sek: number;
+  /** What is degraded right now, in words (e.g. "storage: cannot write ..."); empty when all is well. */
+  problems: string[];
 };
 
 export type Action = "charge" | "pv_charge" | "discharge" | "export" | "hold";
@@ -194,6 +196,7 @@ export type SimulateResult = {
 };
 
 export type LiveMessage =
+  | { type: "auth"; data: { ok: boolean } }
   | { type: "status"; data: Status }
   | { type: "schedule"; data: { planned_at: string; status: string } }
   | { type: "job"; data: Job };

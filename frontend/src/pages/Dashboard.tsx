@@ -147,6 +147,13 @@ export function Dashboard() {
 
   return (
     <PageRoot name="dashboard" loaded={loaded} title="Dashboard">
+      {s && s.problems.length > 0 && (
+        <div className="notice warning" role="status" data-testid="problems">
+          {s.problems.map((p) => (
+            <div key={p}>{p}</div>
+          ))}
+        </div>
+      )}
       <div className="cards">
         <div className="card" data-testid="card-grid">
           <h3>Grid</h3>

@@ -12,17 +12,25 @@ The client is a minimal HTTP/1.1 client on :func:`asyncio.open_connection` (requ
 machine it costs less CPU than the server it measures. The CPU both processes used during
 the measured window is reported, so a result can be checked for that: a client near one full
 core means the client, not the server, was the limit.
+
+With ``simulations`` > 0, that many more clients post ``/planning/simulate`` with
+:data:`SIMULATION_BLOCKS` manual blocks in a loop meanwhile (the review's probe: readers must
+stay fast while simulations solve); the report counts the ones solved and the ones refused
+with 429.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -33,7 +41,7 @@ from rich.table import Table
 
 from darkstar.bench.planner import table_console
 from darkstar.errors import InputError
-from darkstar.web.process import running_server
+from darkstar.web.process import HEALTH_PATH, running_server
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -60,6 +68,9 @@ TARGET_CLIENTS: Final = 50
 
 SERVER_SPEED: Final = 180.0
 """Simulated seconds per real second of the benchmarked server (the ``serve`` default)."""
+
+SIMULATION_BLOCKS: Final = 50
+"""Manual blocks in each simulation request (the most a request may carry)."""
 
 _HOST: Final = "127.0.0.1"
 _READ_TIMEOUT_S: Final = 10.0
@@ -98,6 +109,10 @@ class ApiBenchResult:
         well above 0 means the numbers were measured on a busy machine.
     first_error : str or None
         The first error seen in the window, for the report.
+    simulations : int
+        Clients posting ``/planning/simulate`` in a loop during the run.
+    simulations_solved, simulations_refused : int
+        Simulations answered 200, and refused with 429, inside the window.
     """
 
     path: str
@@ -115,6 +130,9 @@ class ApiBenchResult:
     server_cpu_frac: float | None
     other_cpu_frac: float | None = None
     first_error: str | None = None
+    simulations: int = 0
+    simulations_solved: int = 0
+    simulations_refused: int = 0
 
     @property
     def meets_target(self) -> bool:
@@ -132,6 +150,8 @@ class _Tally:
     errors: int = 0
     response_bytes: int = 0
     first_error: str | None = None
+    simulations_solved: int = 0
+    simulations_refused: int = 0
 
     def fail(self, at: float, message: str) -> None:
         """Count an error if it happened inside the measured window."""
@@ -145,8 +165,12 @@ class _ProtocolError(Exception):
     """The server's answer is not one this minimal client can read."""
 
 
-def _check_args(*, clients: int, duration_s: float, path: str, warmup_hours: float) -> None:
+def _check_args(
+    *, clients: int, duration_s: float, path: str, warmup_hours: float, simulations: int = 0
+) -> None:
     """Raise :class:`InputError` naming the first bad argument."""
+    if simulations < 0:
+        raise InputError("simulations", f"must be >= 0, got {simulations}")
     if clients < 1:
         raise InputError("clients", f"must be >= 1, got {clients}")
     if not duration_s > 0:
@@ -245,6 +269,59 @@ async def _client(*, port: int, request: bytes, tally: _Tally) -> None:
             await _close(writer)
 
 
+def _simulate_request(*, port: int, token: str, sim_time: str) -> bytes:
+    """Build a ``POST /planning/simulate`` of :data:`SIMULATION_BLOCKS` blocks (from now)."""
+    now = datetime.fromisoformat(sim_time)
+    actions = ("charge", "discharge", "hold")
+    blocks = [
+        {
+            "start": (now + timedelta(minutes=30 * i + 60)).isoformat(),
+            "end": (now + timedelta(minutes=30 * i + 75)).isoformat(),
+            "action": actions[i % 3],
+        }
+        for i in range(SIMULATION_BLOCKS)
+    ]
+    body = json.dumps({"blocks": blocks}).encode()
+    head = (
+        f"POST /api/v1/planning/simulate HTTP/1.1\r\nHost: {_HOST}:{port}\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+async def _simulator(*, port: int, request: bytes, tally: _Tally) -> None:
+    """Post simulations back to back until ``tally.stop_at``; count solved and refused."""
+    loop = asyncio.get_running_loop()
+    while loop.time() < tally.stop_at:
+        try:
+            reader, writer = await asyncio.open_connection(_HOST, port)
+        except OSError as exc:
+            tally.fail(loop.time(), f"simulate connect: {exc}")
+            await asyncio.sleep(_RECONNECT_PAUSE_S)
+            continue
+        try:
+            while loop.time() < tally.stop_at:
+                started = loop.time()
+                async with asyncio.timeout(60.0):
+                    writer.write(request)
+                    status, _, close = await _read_response(reader)
+                inside = started >= tally.measure_from and loop.time() <= tally.stop_at
+                if status == 200:
+                    tally.simulations_solved += inside
+                elif status == 429:
+                    tally.simulations_refused += inside
+                    await asyncio.sleep(_RECONNECT_PAUSE_S)
+                else:
+                    tally.fail(started, f"simulate: HTTP {status}")
+                if close:
+                    break
+        except (OSError, TimeoutError, EOFError, ValueError, _ProtocolError) as exc:
+            tally.fail(loop.time(), f"simulate: {type(exc).__name__}: {exc}")
+        finally:
+            await _close(writer)
+
+
 @dataclass(frozen=True, kw_only=True)
 class _CpuUse:
     """CPU seconds used inside the measured window."""
@@ -272,7 +349,14 @@ async def _cpu_window(*, server_pid: int, tally: _Tally) -> _CpuUse:
 
 
 async def _load(
-    *, port: int, path: str, clients: int, duration_s: float, server_pid: int
+    *,
+    port: int,
+    path: str,
+    clients: int,
+    duration_s: float,
+    server_pid: int,
+    simulations: int = 0,
+    simulate_request: bytes = b"",
 ) -> tuple[_Tally, _CpuUse]:
     """Run the clients: :data:`WARMUP_S` uncounted, then ``duration_s`` counted."""
     request = f"GET {path} HTTP/1.1\r\nHost: {_HOST}:{port}\r\n\r\n".encode("ascii")
@@ -280,7 +364,8 @@ async def _load(
     tally = _Tally(measure_from=now + WARMUP_S, stop_at=now + WARMUP_S + duration_s)
     cpu = asyncio.create_task(_cpu_window(server_pid=server_pid, tally=tally))
     await asyncio.gather(
-        *(_client(port=port, request=request, tally=tally) for _ in range(clients))
+        *(_client(port=port, request=request, tally=tally) for _ in range(clients)),
+        *(_simulator(port=port, request=simulate_request, tally=tally) for _ in range(simulations)),
     )
     return tally, await cpu
 
@@ -292,6 +377,7 @@ def _summarise(
     clients: int,
     duration_s: float,
     cpu: _CpuUse,
+    simulations: int = 0,
 ) -> ApiBenchResult:
     """Turn the raw latencies into the result."""
     latencies_ms = 1000.0 * np.asarray(tally.latencies_s, dtype=float)
@@ -316,7 +402,16 @@ def _summarise(
         server_cpu_frac=None if cpu.server_s is None else cpu.server_s / duration_s,
         other_cpu_frac=None if cpu.other_s is None else cpu.other_s / duration_s,
         first_error=tally.first_error,
+        simulations=simulations,
+        simulations_solved=tally.simulations_solved,
+        simulations_refused=tally.simulations_refused,
     )
+
+
+def _sim_time(base_url: str) -> str:
+    """Return the server's simulated time (house-local ISO) from ``/health``."""
+    with urllib.request.urlopen(f"{base_url}{HEALTH_PATH}", timeout=10) as reply:  # noqa: S310
+        return str(json.load(reply)["sim_time"])
 
 
 def run_api_bench(
@@ -327,6 +422,7 @@ def run_api_bench(
     warmup_hours: float = 6.0,
     port: int | None = None,
     startup_timeout_s: float = 120.0,
+    simulations: int = 0,
 ) -> ApiBenchResult:
     """Start the real server and load one ``GET`` path with concurrent keep-alive clients.
 
@@ -344,6 +440,8 @@ def run_api_bench(
         Loopback port for the server; a free one when ``None``.
     startup_timeout_s : float, default 120.0
         How long to wait for :data:`~darkstar.web.process.HEALTH_PATH` to answer [s].
+    simulations : int, default 0
+        Extra clients posting ``/planning/simulate`` in a loop meanwhile.
 
     Returns
     -------
@@ -357,7 +455,13 @@ def run_api_bench(
     DarkstarError
         When the server exits or does not answer within ``startup_timeout_s``.
     """
-    _check_args(clients=clients, duration_s=duration_s, path=path, warmup_hours=warmup_hours)
+    _check_args(
+        clients=clients,
+        duration_s=duration_s,
+        path=path,
+        warmup_hours=warmup_hours,
+        simulations=simulations,
+    )
     with (
         tempfile.TemporaryDirectory(prefix="darkstar-bench-api-") as folder,
         running_server(
@@ -368,6 +472,13 @@ def run_api_bench(
             startup_timeout_s=startup_timeout_s,
         ) as server,
     ):
+        simulate_request = (
+            _simulate_request(
+                port=server.port, token=server.token, sim_time=_sim_time(server.base_url)
+            )
+            if simulations
+            else b""
+        )
         tally, cpu = asyncio.run(
             _load(
                 port=server.port,
@@ -375,6 +486,8 @@ def run_api_bench(
                 clients=clients,
                 duration_s=duration_s,
                 server_pid=server.pid,
+                simulations=simulations,
+                simulate_request=simulate_request,
             )
         )
     return _summarise(
@@ -383,6 +496,7 @@ def run_api_bench(
         clients=clients,
         duration_s=duration_s,
         cpu=cpu,
+        simulations=simulations,
     )
 
 
@@ -431,6 +545,14 @@ def print_api_bench(result: ApiBenchResult, console: Console | None = None) -> N
         _fmt_cpu(result.other_cpu_frac),
     )
     console.print(table)
+    if result.simulations:
+        console.print(
+            escape(
+                f"meanwhile {result.simulations} clients posted /planning/simulate "
+                f"({SIMULATION_BLOCKS} blocks each): {result.simulations_solved} solved, "
+                f"{result.simulations_refused} refused with 429 (one runs at a time)"
+            )
+        )
     verdict = "met" if result.meets_target else "NOT met"
     if result.clients != TARGET_CLIENTS:
         verdict += f" (but this run had {result.clients} clients)"

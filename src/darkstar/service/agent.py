@@ -33,6 +33,7 @@ from darkstar.learning.store import open_store
 from darkstar.learning.store.repository import (
     DailyMetrics,
     daily_metrics,
+    last_observation,
     log_execution,
     record_observation,
     record_plan,
@@ -72,6 +73,7 @@ __all__ = [
     "AgentLoop",
     "AgentTick",
     "CommandHook",
+    "PlanDraft",
     "PlanEvent",
     "loop_config",
     "open_agent",
@@ -260,6 +262,26 @@ def _act(house: SimulatedHouse, cmd: SlotCommand) -> str | None:
     return None
 
 
+@dataclass(frozen=True, kw_only=True)
+class PlanDraft:
+    """Everything one plan needs, frozen at the moment it was observed."""
+
+    pin: PlannerInput
+    cfg: DarkstarConfig
+    planned_at: datetime
+    manual_blocks: tuple[ManualBlock, ...]
+
+    def solve(self) -> dict[str, Any]:
+        """PLAN: run the pipeline (mode ``full``) and return the ``schedule.json`` document."""
+        return generate_schedule(
+            self.pin,
+            self.cfg,
+            mode=PlanMode.FULL,
+            planned_at=self.planned_at,
+            manual_blocks=self.manual_blocks,
+        ).document
+
+
 #: Rewrites the planned command for the slot starting at the given time; returns the
 #: command to apply and a note for the execution log (``None`` when unchanged).
 CommandHook = Callable[[datetime, SlotCommand], tuple[SlotCommand, str | None]]
@@ -292,6 +314,10 @@ class AgentLoop:
         Overrides (quick actions, water boost) applied to each slot's command.
     manual_blocks : tuple
         Manual blocks passed to every plan (:mod:`darkstar.planner.strategy.manual_plan`).
+    schedule_write_error : str or None
+        Why the last ``schedule.json`` write failed; ``None`` after a good write.
+    resumed : bool
+        Whether the run continues a stored history (:func:`open_agent` with ``resume``).
     """
 
     def __init__(
@@ -323,6 +349,8 @@ class AgentLoop:
         self.manual_blocks: tuple[ManualBlock, ...] = ()
         self.last_command: SlotCommand | None = None
         self.last_note: str | None = None
+        self.schedule_write_error: str | None = None
+        self.resumed = False
 
     @property
     def index(self) -> int:
@@ -352,21 +380,29 @@ class AgentLoop:
             spec=self.spec,
         )
 
+    def draft_request(self, manual_blocks: Sequence[ManualBlock]) -> PlanDraft | None:
+        """OBSERVE the SoC and freeze what a plan from the current slot needs.
+
+        ``None`` when the SoC sensor is unavailable. The draft holds no reference to the
+        live agent, so it can be solved without the caller's lock.
+        """
+        soc = _observe_soc(self.house)
+        if soc is None:
+            return None
+        return PlanDraft(
+            pin=self.pin_at(soc),
+            cfg=self.cfg,
+            planned_at=self.house.now,
+            manual_blocks=tuple(manual_blocks),
+        )
+
     def draft_plan(self, manual_blocks: Sequence[ManualBlock]) -> dict[str, Any] | None:
         """OBSERVE the SoC and PLAN from the current slot with ``manual_blocks``.
 
         Nothing is written or kept; ``None`` when the SoC sensor is unavailable.
         """
-        soc = _observe_soc(self.house)
-        if soc is None:
-            return None
-        return generate_schedule(
-            self.pin_at(soc),
-            self.cfg,
-            mode=PlanMode.FULL,
-            planned_at=self.house.now,
-            manual_blocks=manual_blocks,
-        ).document
+        draft = self.draft_request(manual_blocks)
+        return None if draft is None else draft.solve()
 
     def plan_now(self) -> tuple[PlanEvent, float | None]:
         """Plan from the current slot and put the plan in force; skip without a SoC."""
@@ -376,7 +412,14 @@ class AgentLoop:
             self.plans_skipped += 1
             logger.warning("%s: SoC sensor unavailable, keeping the previous plan", now)
             return PlanEvent.SKIPPED, None
-        write_schedule(document, self.schedule_path)
+        try:
+            write_schedule(document, self.schedule_path)
+            self.schedule_write_error = None
+        except (OSError, InputError) as exc:
+            # the plan is valid and in memory: the executor goes on with it; the failed
+            # write is reported (``/health`` degraded), never silent
+            self.schedule_write_error = f"cannot write {self.schedule_path}: {exc}"
+            logger.error("%s", self.schedule_write_error)  # noqa: TRY400 - no traceback needed
         record_plan(self.store, document=document)
         meta = document["meta"]
         self.plan = _Plan(rows=document["schedule"], start=now, status=str(meta["status"]))
@@ -488,22 +531,56 @@ def loop_config(cfg: DarkstarConfig) -> DarkstarConfig:
     )
 
 
+def _resume_point(store: Store, year: YearData, days: float) -> tuple[datetime, float] | None:
+    """Return the slot after the last stored observation and its end SoC, if usable.
+
+    ``None`` when the store is empty, the SoC was not read, or the rest of the data year is
+    too short for a run of ``days``.
+    """
+    last = last_observation(store)
+    if last is None or last.soc_end_percent is None:
+        return None
+    start = last.slot_start + SLOT
+    try:
+        _check_run(days=days, start=start, year=year)
+    except InputError:
+        logger.warning("stored history ends at %s: cannot resume there, starting over", start)
+        return None
+    return start, last.soc_end_percent
+
+
 def open_agent(
-    *, cfg: DarkstarConfig, out_dir: Path, start: datetime | None = None, days: float = 1.0
+    *,
+    cfg: DarkstarConfig,
+    out_dir: Path,
+    start: datetime | None = None,
+    days: float = 1.0,
+    resume: bool = False,
 ) -> tuple[AgentLoop, int]:
     """Open the store and the simulated home at ``start``; return the loop and its step count.
 
-    Parameters are those of :func:`run_agent`. The caller closes ``loop.store``.
+    Parameters are those of :func:`run_agent`. With ``resume`` and no ``start``, the run
+    continues after the last slot in the store with its stored SoC (a restart of the service
+    goes on where it stopped instead of replaying history). The caller closes ``loop.store``.
     """
     year = load_year(area=DATA_AREA, year=DATA_YEAR)
-    start = DEFAULT_START if start is None else start
-    first, n_steps = _check_run(days=days, start=start, year=year)
     cfg = loop_config(cfg)
-    house = SimulatedHouse(
-        house_spec(cfg, initial_soc_percent=cfg.battery.min_soc_percent), start=start
-    )
+    out_dir.mkdir(parents=True, exist_ok=True)  # schedule.json is written there
     store = open_store(out_dir / DB_FILE)
+    soc_percent = cfg.battery.min_soc_percent
+    point = _resume_point(store, year, days) if resume and start is None else None
+    if point is not None:
+        start, soc_percent = point
+        logger.info("resuming after the stored history at %s", start.isoformat())
+    start = DEFAULT_START if start is None else start
+    try:
+        first, n_steps = _check_run(days=days, start=start, year=year)
+    except InputError:
+        store.close()
+        raise
+    house = SimulatedHouse(house_spec(cfg, initial_soc_percent=soc_percent), start=start)
     loop = AgentLoop(year=year, cfg=cfg, house=house, store=store, out_dir=out_dir, first=first)
+    loop.resumed = point is not None
     return loop, n_steps
 
 

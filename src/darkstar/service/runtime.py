@@ -9,6 +9,17 @@ what each plan projected (for the SoC tunnel and the forecast error), and the ev
 subscribers of the WebSocket (:meth:`Runtime.subscribe`).
 
 Override durations are in house time: at ``speed`` 180 a 60-minute boost lasts 20 s.
+
+What the user sets (shadow mode, Reflex, overrides, the water boost, manual blocks) is one
+:class:`~darkstar.service.user_state.UserState`, written to ``state.json`` *before* it is
+applied: a change is persisted and applied, or refused with
+:class:`~darkstar.errors.StorageError` and not applied. Failed writes of the agent's own
+outputs (``schedule.json``, the learning store) do not stop the control loop; they are
+kept in :meth:`Runtime.problems` and reported by ``/health`` and ``/status``.
+
+Simulations (:meth:`Runtime.simulate_blocks`) take a snapshot under the lock and solve
+outside it, one at a time: a second concurrent one is refused with
+:class:`~darkstar.errors.BusyError` (HTTP 429).
 """
 
 from __future__ import annotations
@@ -26,10 +37,16 @@ from typing import TYPE_CHECKING, Any
 
 from darkstar.config.loader import load_config, read_config_file_data
 from darkstar.config.yaml_io import update_config_file
-from darkstar.errors import InputError
+from darkstar.errors import BusyError, InputError, StorageError
 from darkstar.executor.controller import InverterMode, SlotCommand
 from darkstar.planner.strategy.manual_plan import ManualBlock, manual_blocks_from_records
 from darkstar.service.agent import SLOT, AgentLoop, PlanEvent, loop_config, open_agent
+from darkstar.service.user_state import (
+    Override,
+    UserState,
+    read_user_state,
+    write_user_state,
+)
 from darkstar.service.views import job_view, status_view
 from darkstar.simulation.entities import SimEntity
 
@@ -49,15 +66,7 @@ WATER_BOOST_C = 75.0
 _MEMORY = timedelta(days=15)
 _QUEUE_SIZE = 256
 _BLOCK_REACH = timedelta(days=30)  # a manual block further away is a typo
-
-
-@dataclass(frozen=True, kw_only=True)
-class Override:
-    """A user override of the executor until ``until`` (house time, UTC)."""
-
-    kind: str
-    until: datetime
-    created_at: datetime
+_SIMULATIONS = 1  # simulations solved at once; more are refused (429)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,9 +163,12 @@ class Runtime:
         self.lock = threading.RLock()
         cfg = load_config(config_path)
         # the start is checked for a one-day run; the thread then runs to the end of the year
-        self.agent: AgentLoop = open_agent(cfg=cfg, out_dir=data_dir, start=start, days=1.0)[0]
-        self.override: Override | None = None
-        self.water_override: Override | None = None
+        self.agent: AgentLoop = open_agent(
+            cfg=cfg, out_dir=data_dir, start=start, days=1.0, resume=True
+        )[0]
+        self.user_state = UserState()
+        self._problems: dict[str, str] = {}
+        self._simulation = threading.BoundedSemaphore(_SIMULATIONS)
         self._normal_water_c = float(
             self.agent.house.get_state(SimEntity.WATER_HEATER).attributes["temperature"]
         )
@@ -165,7 +177,6 @@ class Runtime:
         self.ticks: deque[dict[str, Any]] = deque(maxlen=2000)
         self.memory: dict[datetime, SlotMemory] = {}
         self.jobs: dict[str, Job] = {}
-        self.reflex_enabled = False
         self.started_at = datetime.now(UTC)
         self.schedule_bytes: bytes | None = None
         self._status: dict[str, Any] | None = None
@@ -174,6 +185,73 @@ class Runtime:
         self._thread: threading.Thread | None = None
         self._pending_water_reset = False  # put the normal setpoint back after a boost
         self.agent.command_hook = self._command_hook
+        state, note = read_user_state(data_dir)
+        self._apply(state)
+        if note is not None:
+            self.notify("warning", note)
+
+    # --- user state ----------------------------------------------------------------------
+    @property
+    def override(self) -> Override | None:
+        """The battery override in force, if any."""
+        return self.user_state.override
+
+    @property
+    def water_override(self) -> Override | None:
+        """The water boost in force, if any."""
+        return self.user_state.water_override
+
+    @property
+    def reflex_enabled(self) -> bool:
+        """Whether Reflex may tune parameters."""
+        return self.user_state.reflex_enabled
+
+    def _apply(self, state: UserState) -> None:
+        """Make ``state`` the one the agent obeys (caller holds the lock or is ``__init__``)."""
+        self.user_state = state
+        self.agent.shadow = state.shadow
+        self.agent.manual_blocks = state.manual_blocks
+        self._status = None
+
+    def _commit(self, state: UserState) -> None:
+        """Persist ``state``, then apply it; on a failed write nothing changes.
+
+        Raises
+        ------
+        StorageError
+            When ``state.json`` cannot be written (the problem is also reported).
+        """
+        with self.lock:
+            try:
+                write_user_state(self.data_dir, state)
+            except StorageError as exc:
+                self._problems["state"] = str(exc)
+                self._status = None
+                raise
+            self._problems.pop("state", None)
+            self._apply(state)
+
+    def _expire(self, state: UserState) -> None:
+        """Apply an expiry the clock caused, persisting it if possible.
+
+        A failed write is harmless here: an expired override is ignored after a restart too.
+        """
+        try:
+            self._commit(state)
+        except StorageError:
+            logger.warning("could not persist an expired override; applied in memory")
+            self._apply(state)
+
+    def problems(self) -> list[str]:
+        """Return what is degraded right now, in words (empty when all is well)."""
+        with self.lock:
+            found = dict(self._problems)
+            if self.agent.schedule_write_error is not None:
+                found["schedule"] = self.agent.schedule_write_error
+            store_error = self.agent.store.last_write_error
+            if store_error is not None:
+                found["store"] = store_error
+        return [f"storage: {found[k]}" for k in sorted(found)]
 
     # --- running -----------------------------------------------------------------------
     @property
@@ -247,16 +325,15 @@ class Runtime:
             self._status = None
 
     def set_shadow(self, *, enabled: bool) -> None:
-        """Turn shadow mode on or off."""
+        """Turn shadow mode on or off (raises ``StorageError``: nothing changed)."""
         with self.lock:
-            self.agent.shadow = enabled
-            self._status = None
+            self._commit(replace(self.user_state, shadow=enabled))
         self.notify("info", f"shadow mode {'on' if enabled else 'off'}")
 
     def set_reflex(self, *, enabled: bool) -> None:
-        """Turn Reflex on or off."""
+        """Turn Reflex on or off (raises ``StorageError``: nothing changed)."""
         with self.lock:
-            self.reflex_enabled = enabled
+            self._commit(replace(self.user_state, reflex_enabled=enabled))
         self.notify("info", f"Reflex {'on' if enabled else 'off'}")
 
     # --- plans -------------------------------------------------------------------------
@@ -387,7 +464,10 @@ class Runtime:
                     raise InputError(f"blocks[{i}].{name}", "is not an ISO 8601 time") from exc
                 if moment.tzinfo is None:
                     moment = moment.replace(tzinfo=self.agent.tz)  # house local time
-                times[name] = moment.astimezone(UTC)
+                try:
+                    times[name] = moment.astimezone(UTC)
+                except OverflowError as exc:  # year 1 or 9999 shifted by the offset
+                    raise InputError(f"blocks[{i}].{name}", "is out of range") from exc
                 if abs(times[name] - self.agent.house.now) > _BLOCK_REACH:
                     raise InputError(
                         f"blocks[{i}].{name}", f"must be within {_BLOCK_REACH.days} days of now"
@@ -405,25 +485,39 @@ class Runtime:
                     "end": b.end.astimezone(tz).isoformat(),
                     "action": str(b.action),
                 }
-                for b in self.agent.manual_blocks
+                for b in self.user_state.manual_blocks
             ]
 
     def simulate_blocks(self, blocks: list[dict[str, str]]) -> dict[str, Any]:
-        """Plan now with ``blocks`` without saving; compare costs over the same slots."""
-        parsed = self._parse_blocks(blocks)
-        with self.lock:
-            agent = self.agent
-            document = agent.draft_plan(parsed)
-            if document is None:
+        """Plan now with ``blocks`` without saving; compare costs over the same slots.
+
+        The planner input is taken under the lock and solved outside it, so the agent and
+        every reader go on meanwhile. One simulation runs at a time.
+
+        Raises
+        ------
+        BusyError
+            While another simulation is running.
+        InputError
+            For a bad block, or when the SoC sensor is unavailable.
+        """
+        if not self._simulation.acquire(blocking=False):
+            raise BusyError("simulation", "another simulation is running; try again shortly")
+        try:
+            with self.lock:
+                parsed = self._parse_blocks(blocks)
+                draft = self.agent.draft_request(parsed)
+                document_now = self.agent.plan_document
+            if draft is None:
                 raise InputError("soc", "the SoC sensor is unavailable: cannot simulate now")
-            current = (
-                {}
-                if agent.plan_document is None
-                else {
-                    r["start"]: float(r["planned_cost_sek"])
-                    for r in agent.plan_document["schedule"]
-                }
-            )
+            document = draft.solve()
+        finally:
+            self._simulation.release()
+        current = (
+            {}
+            if document_now is None
+            else {r["start"]: float(r["planned_cost_sek"]) for r in document_now["schedule"]}
+        )
         simulated = {r["start"]: float(r["planned_cost_sek"]) for r in document["schedule"]}
         common = [start for start in simulated if start in current]
         current_cost = sum(current[s] for s in common)
@@ -436,10 +530,18 @@ class Runtime:
         }
 
     def save_blocks(self, blocks: list[dict[str, str]]) -> None:
-        """Save ``blocks`` for every later plan and replan now."""
-        parsed = self._parse_blocks(blocks)
+        """Save ``blocks`` for every later plan and replan now.
+
+        Raises
+        ------
+        InputError
+            For a bad block (nothing saved).
+        StorageError
+            When ``state.json`` cannot be written (nothing saved, nothing applied).
+        """
         with self.lock:
-            self.agent.manual_blocks = parsed
+            parsed = self._parse_blocks(blocks)
+            self._commit(replace(self.user_state, manual_blocks=parsed))
             self.strategy.append(
                 StrategyEntry(
                     at=self.agent.house.now,
@@ -454,46 +556,57 @@ class Runtime:
 
     # --- executor ------------------------------------------------------------------------
     def set_override(self, kind: str | None, minutes: int) -> Override | None:
-        """Set (or clear with ``None``) the battery override for ``minutes`` of house time."""
+        """Set (or clear with ``None``) the battery override for ``minutes`` of house time.
+
+        Raises ``StorageError`` when it cannot be persisted (nothing changed).
+        """
         with self.lock:
             now = self.agent.house.now
-            self.override = (
+            override = (
                 None
                 if kind is None
                 else Override(kind=kind, until=now + timedelta(minutes=minutes), created_at=now)
             )
-            self._status = None
+            self._commit(replace(self.user_state, override=override))
             text = "cleared" if kind is None else f"{kind} for {minutes} min"
             self.notify("info", f"battery override {text}")
-            return self.override
+            return override
 
     def set_water_boost(self, minutes: int) -> Override | None:
-        """Boost the tank to :data:`WATER_BOOST_C` for ``minutes`` (0 cancels)."""
+        """Boost the tank to :data:`WATER_BOOST_C` for ``minutes`` (0 cancels).
+
+        Raises ``StorageError`` when it cannot be persisted (nothing changed).
+        """
         with self.lock:
-            now, self._status = self.agent.house.now, None
+            now = self.agent.house.now
             if minutes <= 0:
-                self.water_override = None
+                self._commit(replace(self.user_state, water_override=None))
                 self._pending_water_reset = True
                 self.notify("info", "water boost cancelled")
                 return None
-            self.water_override = Override(
+            boost = Override(
                 kind="water_boost", until=now + timedelta(minutes=minutes), created_at=now
             )
+            self._commit(replace(self.user_state, water_override=boost))
             self.notify("info", f"water boost for {minutes} min")
-            return self.water_override
+            return boost
 
     def _command_hook(self, now: datetime, cmd: SlotCommand) -> tuple[SlotCommand, str | None]:
         notes = []
-        if self.override is not None and now >= self.override.until:
-            self.notify("info", f"battery override {self.override.kind} ended")
-            self.override = None
-        if self.override is not None:
-            cmd = _override_command(self.override.kind, cmd, self.agent.cfg)
-            notes.append(f"override {self.override.kind}")
-        if self.water_override is not None and now >= self.water_override.until:
+        override = self.override
+        if override is not None and now >= override.until:
+            self.notify("info", f"battery override {override.kind} ended")
+            self._expire(replace(self.user_state, override=None))
+            override = None
+        if override is not None:
+            cmd = _override_command(override.kind, cmd, self.agent.cfg)
+            notes.append(f"override {override.kind}")
+        water = self.water_override
+        if water is not None and now >= water.until:
             self.notify("info", "water boost ended")
-            self.water_override, self._pending_water_reset = None, True
-        if self.water_override is not None:
+            self._expire(replace(self.user_state, water_override=None))
+            water, self._pending_water_reset = None, True
+        if water is not None:
             cmd = replace(cmd, water_setpoint_c=WATER_BOOST_C)
             notes.append("water boost")
         elif self._pending_water_reset:

@@ -106,6 +106,7 @@ def status_view(runtime: Runtime) -> dict[str, Any]:
                 "water_override": override_view(runtime.water_override, tz),
             },
             "cost_today_sek": _cost_since(runtime, _local_midnight(house.now, tz)),
+            "problems": runtime.problems(),
         }
 
 

@@ -17,6 +17,7 @@ from darkstar import __version__
 from darkstar.service.logbuffer import LogBuffer
 from darkstar.web import live
 from darkstar.web.errors import install_error_handlers
+from darkstar.web.limits import RequestLimits
 from darkstar.web.routes import aurora, config, executor, learning, logs, planner, planning
 from darkstar.web.routes import schedule as schedule_routes
 from darkstar.web.routes import status as status_routes
@@ -136,12 +137,14 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime, app.state.token, app.state.logs = runtime, token, logs
+    app.state.origins = frozenset([origin, *extra_origins])  # CORS and the WebSocket
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[origin, *extra_origins],
         allow_methods=["GET", "POST", "PUT", "DELETE"],
         allow_headers=["Authorization", "Content-Type"],
     )
+    app.add_middleware(RequestLimits)  # outermost: nothing reads a body before it
     install_error_handlers(app)
     app.include_router(_api_router())
     _mount_ui(app, ui_folder or static_dir())

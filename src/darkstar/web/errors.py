@@ -8,7 +8,7 @@ from fastapi import HTTPException, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from darkstar.errors import DarkstarError, InputError
+from darkstar.errors import BusyError, DarkstarError, InputError, StorageError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
@@ -45,7 +45,14 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # noqa: S101
-    errors = [{"field": _field(e["loc"]), "message": str(e["msg"])} for e in exc.errors()]
+    errors = [
+        {
+            # a JSON syntax error is located by character offset: name the body instead
+            "field": "body" if e["type"] == "json_invalid" else _field(e["loc"]),
+            "message": str(e["msg"]),
+        }
+        for e in exc.errors()
+    ]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
     return JSONResponse(_body(detail, errors), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
@@ -58,6 +65,23 @@ async def _input_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _storage_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StorageError)  # noqa: S101
+    return JSONResponse(
+        _body(f"{exc}; nothing was changed", [{"field": "storage", "message": exc.message}]),
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+
+
+async def _busy_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BusyError)  # noqa: S101
+    return JSONResponse(
+        _body(str(exc), []),
+        status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _darkstar_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(_body(str(exc), []), status_code=status.HTTP_409_CONFLICT)
 
@@ -67,4 +91,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(InputError, _input_error)
+    app.add_exception_handler(StorageError, _storage_error)
+    app.add_exception_handler(BusyError, _busy_error)
     app.add_exception_handler(DarkstarError, _darkstar_error)

@@ -49,6 +49,15 @@ __all__ = [
 Number = float | None
 
 
+class _In(BaseModel):
+    """A request body: unknown keys are refused and nothing is coerced.
+
+    ``"yes"`` is not ``true`` and ``"60"`` is not ``60`` (the review found both taken).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
 class FieldErrorOut(BaseModel):
     """A message for one field or config key."""
 
@@ -66,7 +75,8 @@ class ErrorOut(BaseModel):
 class HealthOut(BaseModel):
     """Liveness and version."""
 
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"]
+    problems: list[str] = []
     version: str
     uptime_s: float
     sim_time: str | None
@@ -129,6 +139,7 @@ class StatusOut(BaseModel):
     s_index: SIndexOut | None
     executor: ExecutorState
     cost_today_sek: float
+    problems: list[str] = []
 
 
 class ScheduleRow(BaseModel):
@@ -299,7 +310,7 @@ class PerformanceOut(BaseModel):
     cost_reality: list[CostDayOut]
 
 
-class ReflexIn(BaseModel):
+class ReflexIn(_In):
     """Turn Reflex on or off."""
 
     enabled: bool
@@ -356,7 +367,7 @@ class ExecutorOut(BaseModel):
     notifications: list[NotificationOut]
 
 
-class ShadowIn(BaseModel):
+class ShadowIn(_In):
     """Turn shadow mode on or off."""
 
     enabled: bool
@@ -368,7 +379,7 @@ class ShadowOut(BaseModel):
     shadow: bool
 
 
-class ActionRequest(BaseModel):
+class ActionRequest(_In):
     """A quick action: a battery override for ``minutes`` of house time; ``auto`` clears."""
 
     action: Literal["charge", "discharge", "hold", "auto"]
@@ -381,7 +392,7 @@ class OverrideState(BaseModel):
     override: OverrideOut | None
 
 
-class WaterBoostIn(BaseModel):
+class WaterBoostIn(_In):
     """Boost the water heater for ``minutes`` of house time; 0 cancels."""
 
     minutes: int = Field(60, ge=0, le=240)
@@ -396,7 +407,7 @@ class WaterBoostOut(BaseModel):
 _DATE_TIME: JsonDict = {"format": "date-time"}
 
 
-class ManualBlockIn(BaseModel):
+class ManualBlockIn(_In):
     """A manual block: a battery action over a time range (ISO 8601; no offset = house time)."""
 
     start: str = Field(json_schema_extra=_DATE_TIME)
@@ -404,7 +415,7 @@ class ManualBlockIn(BaseModel):
     action: Literal["charge", "discharge", "hold"]
 
 
-class BlocksIn(BaseModel):
+class BlocksIn(_In):
     """Manual blocks to simulate or save."""
 
     blocks: list[ManualBlockIn] = Field(max_length=50)
@@ -444,7 +455,7 @@ class ConfigOut(BaseModel):
     fields: list[ConfigFieldOut]
 
 
-class ConfigChanges(BaseModel):
+class ConfigChanges(_In):
     """Changed config keys, dotted (``battery.capacity_kwh``)."""
 
     changes: dict[str, Any] = Field(max_length=200)

@@ -80,9 +80,12 @@ def serve(options: ServeOptions, *, announce: Callable[[str], None] = print) -> 
         start=options.start,
     )
     token = load_or_create_token(data_dir)
-    slots = round(options.warmup_hours * 4)
-    announce(f"Darkstar: warming up the simulated home ({slots} slots of 15 min)...")
-    runtime.warm_up(slots)
+    if runtime.agent.resumed:  # the charts already have the stored history
+        announce(f"Darkstar: resuming the simulated home at {runtime.agent.house.now}")
+    else:
+        slots = round(options.warmup_hours * 4)
+        announce(f"Darkstar: warming up the simulated home ({slots} slots of 15 min)...")
+        runtime.warm_up(slots)
     # the warm-up's objects live for the whole run: keep full collections from walking
     # them again and again under load (they made the p99 latency ~100 ms)
     gc.collect()

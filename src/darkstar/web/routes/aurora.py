@@ -19,7 +19,11 @@ def aurora(runtime: RuntimeDep) -> dict[str, object]:
     return aurora_view(runtime)
 
 
-@router.post("/aurora/reflex", response_model=ReflexOut, responses={401: {"model": ErrorOut}})
+@router.post(
+    "/aurora/reflex",
+    response_model=ReflexOut,
+    responses={401: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+)
 def set_reflex(body: ReflexIn, runtime: RuntimeDep, _: TokenDep) -> dict[str, object]:
     """Turn Reflex auto-tuning on or off."""
     runtime.set_reflex(enabled=body.enabled)

@@ -32,10 +32,10 @@ def get_config(runtime: RuntimeDep) -> dict[str, Any]:
     return _config_out(runtime)
 
 
-@router.post("/config/validate", response_model=ValidateOut)
-def validate(body: ConfigChanges, runtime: RuntimeDep) -> dict[str, Any]:
+@router.post("/config/validate", response_model=ValidateOut, responses={401: {"model": ErrorOut}})
+def validate(body: ConfigChanges, runtime: RuntimeDep, _: TokenDep) -> dict[str, Any]:
     """Check changes without saving; one message per bad key."""
-    _, errors = validate_changes(runtime.config_file_data(), body.changes)
+    _merged, errors = validate_changes(runtime.config_file_data(), body.changes)
     return {"valid": not errors, "errors": [vars(e) for e in errors]}
 
 

@@ -21,7 +21,10 @@ from darkstar.web.schemas import (
 
 router = APIRouter(tags=["executor"])
 
-_AUTH: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}}
+_AUTH: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut},
+    503: {"model": ErrorOut, "description": "Could not be saved: nothing changed."},
+}
 
 
 @router.get("/executor", response_model=ExecutorOut)

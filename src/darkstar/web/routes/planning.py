@@ -16,16 +16,31 @@ def get_blocks(runtime: RuntimeDep) -> dict[str, object]:
     return {"blocks": runtime.blocks_view()}
 
 
-@router.post("/planning/simulate", response_model=SimulateOut, responses={422: {"model": ErrorOut}})
-def simulate(body: BlocksIn, runtime: RuntimeDep) -> dict[str, object]:
-    """Plan now with ``blocks`` (nothing is saved) and compare with the plan in force."""
+@router.post(
+    "/planning/simulate",
+    response_model=SimulateOut,
+    responses={
+        422: {"model": ErrorOut},
+        401: {"model": ErrorOut},
+        429: {"model": ErrorOut, "description": "Another simulation is running."},
+    },
+)
+def simulate(body: BlocksIn, runtime: RuntimeDep, _: TokenDep) -> dict[str, object]:
+    """Plan now with ``blocks`` (nothing is saved) and compare with the plan in force.
+
+    Solved outside the agent's lock, one at a time: a second concurrent call gets 429.
+    """
     return runtime.simulate_blocks([b.model_dump() for b in body.blocks])
 
 
 @router.put(
     "/planning/blocks",
     response_model=BlocksOut,
-    responses={422: {"model": ErrorOut}, 401: {"model": ErrorOut}},
+    responses={
+        422: {"model": ErrorOut},
+        401: {"model": ErrorOut},
+        503: {"model": ErrorOut, "description": "Could not be saved: nothing changed."},
+    },
 )
 def save_blocks(body: BlocksIn, runtime: RuntimeDep, _: TokenDep) -> dict[str, object]:
     """Save ``blocks``; every plan from now on obeys them; replans at once."""

@@ -16,9 +16,11 @@ router = APIRouter(tags=["status"])
 
 @router.get("/health", response_model=HealthOut)
 async def health(runtime: RuntimeDep) -> dict[str, object]:
-    """Liveness, version and the simulated time."""
+    """Liveness, version, the simulated time and what is degraded (in words)."""
+    problems = runtime.problems()
     return {
-        "status": "ok",
+        "status": "degraded" if problems else "ok",
+        "problems": problems,
         "version": __version__,
         "uptime_s": (datetime.now(UTC) - runtime.started_at).total_seconds(),
         "sim_time": runtime.agent.house.now.astimezone(runtime.agent.tz).isoformat(),

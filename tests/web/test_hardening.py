@@ -201,8 +201,12 @@ def test_unwritable_state_refuses_the_change_and_reports_it(
         assert health["status"] == "degraded"
         assert any("state.json" in p for p in health["problems"])
         assert status["problems"] == health["problems"]
+        runtime.step()  # still unwritable: still reported
+        assert client.get(f"{API}/health").json()["status"] == "degraded"
     finally:
         state.rmdir()
+    runtime.step()  # the next step finds the folder writable again
+    assert client.get(f"{API}/health").json()["problems"] == []
     reply = client.put(f"{API}/planning/blocks", json={"blocks": blocks}, headers=AUTH)
     assert reply.status_code == 200
     assert len(runtime.agent.manual_blocks) == 3

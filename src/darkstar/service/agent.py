@@ -418,7 +418,11 @@ class AgentLoop:
         except (OSError, InputError) as exc:
             # the plan is valid and in memory: the executor goes on with it; the failed
             # write is reported (``/health`` degraded), never silent
-            self.schedule_write_error = f"cannot write {self.schedule_path}: {exc}"
+            self.schedule_write_error = (
+                exc.message  # OutputError: "<path>: <reason>"
+                if isinstance(exc, InputError)
+                else f"{self.schedule_path}: {exc}"
+            )
             logger.error("%s", self.schedule_write_error)  # noqa: TRY400 - no traceback needed
         record_plan(self.store, document=document)
         meta = document["meta"]

@@ -242,6 +242,22 @@ class Runtime:
             logger.warning("could not persist an expired override; applied in memory")
             self._apply(state)
 
+    def _retry_state_write(self) -> None:
+        """After a refused change, check each step whether ``state.json`` is writable again.
+
+        Rewrites the state in force (nothing new), so ``/health`` recovers by itself once the
+        folder is repaired.
+        """
+        if "state" not in self._problems:
+            return
+        try:
+            write_user_state(self.data_dir, self.user_state)
+        except StorageError as exc:
+            self._problems["state"] = str(exc)
+            return
+        del self._problems["state"]
+        self.notify("info", "the data folder is writable again")
+
     def problems(self) -> list[str]:
         """Return what is degraded right now, in words (empty when all is well)."""
         with self.lock:
@@ -297,6 +313,7 @@ class Runtime:
     def step(self) -> None:
         """Run one agent step under the lock and publish what changed."""
         with self.lock:
+            self._retry_state_write()
             tick = self.agent.step()
             if tick.plan_event is PlanEvent.PLANNED:
                 self._after_plan()

@@ -176,6 +176,28 @@ def test_state_change_without_token_is_refused(page: Page, server: tuple[str, st
     assert httpx.get(f"{base}/api/v1/status").json()["executor"]["override"] is None
 
 
+def test_live_updates_need_the_token(page: Page, server: tuple[str, str]) -> None:
+    base, _ = server
+    _open(page, base, "dashboard")
+    page.wait_for_selector("span.live.on")  # the UI authenticated its socket
+    page.evaluate("localStorage.removeItem('darkstar.token')")
+    page.reload()
+    page.wait_for_selector('[data-testid="page-dashboard"][data-loaded="true"]')
+    page.wait_for_timeout(1500)
+    assert page.locator("span.live.off").is_visible()  # refused: the UI polls instead
+    # no socket without the token ever gets a status message
+    received = page.evaluate(
+        """() => new Promise((done) => {
+             const ws = new WebSocket(`ws://${location.host}/api/v1/live`);
+             const got = [];
+             ws.onopen = () => ws.send(JSON.stringify({type: 'auth', token: 'x'.repeat(32)}));
+             ws.onmessage = (e) => got.push(JSON.parse(e.data).type);
+             ws.onclose = (e) => done({code: e.code, got});
+           })"""
+    )
+    assert received == {"code": 4401, "got": []}
+
+
 def test_request_failure_is_shown_not_spun(page: Page, server: tuple[str, str]) -> None:
     base, _ = server
     page.route("**/api/v1/aurora", lambda route: route.abort())

@@ -349,6 +349,7 @@ def serve(
 ) -> None:
     """Serve the API and the UI with the agent running on the simulated home."""
     _setup_logging(False)
+    from darkstar.backends import open_runtime
     from darkstar.web.server import ServeOptions
     from darkstar.web.server import serve as run_server
 
@@ -365,7 +366,8 @@ def serve(
                 warmup_hours=warmup_hours,
                 extra_origins=tuple(cors_origin or ()),
                 access_log=access_log,
-            )
+            ),
+            open_runtime=open_runtime,
         )
 
 

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
     from darkstar.bench.planner import PlannerBenchRow
     from darkstar.config.models import DarkstarConfig
-    from darkstar.service.agent import AgentSummary, AgentTick
+    from darkstar.service.agent import AgentTick
+    from darkstar.simulation.agent_run import AgentSummary
 
 __all__ = ["DemoResult", "plot_schedule", "run_demo", "run_live_agent"]
 
@@ -289,7 +290,8 @@ LIVE_ROWS = 12
 
 def _agent_table(ticks: list[AgentTick], *, days: float, speed: float) -> Table:
     """Live table of the latest agent slots (local time of the replayed house)."""
-    from darkstar.service.agent import DATA_TIMEZONE, PlanEvent
+    from darkstar.service.agent import PlanEvent
+    from darkstar.simulation.agent_run import DATA_TIMEZONE
 
     zone = ZoneInfo(DATA_TIMEZONE)
     table = Table(
@@ -345,11 +347,11 @@ def run_live_agent(
     Returns
     -------
     AgentSummary
-        What :func:`darkstar.service.run_agent` returned.
+        What :func:`darkstar.simulation.agent_run.run_agent` returned.
     """
     from rich.live import Live
 
-    from darkstar.service import run_agent
+    from darkstar.simulation.agent_run import run_agent
 
     console = console or table_console()
     ticks: list[AgentTick] = []

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 from fastapi.testclient import TestClient
 
+from darkstar.backends import open_runtime
 from darkstar.service.logbuffer import LogBuffer
 from darkstar.service.runtime import Runtime
 from darkstar.web.app import create_app
@@ -23,7 +24,7 @@ ORIGIN = "http://127.0.0.1:8000"
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     folder: Path = tmp_path_factory.mktemp("serve")
-    rt = Runtime(data_dir=folder, config_path=folder / "config.yaml", speed=math.inf)
+    rt = open_runtime(data_dir=folder, config_path=folder / "config.yaml", speed=math.inf)
     rt.warm_up(8)  # two hours: two plans, eight measured slots
     yield rt
     rt.stop()

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from darkstar.backends import open_runtime
 from darkstar.service.agent import PlanDraft
 from darkstar.service.logbuffer import LogBuffer
 from darkstar.service.runtime import Runtime
@@ -36,7 +37,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    rt = Runtime(data_dir=tmp_path, config_path=tmp_path / "config.yaml", speed=math.inf)
+    rt = open_runtime(data_dir=tmp_path, config_path=tmp_path / "config.yaml", speed=math.inf)
     rt.warm_up(4)
     yield rt
     rt.stop()
@@ -229,14 +230,14 @@ def test_unwritable_schedule_keeps_the_loop_running_and_is_reported(runtime: Run
 
 
 def test_user_state_survives_a_restart(tmp_path: Path) -> None:
-    first = Runtime(data_dir=tmp_path, config_path=tmp_path / "config.yaml", speed=math.inf)
+    first = open_runtime(data_dir=tmp_path, config_path=tmp_path / "config.yaml", speed=math.inf)
     first.warm_up(2)
     first.set_shadow(enabled=True)
     first.set_override("hold", 60)
     blocks = _blocks(first)
     first.save_blocks(blocks)
     first.stop()
-    second = Runtime(data_dir=tmp_path, config_path=tmp_path / "config.yaml", speed=math.inf)
+    second = open_runtime(data_dir=tmp_path, config_path=tmp_path / "config.yaml", speed=math.inf)
     try:
         assert second.agent.shadow is True
         assert second.override is not None
@@ -248,7 +249,7 @@ def test_user_state_survives_a_restart(tmp_path: Path) -> None:
 
 def test_a_corrupt_state_file_is_kept_aside_not_guessed(tmp_path: Path) -> None:
     (tmp_path / "state.json").write_text('{"version": 1, "shadow": "yes"}')
-    rt = Runtime(data_dir=tmp_path, config_path=tmp_path / "config.yaml", speed=math.inf)
+    rt = open_runtime(data_dir=tmp_path, config_path=tmp_path / "config.yaml", speed=math.inf)
     try:
         assert rt.agent.shadow is False
         assert (tmp_path / "state.json.bad").is_file()
@@ -261,7 +262,7 @@ def test_a_corrupt_state_file_is_kept_aside_not_guessed(tmp_path: Path) -> None:
 def test_restarts_resume_without_duplicating_history(tmp_path: Path) -> None:
     ends = []
     for _ in range(3):
-        rt = Runtime(data_dir=tmp_path, config_path=tmp_path / "config.yaml", speed=math.inf)
+        rt = open_runtime(data_dir=tmp_path, config_path=tmp_path / "config.yaml", speed=math.inf)
         start = rt.agent.house.now
         rt.warm_up(6)
         ends.append((start, rt.agent.house.now))

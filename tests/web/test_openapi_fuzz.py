@@ -25,8 +25,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
+from darkstar.backends import open_runtime
 from darkstar.service.logbuffer import LogBuffer
-from darkstar.service.runtime import Runtime
 from darkstar.web.app import API_PREFIX, create_app
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ SEED = 20180501
 # `request.node._nodeid`, which pytest 9 no longer has.
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="darkstar-fuzz-"))
 atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
-_RUNTIME = Runtime(data_dir=_DATA_DIR, config_path=_DATA_DIR / "config.yaml", speed=math.inf)
+_RUNTIME = open_runtime(data_dir=_DATA_DIR, config_path=_DATA_DIR / "config.yaml", speed=math.inf)
 _APP = create_app(_RUNTIME, token=TOKEN, origin=ORIGIN, logs=LogBuffer(), manage_runtime=False)
 _CONFIG = schemathesis.Config.from_dict(
     {

@@ -1,101 +1,66 @@
-"""The agent loop on the simulated home: observe, plan, act and learn in accelerated time.
+"""The agent loop: observe, plan, act and learn, one 15-minute slot at a time.
 
-One simulated clock advances 15 minutes per step. At the start and every full hour the
-agent OBSERVES the house through its Home Assistant-style states (the SoC sensor), PLANS
-with :func:`darkstar.planner.generate_schedule` (mode ``full``) over the prices a real
-house would know (:func:`darkstar.simulation.backtest.known_price_end`), writes
-``schedule.json`` atomically and records the plan in the learning store. Every step it
-ACTS (the current slot's command through ``call_service``, as the executor does), lets the
-house run the slot on the actual PV and load, and LEARNS: the slot's energies from the
-meter deltas go to ``slot_observations`` and the planned vs commanded vs observed SoC to
-the execution log (DESIGN §2).
+:class:`AgentLoop` runs in a :class:`~darkstar.service.world.World`: the house (Home
+Assistant or the simulated home, through :class:`darkstar.house.House`), what planning
+needs, and time. At the start and every full hour it OBSERVES the SoC sensor, PLANS with
+:func:`darkstar.planner.generate_schedule` (mode ``full``), writes ``schedule.json``
+atomically and records the plan in the learning store. Every slot it ACTS (the slot's
+command through :func:`darkstar.executor.dispatcher.write_command`), lets the world run
+the slot, and LEARNS: the slot's energies from the counter deltas go to
+``slot_observations`` and the planned vs commanded vs observed SoC to the execution log
+(DESIGN §2).
 
-When the SoC sensor reads ``unavailable`` the agent does not plan on a made-up number: it
-keeps executing the previous plan, logs a warning and counts the skipped plan.
+What cannot be read is never made up: an unreadable SoC skips the plan (the previous plan
+stays in force); an unreadable counter leaves the slot's observation out (a gap, logged
+and noted in the execution log), never a guessed number.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from darkstar.errors import InputError
+from darkstar.errors import DarkstarError, InputError
 from darkstar.executor.controller import SlotCommand, command_for_slot, idle_command
-from darkstar.learning.store import open_store
-from darkstar.learning.store.repository import (
-    DailyMetrics,
-    daily_metrics,
-    last_observation,
-    log_execution,
-    record_observation,
-    record_plan,
-)
+from darkstar.executor.dispatcher import write_command
+from darkstar.house import HouseError, Quantity, read_number
+from darkstar.learning.store.repository import log_execution, record_observation, record_plan
 from darkstar.planner.output.schedule import write_schedule
 from darkstar.planner.pipeline import PlanMode, generate_schedule
-from darkstar.simulation.backtest import (
-    BacktestSpec,
-    Forecaster,
-    PriceHorizon,
-    apply_command,
-    house_spec,
-    known_price_end,
-    planner_input,
-)
-from darkstar.simulation.datasets import load_year
-from darkstar.simulation.entities import STATE_UNAVAILABLE, SimEntity
-from darkstar.simulation.house import SimulatedHouse
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
     from pathlib import Path
 
     from darkstar.config.models import DarkstarConfig
+    from darkstar.house import House
     from darkstar.learning.store import Store
     from darkstar.planner.inputs.types import PlannerInput
     from darkstar.planner.strategy.manual_plan import ManualBlock
-    from darkstar.simulation.datasets import YearData
-    from darkstar.simulation.house import StepResult
+    from darkstar.service.world import World
 
 __all__ = [
-    "DATA_AREA",
-    "DATA_TIMEZONE",
-    "DATA_YEAR",
-    "DEFAULT_START",
-    "AgentSummary",
+    "DB_FILE",
+    "SCHEDULE_FILE",
+    "SLOT",
     "AgentLoop",
     "AgentTick",
     "CommandHook",
     "PlanDraft",
     "PlanEvent",
     "loop_config",
-    "open_agent",
-    "run_agent",
 ]
 
 logger = logging.getLogger(__name__)
 
-DATA_AREA = "SE4"
-"""Price area of the replayed year."""
-
-DATA_YEAR = 2018
-"""Replayed year (:func:`darkstar.simulation.datasets.load_year`)."""
-
-DATA_TIMEZONE = "Europe/Stockholm"
-"""Local time of the replayed house: price days and daily metrics follow it."""
-
-DEFAULT_START = datetime(2018, 4, 30, 22, 0, tzinfo=UTC)
-"""Default simulated start: 1 May 2018, 00:00 local time (UTC)."""
-
 SLOT = timedelta(minutes=15)
 """Length of one agent step and of one schedule slot."""
+
+_SLOT_H = SLOT.total_seconds() / 3600.0
 
 SCHEDULE_FILE = "schedule.json"
 """Name of the schedule written in ``out_dir``."""
@@ -105,16 +70,9 @@ DB_FILE = "planner_learning.db"
 
 _REPLAN = timedelta(hours=1)
 
-#: Meter counters read for each observation, by ``record_observation`` field [kWh].
-_METERS = {
-    "pv_kwh": SimEntity.PV_ENERGY,
-    "load_kwh": SimEntity.LOAD_ENERGY,
-    "grid_import_kwh": SimEntity.GRID_IMPORT_ENERGY,
-    "grid_export_kwh": SimEntity.GRID_EXPORT_ENERGY,
-    "battery_charge_kwh": SimEntity.BATTERY_CHARGE_ENERGY,
-    "battery_discharge_kwh": SimEntity.BATTERY_DISCHARGE_ENERGY,
-    "water_heater_kwh": SimEntity.WATER_HEATER_ENERGY,
-}
+#: What a failed read or write of the house raises (the simulated home refuses with
+#: InputError, Home Assistant with HouseError; KeyError: an attribute it lacks).
+_HOUSE_ERRORS = (HouseError, InputError, KeyError)
 
 
 class PlanEvent(StrEnum):
@@ -167,77 +125,6 @@ class AgentTick:
     solve_ms: float | None
 
 
-@dataclass(frozen=True, kw_only=True)
-class AgentSummary:
-    """What a run of the agent did and wrote.
-
-    Attributes
-    ----------
-    slots_run : int
-        Slots executed.
-    plans_made : int
-        Plans written to ``schedule.json`` and the store.
-    plans_skipped : int
-        Due plans skipped because the SoC sensor was unavailable.
-    total_cost_sek : float
-        Import cost - export revenue over the run, from the meters [SEK].
-    meter_totals_kwh : Mapping[str, float]
-        Energy counted by each meter over the run, keyed by observation field
-        (``grid_import_kwh``, ``pv_kwh``, ...) [kWh].
-    schedule_path, db_path : pathlib.Path
-        The ``schedule.json`` and ``planner_learning.db`` written.
-    last_day_start : datetime or None
-        Local midnight starting the last full local day of the run.
-    last_day_metrics : DailyMetrics or None
-        :func:`~darkstar.learning.store.repository.daily_metrics` of that day; ``None``
-        when the run covers no full local day.
-    """
-
-    slots_run: int
-    plans_made: int
-    plans_skipped: int
-    total_cost_sek: float
-    meter_totals_kwh: Mapping[str, float]
-    schedule_path: Path
-    db_path: Path
-    last_day_start: datetime | None
-    last_day_metrics: DailyMetrics | None
-
-
-def _check_run(*, days: float, start: datetime, year: YearData) -> tuple[int, int]:
-    """Return (index of ``start``, number of steps); raise ``InputError`` naming the field."""
-    if not (math.isfinite(days) and days > 0):
-        raise InputError("days", f"must be a positive number, got {days}")
-    if start.utcoffset() != timedelta(0):
-        raise InputError("start", "must be a tz-aware UTC datetime")
-    first_data = year.index[0].to_pydatetime()
-    offset = start - first_data
-    if offset < timedelta(0) or offset % SLOT:
-        raise InputError("start", f"must be a 15-minute boundary from {first_data.isoformat()}")
-    first = offset // SLOT
-    n_steps = max(1, round(days * 24 * 3600 / SLOT.total_seconds()))
-    if first + n_steps > len(year.index):
-        raise InputError("days", f"the run must end within the data year {DATA_YEAR}")
-    return first, n_steps
-
-
-def _observe_soc(house: SimulatedHouse) -> float | None:
-    """SoC from the sensor's state string [%]; ``None`` when the sensor is unavailable."""
-    state = house.get_state(SimEntity.BATTERY_SOC).state
-    return None if state == STATE_UNAVAILABLE else float(state)
-
-
-def _last_full_day(
-    start: datetime, end: datetime, tz: ZoneInfo
-) -> tuple[datetime, datetime] | None:
-    """Local midnights bounding the last full local day inside ``[start, end)``, or ``None``."""
-    day = end.astimezone(tz).date()
-    day_end = datetime(day.year, day.month, day.day, tzinfo=tz)
-    before = day - timedelta(days=1)
-    day_start = datetime(before.year, before.month, before.day, tzinfo=tz)
-    return (day_start, day_end) if day_start >= start else None
-
-
 @dataclass(kw_only=True)
 class _Plan:
     """The plan in force: its rows and where they start."""
@@ -251,12 +138,22 @@ class _Plan:
         return self.rows[k] if 0 <= k < len(self.rows) else None
 
 
-def _act(house: SimulatedHouse, cmd: SlotCommand) -> str | None:
-    """Write the command; return a note instead of raising when an entity refuses it."""
+def _read(house: House, entity_id: str | None, quantity: Quantity) -> float | None:
+    """Read one entity as ``quantity``; ``None`` when it is absent or unreadable (logged)."""
+    if entity_id is None:
+        return None
     try:
-        apply_command(house, cmd)
-    except (InputError, KeyError) as exc:
-        # an unavailable setting refuses the write (InputError) or has no range (KeyError)
+        return read_number(house.get_state(entity_id), quantity)
+    except _HOUSE_ERRORS as exc:
+        logger.warning("cannot read %s: %s", entity_id, exc)
+        return None
+
+
+def _act(house: House, world: World, cmd: SlotCommand) -> str | None:
+    """Write the command; return a note instead of raising when the house refuses it."""
+    try:
+        write_command(house, world.entities, cmd)
+    except (*_HOUSE_ERRORS, DarkstarError) as exc:
         logger.warning("act: command not fully applied: %s", exc)
         return f"command failed: {exc}"
     return None
@@ -288,22 +185,26 @@ CommandHook = Callable[[datetime, SlotCommand], tuple[SlotCommand, str | None]]
 
 
 class AgentLoop:
-    """The agent on the simulated home, one 15-minute step at a time.
+    """The agent in a :class:`~darkstar.service.world.World`, one 15-minute step at a time.
 
-    :func:`run_agent` drives it in a loop; the web service (:mod:`darkstar.service.runtime`)
-    drives it from a background thread and reads its state between steps. It is not
-    thread-safe: the caller serialises :meth:`step`, :meth:`plan_now` and reads.
+    The simulated runs (:mod:`darkstar.simulation.agent_run`) drive it in a loop; the web
+    service (:mod:`darkstar.service.runtime`) drives it from a background thread and reads
+    its state between steps. It is not thread-safe: the caller serialises :meth:`step`,
+    :meth:`plan_now` and reads.
 
     Attributes
     ----------
-    house : SimulatedHouse
-        The simulated home, read and commanded through its HA-like interface.
+    world : World
+        The house, what planning needs, and time.
+    house : House
+        ``world.house``, read and commanded through its entities.
     cfg : DarkstarConfig
         Planner and device settings; replace it to plan with new settings.
     plan_document : dict or None
         The ``schedule.json`` document in force.
-    last_step : StepResult or None
-        What the house did in the last executed slot.
+    last_flows_kw : dict
+        Mean powers of the last executed slot from the counters (``pv_kwh`` -> kW, ...);
+        empty before the first slot or after an unreadable counter.
     last_command : SlotCommand or None
         The command of the last executed slot (written unless ``shadow``).
     last_note : str or None
@@ -317,31 +218,18 @@ class AgentLoop:
     schedule_write_error : str or None
         Why the last ``schedule.json`` write failed; ``None`` after a good write.
     resumed : bool
-        Whether the run continues a stored history (:func:`open_agent` with ``resume``).
+        Whether the run continues a stored history (set by whoever opened it).
     """
 
-    def __init__(
-        self,
-        *,
-        year: YearData,
-        cfg: DarkstarConfig,
-        house: SimulatedHouse,
-        store: Store,
-        out_dir: Path,
-        first: int,
-    ) -> None:
-        self.year, self.cfg, self.house, self.store = year, cfg, house, store
-        self.tz = ZoneInfo(DATA_TIMEZONE)
-        self.spec = BacktestSpec()
-        self.forecaster = Forecaster(self.spec, len(year.index))  # perfect PV/load forecasts
-        self.pv_kw, self.load_kw = year.pv_kw.to_numpy(), year.load_kw.to_numpy()
-        self.imp = year.import_price_sek_per_kwh.to_numpy()
-        self.exp = year.export_price_sek_per_kwh.to_numpy()
+    def __init__(self, *, world: World, cfg: DarkstarConfig, store: Store, out_dir: Path) -> None:
+        self.world, self.cfg, self.store = world, cfg, store
+        self.house: House = world.house
+        self.tz = world.tz
         self.schedule_path = out_dir / SCHEDULE_FILE
-        self.start, self.first = house.now, first
+        self.start = self.house.now
         self.plan: _Plan | None = None
         self.plan_document: dict[str, Any] | None = None
-        self.last_step: StepResult | None = None
+        self.last_flows_kw: dict[str, float] = {}
         self.plans_made = self.plans_skipped = self.steps_run = 0
         self.cost_sek = 0.0
         self.shadow = False
@@ -353,31 +241,40 @@ class AgentLoop:
         self.resumed = False
 
     @property
-    def index(self) -> int:
-        """Data index of the slot the next step executes."""
-        return self.first + self.steps_run
+    def steps_left(self) -> int | None:
+        """Steps the world can still run; ``None`` when it has no end (a real home)."""
+        return self.world.slots_left
 
-    @property
-    def steps_left(self) -> int:
-        """Steps left before the end of the data year."""
-        return len(self.year.index) - self.index
+    def observe_soc(self) -> float | None:
+        """OBSERVE the battery SoC [%]; ``None`` when the sensor cannot be read."""
+        return _read(self.house, self.world.entities.battery_soc, Quantity.PERCENT)
 
-    def prices_at(self, index: int) -> tuple[float, float]:
-        """Import and export price of data slot ``index`` [SEK/kWh]."""
-        return float(self.imp[index]), float(self.exp[index])
+    def water_temp_c(self) -> float | None:
+        """Read the tank temperature [°C]; ``None`` without a readable sensor."""
+        return _read(self.house, self.world.entities.water_temperature, Quantity.TEMPERATURE_C)
+
+    def water_setpoint_c(self) -> float | None:
+        """Read the water heater's setpoint [°C]; ``None`` without a water heater."""
+        heater = self.world.entities.water_heater
+        if heater is None:
+            return None
+        try:
+            state = self.house.get_state(heater)
+            if heater.startswith("water_heater."):
+                return float(state.attributes["temperature"])
+            return read_number(state, Quantity.TEMPERATURE_C)
+        except (*_HOUSE_ERRORS, ValueError, TypeError) as exc:
+            logger.warning("cannot read the water setpoint of %s: %s", heater, exc)
+            return None
+
+    def prices_now(self) -> tuple[float, float] | None:
+        """Import and export price of the slot the next step executes [SEK/kWh]."""
+        return self.world.prices_at(self.house.now)
 
     def pin_at(self, soc_percent: float) -> PlannerInput:
-        """Build the planner input from the next slot on, with the prices a real house knows."""
-        now, t = self.house.now, self.index
-        known_end = known_price_end(now, tz=self.tz, horizon=PriceHorizon.DAYAHEAD)
-        return planner_input(
-            self.year,
-            first=t,
-            end=min(t + (known_end - now) // SLOT, len(self.year.index)),
-            soc_percent=min(100.0, max(0.0, soc_percent)),
-            tz=self.tz,
-            forecaster=self.forecaster,
-            spec=self.spec,
+        """Build the planner input from the next slot on, with what the world knows now."""
+        return self.world.planner_input(
+            soc_percent=min(100.0, max(0.0, soc_percent)), now=self.house.now
         )
 
     def draft_request(self, manual_blocks: Sequence[ManualBlock]) -> PlanDraft | None:
@@ -386,7 +283,7 @@ class AgentLoop:
         ``None`` when the SoC sensor is unavailable. The draft holds no reference to the
         live agent, so it can be solved without the caller's lock.
         """
-        soc = _observe_soc(self.house)
+        soc = self.observe_soc()
         if soc is None:
             return None
         return PlanDraft(
@@ -442,18 +339,12 @@ class AgentLoop:
         """Return the plan's row for the slot the next step executes, if a plan covers it."""
         return None if self.plan is None else self.plan.row_at(self.house.now)
 
-    def step(self, *, fault: str | None = None) -> AgentTick:
+    def step(self) -> AgentTick:
         """Plan when due (at the start and every full hour after it), then run one slot."""
-        if fault is not None:
-            self.house.set_available(fault, available=False)
-        try:
-            event, solve_ms = PlanEvent.KEPT, None
-            if (self.house.now - self.start) % _REPLAN == timedelta(0):
-                event, solve_ms = self.plan_now()
-            return self._run_slot(event=event, solve_ms=solve_ms)
-        finally:
-            if fault is not None:
-                self.house.set_available(fault, available=True)
+        event, solve_ms = PlanEvent.KEPT, None
+        if (self.house.now - self.start) % _REPLAN == timedelta(0):
+            event, solve_ms = self.plan_now()
+        return self._run_slot(event=event, solve_ms=solve_ms)
 
     def _command(self, row: dict[str, Any] | None) -> tuple[SlotCommand, str | None]:
         idle = idle_command(min_soc_percent=self.cfg.battery.min_soc_percent)
@@ -462,34 +353,61 @@ class AgentLoop:
             return cmd, None
         return self.command_hook(self.house.now, cmd)
 
+    def _counters(self) -> dict[str, float] | None:
+        """Read every energy counter [kWh]; ``None`` if any cannot be read."""
+        values = {}
+        for field, entity_id in self.world.entities.counters().items():
+            value = _read(self.house, entity_id, Quantity.ENERGY_KWH)
+            if value is None:
+                return None
+            values[field] = value
+        return values
+
     def _run_slot(self, *, event: PlanEvent, solve_ms: float | None) -> AgentTick:
-        """ACT on the current slot, run the house through it and LEARN from the meters."""
-        house, now, t = self.house, self.house.now, self.index
+        """ACT on the current slot, let the world run it and LEARN from the counters."""
+        house, now = self.house, self.house.now
+        prices = self.world.prices_at(now)
         row = self.current_row()
         cmd, note = self._command(row)
         if self.shadow:
             note = "shadow mode: not applied" + (f"; {note}" if note else "")
         else:
-            failed = _act(house, cmd)
+            failed = _act(house, self.world, cmd)
             note = failed if note is None else (f"{note}; {failed}" if failed else note)
-        before = house.counters_kwh
-        self.last_step = house.step(
-            duration=SLOT, pv_kw=float(self.pv_kw[t]), load_kw=float(self.load_kw[t])
+        before = self._counters()
+        self.world.advance()
+        after = self._counters()
+        soc_end = self.observe_soc()
+        energies = (
+            None
+            if before is None or after is None
+            else {field: after[field] - before[field] for field in after}
         )
-        after = house.counters_kwh
-        energies = {name: after[meter] - before[meter] for name, meter in _METERS.items()}
-        soc_end = _observe_soc(house)
-        prices = self.prices_at(t)
-        record_observation(
-            self.store,
-            slot_start=now,
-            import_price_sek_per_kwh=prices[0],
-            export_price_sek_per_kwh=prices[1],
-            soc_end_percent=soc_end,
-            water_temp_c=house.water_temp_c,
-            recorded_at=house.now,
-            **energies,
-        )
+        if energies is not None and any(v < 0 for v in energies.values()):
+            energies = None  # a counter reset: this slot is a gap, not a negative flow
+            note = "counter reset: slot not recorded" + (f"; {note}" if note else "")
+        if energies is None:
+            self.last_flows_kw = {}
+            if "counter reset" not in (note or ""):
+                note = "counters unreadable: slot not recorded" + (f"; {note}" if note else "")
+        else:
+            energies.setdefault("water_heater_kwh", 0.0)
+            self.last_flows_kw = {k: v / _SLOT_H for k, v in energies.items()}
+            if prices is not None:
+                record_observation(
+                    self.store,
+                    slot_start=now,
+                    import_price_sek_per_kwh=prices[0],
+                    export_price_sek_per_kwh=prices[1],
+                    soc_end_percent=soc_end,
+                    water_temp_c=self.water_temp_c(),
+                    recorded_at=house.now,
+                    **energies,
+                )
+                self.cost_sek += (
+                    energies["grid_import_kwh"] * prices[0]
+                    - energies["grid_export_kwh"] * prices[1]
+                )
         planned_soc = None if row is None else float(row["projected_soc_percent"])
         if event is PlanEvent.SKIPPED:
             note = "plan skipped: SoC sensor unavailable" + (f"; {note}" if note else "")
@@ -511,8 +429,7 @@ class AgentLoop:
             note=note,
         )
         self.last_command, self.last_note = cmd, note
-        import_kwh, export_kwh = energies["grid_import_kwh"], energies["grid_export_kwh"]
-        self.cost_sek += import_kwh * prices[0] - export_kwh * prices[1]
+        flows = self.last_flows_kw
         step = self.steps_run
         self.steps_run += 1
         return AgentTick(
@@ -520,7 +437,7 @@ class AgentLoop:
             at=now,
             soc_percent=soc_end,
             action="hold" if row is None else str(row["action"]),
-            grid_kw=(import_kwh - export_kwh) / (SLOT.total_seconds() / 3600.0),
+            grid_kw=flows.get("grid_import_kwh", 0.0) - flows.get("grid_export_kwh", 0.0),
             cost_sek=self.cost_sek,
             plan_event=event,
             plan_status="none" if self.plan is None else self.plan.status,
@@ -532,139 +449,4 @@ def loop_config(cfg: DarkstarConfig) -> DarkstarConfig:
     """Return ``cfg`` as the loop plans with it: the simulated tank is not planned."""
     return cfg.model_copy(
         update={"system": cfg.system.model_copy(update={"has_water_heater": False})}
-    )
-
-
-def _resume_point(store: Store, year: YearData, days: float) -> tuple[datetime, float] | None:
-    """Return the slot after the last stored observation and its end SoC, if usable.
-
-    ``None`` when the store is empty, the SoC was not read, or the rest of the data year is
-    too short for a run of ``days``.
-    """
-    last = last_observation(store)
-    if last is None or last.soc_end_percent is None:
-        return None
-    start = last.slot_start + SLOT
-    try:
-        _check_run(days=days, start=start, year=year)
-    except InputError:
-        logger.warning("stored history ends at %s: cannot resume there, starting over", start)
-        return None
-    return start, last.soc_end_percent
-
-
-def open_agent(
-    *,
-    cfg: DarkstarConfig,
-    out_dir: Path,
-    start: datetime | None = None,
-    days: float = 1.0,
-    resume: bool = False,
-) -> tuple[AgentLoop, int]:
-    """Open the store and the simulated home at ``start``; return the loop and its step count.
-
-    Parameters are those of :func:`run_agent`. With ``resume`` and no ``start``, the run
-    continues after the last slot in the store with its stored SoC (a restart of the service
-    goes on where it stopped instead of replaying history). The caller closes ``loop.store``.
-    """
-    year = load_year(area=DATA_AREA, year=DATA_YEAR)
-    cfg = loop_config(cfg)
-    out_dir.mkdir(parents=True, exist_ok=True)  # schedule.json is written there
-    store = open_store(out_dir / DB_FILE)
-    soc_percent = cfg.battery.min_soc_percent
-    point = _resume_point(store, year, days) if resume and start is None else None
-    if point is not None:
-        start, soc_percent = point
-        logger.info("resuming after the stored history at %s", start.isoformat())
-    start = DEFAULT_START if start is None else start
-    try:
-        first, n_steps = _check_run(days=days, start=start, year=year)
-    except InputError:
-        store.close()
-        raise
-    house = SimulatedHouse(house_spec(cfg, initial_soc_percent=soc_percent), start=start)
-    loop = AgentLoop(year=year, cfg=cfg, house=house, store=store, out_dir=out_dir, first=first)
-    loop.resumed = point is not None
-    return loop, n_steps
-
-
-def run_agent(
-    *,
-    days: float,
-    speed: float,
-    start: datetime | None,
-    out_dir: Path,
-    cfg: DarkstarConfig,
-    on_tick: Callable[[AgentTick], None] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    faults: Mapping[int, str] | None = None,
-) -> AgentSummary:
-    """Run the agent loop on the simulated home, replaying SE4 2018 in accelerated time.
-
-    Parameters
-    ----------
-    days : float
-        Simulated duration, > 0 (rounded to whole 15-minute steps) [day].
-    speed : float
-        Simulated seconds per real second: the loop sleeps ``900 / speed`` s between
-        steps; ``speed <= 0`` or infinite runs without sleeping.
-    start : datetime or None
-        Simulated start, tz-aware UTC on a 15-minute boundary of the data year; ``None``
-        means :data:`DEFAULT_START`. The agent plans at the start and every hour after it.
-    out_dir : pathlib.Path
-        Where ``schedule.json`` and ``planner_learning.db`` are written (created). An
-        existing store is kept and appended to, as the real system would.
-    cfg : DarkstarConfig
-        Battery and grid of the house and planner settings (the water heater is off:
-        the simulated tank is not planned in this loop).
-    on_tick : callable, optional
-        Called with an :class:`AgentTick` after every slot.
-    sleep : callable, default time.sleep
-        How to wait between steps [s] (injectable for tests).
-    faults : Mapping[int, str], optional
-        Step index -> entity id marked unavailable during that step (fault injection).
-
-    Returns
-    -------
-    AgentSummary
-        Counts, total cost, the written paths and the last full day's metrics.
-
-    Raises
-    ------
-    InputError
-        For a non-positive ``days``, a ``start`` off the data grid, or a run past the year.
-    StoreError
-        When the learning store cannot be opened.
-    """
-    pause_s = 900.0 / speed if 0 < speed < math.inf else 0.0
-    agent, n_steps = open_agent(cfg=cfg, out_dir=out_dir, start=start, days=days)
-    house, store = agent.house, agent.store
-    meters_start = house.counters_kwh
-    try:
-        for step in range(n_steps):
-            tick = agent.step(fault=(faults or {}).get(step))
-            if on_tick is not None:
-                on_tick(tick)
-            if pause_s > 0 and step < n_steps - 1:
-                sleep(pause_s)
-        last_day = _last_full_day(agent.start, house.now, ZoneInfo(DATA_TIMEZONE))
-        metrics = (
-            None
-            if last_day is None
-            else daily_metrics(store, day_start=last_day[0], day_end=last_day[1])
-        )
-    finally:
-        store.close()
-    return AgentSummary(
-        slots_run=n_steps,
-        plans_made=agent.plans_made,
-        plans_skipped=agent.plans_skipped,
-        total_cost_sek=agent.cost_sek,
-        meter_totals_kwh=MappingProxyType(
-            {name: house.counters_kwh[m] - meters_start[m] for name, m in _METERS.items()}
-        ),
-        schedule_path=agent.schedule_path,
-        db_path=store.path,
-        last_day_start=None if last_day is None else last_day[0],
-        last_day_metrics=metrics,
     )

@@ -1,7 +1,8 @@
 """The running service: the agent loop in a background thread, and what the web reads.
 
-:class:`Runtime` owns one :class:`~darkstar.service.agent.AgentLoop` on the simulated home
-and runs it at ``speed`` simulated seconds per real second in a daemon thread. Every read
+:class:`Runtime` owns one :class:`~darkstar.service.agent.AgentLoop` (opened in its world by
+:mod:`darkstar.backends`) and runs it at ``speed`` simulated seconds per real second in a
+daemon thread. Every read
 and write of the agent goes through ``Runtime.lock``, so the web handlers see a consistent
 state between two steps. It also holds what the executor needs from the user (quick-action
 overrides, water boost, shadow mode, manual blocks), the plan-run jobs, a short memory of
@@ -40,7 +41,7 @@ from darkstar.config.yaml_io import update_config_file
 from darkstar.errors import BusyError, InputError, StorageError
 from darkstar.executor.controller import InverterMode, SlotCommand
 from darkstar.planner.strategy.manual_plan import ManualBlock, manual_blocks_from_records
-from darkstar.service.agent import SLOT, AgentLoop, PlanEvent, loop_config, open_agent
+from darkstar.service.agent import SLOT, AgentLoop, PlanEvent, loop_config
 from darkstar.service.user_state import (
     Override,
     UserState,
@@ -48,7 +49,6 @@ from darkstar.service.user_state import (
     write_user_state,
 )
 from darkstar.service.views import job_view, status_view
-from darkstar.simulation.entities import SimEntity
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 
     from darkstar.config.models import DarkstarConfig
 
-__all__ = ["Job", "Notice", "Override", "Runtime", "StrategyEntry"]
+__all__ = ["Job", "Notice", "Override", "Runtime", "StrategyEntry", "ensure_config_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +111,16 @@ class SlotMemory:
     soc_high_percent: float
 
 
+def ensure_config_file(path: Path) -> None:
+    """Create the user's ``config.yaml`` with a header comment when it is missing."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            "# Darkstar config: only the keys that differ from config.default.yaml.\n{}\n",
+            encoding="utf-8",
+        )
+
+
 def _override_command(kind: str, cmd: SlotCommand, cfg: DarkstarConfig) -> SlotCommand:
     """Return the command a battery override gives instead of the plan's."""
     if kind == "charge":
@@ -143,35 +153,24 @@ class Runtime:
         The user's ``config.yaml`` (created with a header comment when missing).
     speed : float
         Simulated seconds per real second (> 0); ``inf`` runs without pausing.
-    start : datetime or None
-        Simulated start (see :func:`~darkstar.service.agent.run_agent`).
+    agent : AgentLoop
+        The agent in its world, opened by the caller (:mod:`darkstar.backends`): the
+        service never builds a house itself.
     """
 
     def __init__(
-        self, *, data_dir: Path, config_path: Path, speed: float, start: datetime | None = None
+        self, *, agent: AgentLoop, data_dir: Path, config_path: Path, speed: float
     ) -> None:
         if not speed > 0:
             msg = f"speed: must be > 0, got {speed}"
             raise ValueError(msg)
-        if not config_path.exists():
-            config_path.parent.mkdir(parents=True, exist_ok=True)
-            config_path.write_text(
-                "# Darkstar config: only the keys that differ from config.default.yaml.\n{}\n",
-                encoding="utf-8",
-            )
         self.data_dir, self.config_path, self.speed = data_dir, config_path, speed
         self.lock = threading.RLock()
-        cfg = load_config(config_path)
-        # the start is checked for a one-day run; the thread then runs to the end of the year
-        self.agent: AgentLoop = open_agent(
-            cfg=cfg, out_dir=data_dir, start=start, days=1.0, resume=True
-        )[0]
+        self.agent = agent
         self.user_state = UserState()
         self._problems: dict[str, str] = {}
         self._simulation = threading.BoundedSemaphore(_SIMULATIONS)
-        self._normal_water_c = float(
-            self.agent.house.get_state(SimEntity.WATER_HEATER).attributes["temperature"]
-        )
+        self._normal_water_c = self.agent.water_setpoint_c()
         self.notices: deque[Notice] = deque(maxlen=200)
         self.strategy: deque[StrategyEntry] = deque(maxlen=500)
         self.ticks: deque[dict[str, Any]] = deque(maxlen=2000)
@@ -277,7 +276,8 @@ class Runtime:
 
     def warm_up(self, slots: int) -> None:
         """Run ``slots`` steps at once (no pause), so history exists before serving."""
-        for _ in range(max(0, min(slots, self.agent.steps_left))):
+        left = self.agent.steps_left
+        for _ in range(max(0, slots if left is None else min(slots, left))):
             self.step()
 
     def start(self) -> None:
@@ -299,7 +299,8 @@ class Runtime:
     def _loop(self) -> None:
         pause_s = 900.0 / self.speed if math.isfinite(self.speed) else 0.0
         while not self._stop.is_set():
-            if self.agent.steps_left <= 0:
+            left = self.agent.steps_left
+            if left is not None and left <= 0:
                 self.notify("warning", "end of the simulated data year: the agent stopped")
                 self.refresh_status()
                 return

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from darkstar.learning.store.repository import daily_metrics, read_plan_vs_actual
 from darkstar.physics.timegrid import to_local_iso
 from darkstar.service.agent import SLOT
-from darkstar.simulation.entities import STATE_UNAVAILABLE, SimEntity
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -70,25 +69,24 @@ def status_view(runtime: Runtime) -> dict[str, Any]:
     """Return the live status (``Status`` in ``docs/api.md``)."""
     with runtime.lock:
         agent = runtime.agent
-        house, tz, step = agent.house, agent.tz, agent.last_step
-        soc = house.get_state(SimEntity.BATTERY_SOC).state
+        house, tz, flows = agent.house, agent.tz, agent.last_flows_kw
         row = agent.current_row()
         document = agent.plan_document
         meta = None if document is None else document["meta"]
-        prices = agent.prices_at(agent.index) if agent.steps_left > 0 else (None, None)
+        prices = agent.prices_now() or (None, None)
         return {
             "now": to_local_iso(house.now, tz),
             "timezone": str(tz),
             "running": runtime.running,
             "speed": runtime.speed if runtime.speed < float("inf") else 0.0,
-            "soc_percent": None if soc == STATE_UNAVAILABLE else float(soc),
-            "battery_kw": (
-                0.0 if step is None else step.battery_charge_kw - step.battery_discharge_kw
-            ),
-            "grid_kw": 0.0 if step is None else step.grid_import_kw - step.grid_export_kw,
-            "pv_kw": 0.0 if step is None else step.pv_used_kw,
-            "load_kw": 0.0 if step is None else step.load_served_kw,
-            "water_temp_c": house.water_temp_c,
+            "soc_percent": agent.observe_soc(),
+            # mean powers of the last slot, from the counters (0 before the first one)
+            "battery_kw": flows.get("battery_charge_kwh", 0.0)
+            - flows.get("battery_discharge_kwh", 0.0),
+            "grid_kw": flows.get("grid_import_kwh", 0.0) - flows.get("grid_export_kwh", 0.0),
+            "pv_kw": flows.get("pv_kwh", 0.0),
+            "load_kw": flows.get("load_kwh", 0.0),
+            "water_temp_c": agent.water_temp_c(),
             "import_price_sek_per_kwh": prices[0],
             "export_price_sek_per_kwh": prices[1],
             "current_action": None if row is None else row["action"],
@@ -153,10 +151,10 @@ def forecasts_view(runtime: Runtime) -> dict[str, Any]:
     """PV and load forecasts of the current plan's horizon (P50 only: perfect forecasts)."""
     with runtime.lock:
         agent = runtime.agent
-        document, tz = agent.plan_document, agent.tz
+        document, tz, source = agent.plan_document, agent.tz, agent.world.forecast_source
     rows = [] if document is None else document["schedule"]
     return {
-        "source": "simulator: the replayed year's own PV and load (perfect forecast)",
+        "source": source,
         "slots": [
             {
                 "start": row["start"],
@@ -281,24 +279,20 @@ def aurora_view(runtime: Runtime) -> dict[str, Any]:
     """Bridge (forecaster status and accuracy), Context Radar and Reflex state."""
     with runtime.lock:
         agent = runtime.agent
-        now, t = agent.house.now, agent.index
+        now = agent.house.now
         document = agent.plan_document
         rows = [] if document is None else document["schedule"]
         prices = [float(r["import_price_sek_per_kwh"]) for r in rows]
         per_day = 96
-        pv_day2 = (
-            float(agent.pv_kw[t + per_day : t + 2 * per_day].sum() * _SLOT_H)
-            if t + 2 * per_day <= len(agent.pv_kw)
-            else None
-        )
-        past = agent.pv_kw[max(0, t - 14 * per_day) : t]
-        mean_daily = float(past.sum() * _SLOT_H / max(1, len(past) / per_day)) if len(past) else 0.0
+        outlook = agent.world.pv_outlook(now)
+        pv_day2, mean_daily = outlook.day2_kwh, outlook.mean_daily_kwh
+        source = agent.world.forecast_source
         pv_mae, load_mae = _mae(runtime, now - timedelta(days=7), now)
         reflex = runtime.reflex_enabled
     return {
         "bridge": {
             "status": "running" if runtime.running else "stopped",
-            "forecaster": "simulator perfect forecast (Aurora models not trained in this build)",
+            "forecaster": source,
             "models": [],
             "accuracy": {"pv_mae_kwh": pv_mae, "load_mae_kwh": load_mae, "window_days": 7},
         },

@@ -31,6 +31,7 @@ from darkstar.executor.controller import (
     command_for_slot,
     idle_command,
 )
+from darkstar.executor.dispatcher import write_command
 from darkstar.planner.inputs.types import PlannerInput, PlannerState, SlotData
 from darkstar.planner.pipeline import PlanMode, generate_schedule
 from darkstar.planner.scheduling.terminal_value import persistence_extension
@@ -38,7 +39,7 @@ from darkstar.planner.scheduling.water_heating import water_day_start_utc
 from darkstar.planner.solver.adapter import to_kepler_input
 from darkstar.planner.solver.kepler import solve_kepler
 from darkstar.simulation.datasets import hot_water_draw_kwh
-from darkstar.simulation.entities import SimEntity
+from darkstar.simulation.entities import SIM_HOUSE_ENTITIES
 from darkstar.simulation.house import (
     BatterySimSpec,
     GridSpec,
@@ -216,27 +217,8 @@ def house_spec(
 
 
 def apply_command(house: SimulatedHouse, cmd: SlotCommand) -> None:
-    """Write one command to the house (what the executor does through HA)."""
-    house.call_service(
-        "select", "select_option", {"entity_id": SimEntity.INVERTER_MODE, "option": cmd.mode}
-    )
-    for entity, value in (
-        (SimEntity.BATTERY_CHARGE_POWER, cmd.charge_limit_kw * 1000.0),
-        (SimEntity.BATTERY_DISCHARGE_POWER, cmd.discharge_limit_kw * 1000.0),
-        (SimEntity.SOC_TARGET, cmd.soc_target_percent),
-    ):
-        # clamp to the entity's own range, as an executor must (plans carry float noise)
-        attributes = house.get_state(entity).attributes
-        value = min(max(value, float(attributes["min"])), float(attributes["max"]))
-        house.call_service("number", "set_value", {"entity_id": entity, "value": value})
-    service = "turn_on" if cmd.mode == "force_charge" else "turn_off"
-    house.call_service("switch", service, {"entity_id": SimEntity.GRID_CHARGING})
-    if cmd.water_setpoint_c is not None:
-        house.call_service(
-            "water_heater",
-            "set_temperature",
-            {"entity_id": SimEntity.WATER_HEATER, "temperature": cmd.water_setpoint_c},
-        )
+    """Write one command to the house, as the executor does through HA."""
+    write_command(house, SIM_HOUSE_ENTITIES, cmd)
 
 
 class Forecaster:

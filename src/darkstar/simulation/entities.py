@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
+
+from darkstar.house import STATE_UNAVAILABLE, EntityState
+from darkstar.service.world import HouseEntities
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COUNTER_FLOWS",
     "EV_ENTITIES",
+    "SIM_HOUSE_ENTITIES",
     "SIM_ENTITY_MAP",
     "STATE_OFF",
     "STATE_ON",
@@ -38,7 +41,6 @@ __all__ = [
 
 STATE_ON = "on"
 STATE_OFF = "off"
-STATE_UNAVAILABLE = "unavailable"
 
 
 class InverterMode(StrEnum):
@@ -259,30 +261,21 @@ def format_number_state(value: float, *, precision: int) -> str:
     return str(round(value, precision) + 0.0)
 
 
-@dataclass(frozen=True)
-class EntityState:
-    """One entity's state, shaped like an HA state object.
-
-    Attributes
-    ----------
-    entity_id : str
-        HA entity id, ``<domain>.<object_id>``.
-    state : str
-        The state as HA reports it: always a string (``"52.3"``, ``"on"``,
-        ``"self_consumption"``, ``"unavailable"``).
-    attributes : Mapping[str, Any]
-        Read-only HA attributes (``unit_of_measurement``, ``device_class``, ``min``...).
-    last_updated : datetime
-        When the state was last written, tz-aware UTC.
-    """
-
-    entity_id: str
-    state: str
-    attributes: Mapping[str, Any]
-    last_updated: datetime
-
-    def __post_init__(self) -> None:
-        if self.last_updated.utcoffset() != timedelta(0):
-            msg = f"EntityState.last_updated of {self.entity_id} must be tz-aware UTC"
-            raise ValueError(msg)
-        object.__setattr__(self, "attributes", MappingProxyType(dict(self.attributes)))
+SIM_HOUSE_ENTITIES = HouseEntities(
+    battery_soc=SimEntity.BATTERY_SOC,
+    pv_energy=SimEntity.PV_ENERGY,
+    load_energy=SimEntity.LOAD_ENERGY,
+    grid_import_energy=SimEntity.GRID_IMPORT_ENERGY,
+    grid_export_energy=SimEntity.GRID_EXPORT_ENERGY,
+    battery_charge_energy=SimEntity.BATTERY_CHARGE_ENERGY,
+    battery_discharge_energy=SimEntity.BATTERY_DISCHARGE_ENERGY,
+    water_heater_energy=SimEntity.WATER_HEATER_ENERGY,
+    water_temperature=SimEntity.WATER_TEMPERATURE,
+    inverter_mode=SimEntity.INVERTER_MODE,
+    charge_power=SimEntity.BATTERY_CHARGE_POWER,
+    discharge_power=SimEntity.BATTERY_DISCHARGE_POWER,
+    soc_target=SimEntity.SOC_TARGET,
+    grid_charging=SimEntity.GRID_CHARGING,
+    water_heater=SimEntity.WATER_HEATER,
+)
+"""The simulated home's entities in their roles."""

@@ -27,6 +27,8 @@ battery_charge + grid_export`` [kWh] up to float rounding.
 from __future__ import annotations
 
 import math
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -55,9 +57,10 @@ from darkstar.simulation.inverter import (
 from darkstar.simulation.tank import WaterTankSpec, start_substep, tank_temp_after_c
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = [
+    "HISTORY_STEPS",
     "SUBSTEP_MAX_S",
     "BatterySimSpec",
     "EvSpec",
@@ -70,6 +73,9 @@ __all__ = [
 
 SUBSTEP_MAX_S = 60.0
 """Longest physics sub-step [s]."""
+
+HISTORY_STEPS = 14 * 96
+"""Sensor states the house remembers for :meth:`SimulatedHouse.history` (14 days of slots)."""
 
 _ENTITY_IDS = frozenset(entity.value for entity in SimEntity)
 _SETPOINT_REACHED_K = 1e-9  # float slack when the element lands exactly on the setpoint
@@ -240,6 +246,8 @@ class SimulatedHouse:
         The equipment.
     start : datetime
         Simulation start, tz-aware UTC.
+    keep_history : bool, default False
+        Record sensor states for :meth:`history` (the agent's world does; backtests don't).
 
     Raises
     ------
@@ -272,7 +280,7 @@ class SimulatedHouse:
     '44.74'
     """
 
-    def __init__(self, spec: HouseSpec, *, start: datetime) -> None:
+    def __init__(self, spec: HouseSpec, *, start: datetime, keep_history: bool = False) -> None:
         require(start.utcoffset() == timedelta(0), "start", "must be a tz-aware UTC datetime")
         battery, tank, ev = spec.battery, spec.tank, spec.ev
         self._spec = spec
@@ -296,6 +304,8 @@ class SimulatedHouse:
         self._last_kw = {SimEntity.PV_POWER: 0.0, SimEntity.LOAD_POWER: 0.0}
         self._updated = dict.fromkeys(self._entities, start)
         self._unavailable: set[SimEntity] = set()
+        self._history: dict[str, deque[EntityState]] | None = {} if keep_history else None
+        self._subscribers: list[tuple[frozenset[str], Callable[[EntityState], None]]] = []
 
     @property
     def now(self) -> datetime:
@@ -354,9 +364,51 @@ class SimulatedHouse:
             attributes.update(extra)
         return EntityState(entity.value, state, attributes, self._updated[entity])
 
-    def get_states(self) -> list[EntityState]:
-        """Return the states of every entity of this house."""
-        return [self.get_state(entity) for entity in self._entities]
+    def get_states(self, entity_ids: Sequence[str] | None = None) -> dict[str, EntityState]:
+        """Return the states of ``entity_ids`` (default: every entity), keyed by id."""
+        ids = [e.value for e in self._entities] if entity_ids is None else list(entity_ids)
+        return {entity_id: self.get_state(entity_id) for entity_id in ids}
+
+    def history(
+        self, entity_ids: Sequence[str], *, start: datetime, end: datetime
+    ) -> dict[str, list[EntityState]]:
+        """Return the states each entity had at the step ends in ``[start, end]``.
+
+        A house made with ``keep_history`` keeps :data:`HISTORY_STEPS` steps, like a
+        recorder with a short retention; older states are gone (the caller flags the gap).
+        Without it the history is empty.
+        """
+        out: dict[str, list[EntityState]] = {}
+        for entity_id in entity_ids:
+            self._entity(entity_id, "entity_ids")
+            out[entity_id] = [
+                state
+                for state in (self._history or {}).get(entity_id, ())
+                if start <= state.last_updated <= end
+            ]
+        return out
+
+    def subscribe(
+        self, entity_ids: Sequence[str], callback: Callable[[EntityState], None]
+    ) -> Callable[[], None]:
+        """Call ``callback`` with each of ``entity_ids`` after every step and write."""
+        entry = (frozenset(entity_ids), callback)
+        self._subscribers.append(entry)
+
+        def unsubscribe() -> None:
+            if entry in self._subscribers:
+                self._subscribers.remove(entry)
+
+        return unsubscribe
+
+    def _notify(self, entities: Iterable[SimEntity]) -> None:
+        if not self._subscribers:
+            return
+        for entity in entities:
+            state = self.get_state(entity)
+            for ids, callback in list(self._subscribers):
+                if entity.value in ids:
+                    callback(state)
 
     def call_service(self, domain: str, service: str, data: Mapping[str, Any]) -> None:
         """Call an HA service on one entity, refusing what HA would refuse.
@@ -399,6 +451,7 @@ class SimulatedHouse:
             label = f"{entity.value}.{field}"
             self._set_number(entity, _parse_number(label, data[str(field)]), label)
         self._updated[entity] = self._now
+        self._notify((entity,))
 
     def set_available(self, entity_id: str, *, available: bool) -> None:
         """Inject a fault: an unavailable entity reads ``"unavailable"`` and refuses writes."""
@@ -661,6 +714,12 @@ class SimulatedHouse:
             SimEntity.PV_POWER: result.pv_used_kw,
             SimEntity.LOAD_POWER: result.load_served_kw,
         }
-        for entity in self._entities:
-            if entity.domain in {"sensor", "binary_sensor"}:
-                self._updated[entity] = self._now
+        sensors = [e for e in self._entities if e.domain in {"sensor", "binary_sensor"}]
+        for entity in sensors:
+            self._updated[entity] = self._now
+        if self._history is not None:
+            for entity in sensors:
+                self._history.setdefault(entity.value, deque(maxlen=HISTORY_STEPS)).append(
+                    self.get_state(entity)
+                )
+        self._notify(sensors)

@@ -10,10 +10,9 @@ from __future__ import annotations
 import gc
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from darkstar.service.logbuffer import LogBuffer
-from darkstar.service.runtime import Runtime
 from darkstar.web.app import create_app
 from darkstar.web.auth import load_or_create_token
 
@@ -22,9 +21,21 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
-__all__ = ["ServeOptions", "serve"]
+    from darkstar.service.runtime import Runtime
+
+__all__ = ["RuntimeOpener", "ServeOptions", "serve"]
 
 logger = logging.getLogger(__name__)
+
+
+class RuntimeOpener(Protocol):
+    """Opens the service runtime in its world (:func:`darkstar.backends.open_runtime`)."""
+
+    def __call__(
+        self, *, data_dir: Path, config_path: Path, speed: float, start: datetime | None
+    ) -> Runtime:
+        """Return the opened runtime."""
+        ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,8 +73,17 @@ class ServeOptions:
     access_log: bool = False
 
 
-def serve(options: ServeOptions, *, announce: Callable[[str], None] = print) -> None:
-    """Warm up, announce the URL and token, and serve until interrupted."""
+def serve(
+    options: ServeOptions,
+    *,
+    open_runtime: RuntimeOpener,
+    announce: Callable[[str], None] = print,
+) -> None:
+    """Open the runtime, warm up, announce the URL and token, and serve until interrupted.
+
+    ``open_runtime`` chooses the world (:func:`darkstar.backends.open_runtime`); the web
+    layer never builds a house itself.
+    """
     import uvicorn
 
     logs = LogBuffer()
@@ -73,7 +93,7 @@ def serve(options: ServeOptions, *, announce: Callable[[str], None] = print) -> 
     for handler in logging.getLogger().handlers:
         handler.setLevel(logging.WARNING)  # ... while the console shows warnings only
     data_dir = options.data_dir
-    runtime = Runtime(
+    runtime = open_runtime(
         data_dir=data_dir,
         config_path=options.config_path or data_dir / "config.yaml",
         speed=options.speed,

@@ -1,0 +1,139 @@
+"""From a :class:`~darkstar.executor.controller.SlotCommand` to Home Assistant service calls.
+
+The service follows the entity's domain, so the same command drives a hybrid inverter's
+integration (``select``, ``number``, ``switch``, ``water_heater``) and the sandbox's helpers
+(``input_select``, ``input_number``, ``input_boolean``). Powers go out in the entity's own
+unit (``W`` or ``kW``, from its ``unit_of_measurement``) and are clamped to its
+``min``/``max``, as an executor must (plans carry float noise).
+
+=================  ==========================================  =====================
+role               domains                                      service, field
+=================  ==========================================  =====================
+inverter_mode      select, input_select                         select_option, option
+charge_power       number, input_number (W or kW)               set_value, value
+discharge_power    number, input_number (W or kW)               set_value, value
+soc_target         number, input_number (%)                     set_value, value
+grid_charging      switch, input_boolean                        turn_on / turn_off
+water_heater       water_heater; number, input_number (°C)      set_temperature /
+                                                                set_value
+=================  ==========================================  =====================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from darkstar.errors import InputError
+
+if TYPE_CHECKING:
+    from darkstar.executor.controller import SlotCommand
+    from darkstar.house import EntityState, House
+    from darkstar.service.world import HouseEntities
+
+__all__ = ["ServiceCall", "command_calls", "write_command"]
+
+_POWER_UNITS = {"W": 1000.0, "kW": 1.0}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceCall:
+    """One Home Assistant service call."""
+
+    domain: str
+    service: str
+    data: dict[str, Any]
+
+
+def _domain(entity_id: str) -> str:
+    return entity_id.split(".", 1)[0]
+
+
+def _number_call(state: EntityState, value: float) -> ServiceCall:
+    """``set_value`` on a number entity, clamped to its range."""
+    attributes = state.attributes
+    low, high = attributes.get("min"), attributes.get("max")
+    if low is not None:
+        value = max(value, float(low))
+    if high is not None:
+        value = min(value, float(high))
+    return ServiceCall(
+        domain=_domain(state.entity_id),
+        service="set_value",
+        data={"entity_id": state.entity_id, "value": value},
+    )
+
+
+def _power_value(state: EntityState, power_kw: float) -> float:
+    unit = state.attributes.get("unit_of_measurement")
+    if unit not in _POWER_UNITS:
+        raise InputError(state.entity_id, f"power limit unit {unit!r} is not W or kW")
+    return power_kw * _POWER_UNITS[str(unit)]
+
+
+def command_calls(
+    cmd: SlotCommand, entities: HouseEntities, states: dict[str, EntityState]
+) -> list[ServiceCall]:
+    """Return the service calls that write ``cmd`` (pure: ``states`` give units and ranges).
+
+    Raises
+    ------
+    InputError
+        Naming an entity whose domain or unit cannot carry its role.
+    """
+    calls = []
+    mode_id = entities.inverter_mode
+    if _domain(mode_id) not in {"select", "input_select"}:
+        raise InputError(mode_id, "inverter_mode must be a select or input_select")
+    calls.append(
+        ServiceCall(
+            domain=_domain(mode_id),
+            service="select_option",
+            data={"entity_id": mode_id, "option": str(cmd.mode)},
+        )
+    )
+    for entity_id, power_kw in (
+        (entities.charge_power, cmd.charge_limit_kw),
+        (entities.discharge_power, cmd.discharge_limit_kw),
+    ):
+        calls.append(_number_call(states[entity_id], _power_value(states[entity_id], power_kw)))
+    calls.append(_number_call(states[entities.soc_target], cmd.soc_target_percent))
+    if entities.grid_charging is not None:
+        calls.append(
+            ServiceCall(
+                domain=_domain(entities.grid_charging),
+                service="turn_on" if cmd.mode == "force_charge" else "turn_off",
+                data={"entity_id": entities.grid_charging},
+            )
+        )
+    heater = entities.water_heater
+    if heater is not None and cmd.water_setpoint_c is not None:
+        if _domain(heater) == "water_heater":
+            calls.append(
+                ServiceCall(
+                    domain="water_heater",
+                    service="set_temperature",
+                    data={"entity_id": heater, "temperature": cmd.water_setpoint_c},
+                )
+            )
+        else:
+            calls.append(_number_call(states[heater], cmd.water_setpoint_c))
+    return calls
+
+
+def write_command(house: House, entities: HouseEntities, cmd: SlotCommand) -> None:
+    """Write ``cmd`` to the house: read the targets' units and ranges, then call services.
+
+    Raises
+    ------
+    HouseError
+        When the house cannot be reached or refuses a call (an unavailable entity).
+    InputError
+        Naming an entity whose domain or unit cannot carry its role.
+    """
+    targets = [entities.charge_power, entities.discharge_power, entities.soc_target]
+    if entities.water_heater is not None and _domain(entities.water_heater) != "water_heater":
+        targets.append(entities.water_heater)
+    states = house.get_states(targets)
+    for call in command_calls(cmd, entities, states):
+        house.call_service(call.domain, call.service, call.data)

@@ -1,0 +1,134 @@
+"""What the agent loop runs in: a :class:`World` (house, inputs, time) and its entity roles.
+
+The agent never knows which backend it drives. A world gives it
+
+* a :class:`~darkstar.house.House` to read and command, with :class:`HouseEntities`
+  saying which entity plays which role (SoC sensor, energy counters, inverter mode, ...);
+* what it needs to plan (:meth:`World.planner_input`: prices and forecasts from now on);
+* time: :meth:`World.advance` lets one slot pass (the simulated home runs it at once; a
+  real home waits for the wall clock).
+
+The simulated world lives in :mod:`darkstar.simulation.world`; the demo and ``serve`` wire
+it in from outside, so this package never imports the simulator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from darkstar.house import House
+    from darkstar.planner.inputs.types import PlannerInput
+
+__all__ = ["COUNTER_ROLES", "HouseEntities", "PvOutlook", "World"]
+
+#: Observation field (``record_observation``) -> the :class:`HouseEntities` counter role.
+COUNTER_ROLES: Mapping[str, str] = {
+    "pv_kwh": "pv_energy",
+    "load_kwh": "load_energy",
+    "grid_import_kwh": "grid_import_energy",
+    "grid_export_kwh": "grid_export_energy",
+    "battery_charge_kwh": "battery_charge_energy",
+    "battery_discharge_kwh": "battery_discharge_energy",
+    "water_heater_kwh": "water_heater_energy",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class HouseEntities:
+    """Which entity id plays which role (config ``input_sensors`` and ``executor``).
+
+    Read (``input_sensors``): ``battery_soc`` [%], the cumulative energy counters [kWh-like,
+    ``total_increasing``], ``water_temperature`` [°C]. Written (``executor``):
+    ``inverter_mode`` (a ``select``/``input_select``), ``charge_power`` and
+    ``discharge_power`` (``number``/``input_number`` in W or kW), ``soc_target`` [%],
+    ``grid_charging`` (``switch``/``input_boolean``), ``water_heater`` (a ``water_heater``
+    entity, or a ``number``/``input_number`` setpoint in °C). ``None`` = not present.
+    """
+
+    battery_soc: str
+    pv_energy: str
+    load_energy: str
+    grid_import_energy: str
+    grid_export_energy: str
+    battery_charge_energy: str
+    battery_discharge_energy: str
+    water_heater_energy: str | None
+    water_temperature: str | None
+    inverter_mode: str
+    charge_power: str
+    discharge_power: str
+    soc_target: str
+    grid_charging: str | None
+    water_heater: str | None
+
+    def counters(self) -> dict[str, str]:
+        """Observation field -> counter entity id, for the counters this house has."""
+        out = {}
+        for field, role in COUNTER_ROLES.items():
+            entity = getattr(self, role)
+            if entity is not None:
+                out[field] = entity
+        return out
+
+    def all_ids(self) -> list[str]:
+        """Every configured entity id (for checks and subscriptions)."""
+        return [v for f in fields(self) if (v := getattr(self, f.name)) is not None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PvOutlook:
+    """PV expected the day after tomorrow against the recent mean, for the risk radar."""
+
+    day2_kwh: float | None
+    mean_daily_kwh: float
+
+
+class World(Protocol):
+    """The agent's surroundings: a house, what planning needs, and time."""
+
+    @property
+    def house(self) -> House:
+        """The home to read and command."""
+        ...
+
+    @property
+    def entities(self) -> HouseEntities:
+        """Which entity plays which role."""
+        ...
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The house's local time zone (price days, daily metrics)."""
+        ...
+
+    @property
+    def forecast_source(self) -> str:
+        """Where PV and load forecasts come from, in words."""
+        ...
+
+    @property
+    def slots_left(self) -> int | None:
+        """Slots the world can still run (the end of replayed data); ``None``: no end."""
+        ...
+
+    def planner_input(self, *, soc_percent: float, now: datetime) -> PlannerInput:
+        """Prices and forecasts known at ``now``, from the slot starting at ``now``."""
+        ...
+
+    def prices_at(self, moment: datetime) -> tuple[float, float] | None:
+        """Import and export price of the slot containing ``moment`` [SEK/kWh], if known."""
+        ...
+
+    def pv_outlook(self, now: datetime) -> PvOutlook:
+        """PV outlook for the risk radar."""
+        ...
+
+    def advance(self) -> None:
+        """Let the current slot pass (the house runs it; counters move on)."""
+        ...

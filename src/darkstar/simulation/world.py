@@ -1,0 +1,136 @@
+"""The simulated world the agent runs in: the simulated home replaying a real data year.
+
+:class:`SimulatedWorld` implements :class:`darkstar.service.world.World` for the demo,
+``serve`` without Home Assistant, and the tests: its house is a
+:class:`~darkstar.simulation.house.SimulatedHouse` (read and commanded through its HA-like
+entities, :data:`SIM_HOUSE_ENTITIES`), planning sees the prices a real house would know
+(:func:`~darkstar.simulation.backtest.known_price_end`) and the simulator's perfect PV and
+load forecasts, and :meth:`SimulatedWorld.advance` runs one slot of the house on the year's
+actual PV and load.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from darkstar.service.world import PvOutlook
+from darkstar.simulation.backtest import (
+    BacktestSpec,
+    Forecaster,
+    PriceHorizon,
+    known_price_end,
+    planner_input,
+)
+from darkstar.simulation.entities import SIM_HOUSE_ENTITIES
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from darkstar.planner.inputs.types import PlannerInput
+    from darkstar.service.world import HouseEntities
+    from darkstar.simulation.datasets import YearData
+    from darkstar.simulation.house import SimulatedHouse, StepResult
+
+__all__ = ["SLOT", "SimulatedWorld"]
+
+SLOT = timedelta(minutes=15)
+"""One slot of the replayed year."""
+
+_SLOT_H = SLOT.total_seconds() / 3600.0
+_PER_DAY = 96
+
+
+class SimulatedWorld:
+    """The simulated home replaying ``year`` from ``house.now`` (a :class:`World`).
+
+    Parameters
+    ----------
+    year : YearData
+        The replayed year (prices, actual PV and load per 15-minute slot).
+    house : SimulatedHouse
+        The home, starting on a slot of ``year``.
+    timezone : str
+        Local time of the replayed house (price days, daily metrics).
+    """
+
+    def __init__(self, *, year: YearData, house: SimulatedHouse, timezone: str) -> None:
+        self.year, self._house = year, house
+        self._tz = ZoneInfo(timezone)
+        self.spec = BacktestSpec()
+        self.forecaster = Forecaster(self.spec, len(year.index))  # perfect PV/load forecasts
+        self._first = year.index[0].to_pydatetime()
+        self.pv_kw, self.load_kw = year.pv_kw.to_numpy(), year.load_kw.to_numpy()
+        self._imp = year.import_price_sek_per_kwh.to_numpy()
+        self._exp = year.export_price_sek_per_kwh.to_numpy()
+        self.last_step: StepResult | None = None
+
+    @property
+    def house(self) -> SimulatedHouse:
+        """The simulated home."""
+        return self._house
+
+    @property
+    def entities(self) -> HouseEntities:
+        """The simulated home's entity roles."""
+        return SIM_HOUSE_ENTITIES
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """Local time of the replayed house."""
+        return self._tz
+
+    @property
+    def forecast_source(self) -> str:
+        """Where forecasts come from."""
+        return "simulator perfect forecast (Aurora models not trained in this build)"
+
+    def index_at(self, moment: datetime) -> int:
+        """Return the data index of the slot containing ``moment``."""
+        return int((moment - self._first) // SLOT)
+
+    @property
+    def slots_left(self) -> int:
+        """Slots left before the end of the data year."""
+        return len(self.year.index) - self.index_at(self._house.now)
+
+    def planner_input(self, *, soc_percent: float, now: datetime) -> PlannerInput:
+        """Prices known at ``now`` (day-ahead) and perfect forecasts, from ``now`` on."""
+        t = self.index_at(now)
+        known_end = known_price_end(now, tz=self._tz, horizon=PriceHorizon.DAYAHEAD)
+        return planner_input(
+            self.year,
+            first=t,
+            end=min(t + (known_end - now) // SLOT, len(self.year.index)),
+            soc_percent=min(100.0, max(0.0, soc_percent)),
+            tz=self._tz,
+            forecaster=self.forecaster,
+            spec=self.spec,
+        )
+
+    def prices_at(self, moment: datetime) -> tuple[float, float] | None:
+        """Import and export price of the slot containing ``moment`` [SEK/kWh]."""
+        t = self.index_at(moment)
+        if not 0 <= t < len(self._imp):
+            return None
+        return float(self._imp[t]), float(self._exp[t])
+
+    def pv_outlook(self, now: datetime) -> PvOutlook:
+        """Actual PV of the day after tomorrow vs the mean of the last 14 days [kWh]."""
+        t = self.index_at(now)
+        day2 = (
+            float(self.pv_kw[t + _PER_DAY : t + 2 * _PER_DAY].sum() * _SLOT_H)
+            if t + 2 * _PER_DAY <= len(self.pv_kw)
+            else None
+        )
+        past = self.pv_kw[max(0, t - 14 * _PER_DAY) : t]
+        mean = float(past.sum() * _SLOT_H / max(1, len(past) / _PER_DAY)) if len(past) else 0.0
+        return PvOutlook(day2_kwh=day2, mean_daily_kwh=mean)
+
+    def advance(self) -> None:
+        """Run the current slot on the year's actual PV and load."""
+        t = self.index_at(self._house.now)
+        self.last_step = self._house.step(
+            duration=SLOT, pv_kw=float(self.pv_kw[t]), load_kw=float(self.load_kw[t])
+        )

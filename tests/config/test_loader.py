@@ -41,7 +41,7 @@ def _field_paths(model: type[BaseModel], prefix: str = "") -> dict[str, FieldInf
 
 
 def _comments_above_keys(text: str) -> dict[str, str]:
-    """Map each key's dotted path to the line directly above it in the YAML text."""
+    """Map each key's dotted path to the comment block directly above it (lines joined)."""
     above: dict[str, str] = {}
     stack: list[tuple[int, str]] = []
     lines = text.splitlines()
@@ -53,7 +53,11 @@ def _comments_above_keys(text: str) -> dict[str, str]:
         while stack and stack[-1][0] >= indent:
             stack.pop()
         path = ".".join([*(key for _, key in stack), match.group("key")])
-        above[path] = lines[index - 1] if index else ""
+        block, k = [], index - 1  # the comment block right above the key, joined
+        while k >= 0 and lines[k].lstrip().startswith("#"):
+            block.insert(0, lines[k].strip())
+            k -= 1
+        above[path] = " ".join(block) if block else (lines[index - 1] if index else "")
         stack.append((indent, match.group("key")))
     return above
 
@@ -70,6 +74,10 @@ def _expected_range(field: FieldInfo) -> str:
     nullable = type(None) in args
     if annotation is bool:
         return "Range: true or false."
+    if typing.get_origin(annotation) is typing.Literal:
+        return f"Range: one of {', '.join(str(v) for v in args)}."
+    if annotation is str or str in args:  # entity ids, URLs, paths: the comment says which
+        return "Range: null or" if nullable else "Range:"
     literal = next((a for a in args if typing.get_origin(a) is typing.Literal), None)
     if literal is not None:
         choices = ", ".join(str(v) for v in typing.get_args(literal))
@@ -415,7 +423,8 @@ def test_parse_config_type_errors(data: dict[str, Any], field: str, message: str
             {"web": {}},
             "config.web",
             "unknown section; known sections: system, battery, battery_economics, grid, "
-            "export, water_heating, kepler, s_index, forecasting",
+            "export, water_heating, kepler, s_index, forecasting, planner, home_assistant, "
+            "input_sensors, executor",
             id="no-close-section",
         ),
     ],

@@ -385,3 +385,16 @@ def test_health_is_ok_when_nothing_is_wrong(client: TestClient) -> None:
     health = client.get(f"{API}/health").json()
     assert health["status"] == "ok"
     assert health["problems"] == []
+
+
+def test_config_shadow_mode_forces_shadow_on(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("executor:\n  shadow_mode: true\n")
+    rt = open_runtime(data_dir=tmp_path, config_path=tmp_path / "config.yaml", speed=math.inf)
+    try:
+        assert rt.agent.shadow is True
+        rt.set_shadow(enabled=False)
+        assert rt.agent.shadow is True
+        rt.warm_up(1)
+        assert rt.ticks[-1]["applied"] is False
+    finally:
+        rt.stop()

@@ -19,7 +19,15 @@ from darkstar.jsonlimits import check_depth
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["ConfigField", "FieldError", "config_fields", "nest_changes", "validate_changes"]
+__all__ = [
+    "SECRET_KEYS",
+    "SECRET_MASK",
+    "ConfigField",
+    "FieldError",
+    "config_fields",
+    "nest_changes",
+    "validate_changes",
+]
 
 _KEY_LINE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z_][A-Za-z0-9_]*):")
 _COMMENT_LINE = re.compile(r"^ *# ?(?P<text>.*)$")
@@ -93,6 +101,12 @@ def _leaves(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+SECRET_KEYS = frozenset({"home_assistant.token"})
+"""Keys whose value is a secret: shown as :data:`SECRET_MASK`, never sent out."""
+
+SECRET_MASK = "********"
+
+
 def _kind_of(annotation: Any) -> tuple[str, bool]:
     """Return (kind, nullable) from a pydantic field annotation."""
     text = str(annotation)
@@ -129,11 +143,14 @@ def config_fields(cfg: DarkstarConfig) -> list[ConfigField]:
     fields = []
     for key in sorted(values, key=lambda k: list(helps).index(k) if k in helps else len(helps)):
         kind, nullable = _kind_of(annotations.get(key))
+        value = values[key]
+        if key in SECRET_KEYS and value is not None:
+            value = SECRET_MASK  # a secret never leaves the service
         fields.append(
             ConfigField(
                 key=key,
                 group=key.split(".", 1)[0],
-                value=values[key],
+                value=value,
                 default=defaults.get(key),
                 help=helps.get(key, ""),
                 kind=kind,
@@ -188,6 +205,9 @@ def validate_changes(
     """
     errors: list[FieldError] = []
     for key, value in changes.items():
+        if key in SECRET_KEYS and value == SECRET_MASK:
+            errors.append(FieldError(field=key, message="enter the secret itself, not its mask"))
+            continue
         try:
             nested = nest_changes({key: value})
             check_depth(nested, field=key)  # before merge_config recurses through it

@@ -13,7 +13,7 @@ daily anti-legionella cycle at most, and a 0.1 s solve.
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -21,10 +21,15 @@ __all__ = [
     "BatteryConfig",
     "BatteryEconomicsConfig",
     "DarkstarConfig",
+    "ExecutorConfig",
     "ExportConfig",
     "ForecastingConfig",
     "GridConfig",
+    "HomeAssistantConfig",
+    "InputSensorsConfig",
     "KeplerConfig",
+    "PlannerConfig",
+    "REQUIRED_WITH_HOME_ASSISTANT",
     "SIndexConfig",
     "SystemConfig",
     "VacationModeConfig",
@@ -165,6 +170,77 @@ class ForecastingConfig(_Section):
     )
 
 
+_ENTITY_ID = r"^[a-z_]+\.[a-z0-9_]+$"
+
+
+def _entity(description: str) -> Any:
+    return Field(None, pattern=_ENTITY_ID, description=description)
+
+
+class HomeAssistantConfig(_Section):
+    """Where Home Assistant is (``url`` null: run on the simulated home)."""
+
+    url: str | None = Field(
+        None, pattern=r"^https?://\S+$", description="Base URL, e.g. http://homeassistant:8123."
+    )
+    token: str | None = Field(
+        None, min_length=20, description="Long-lived access token (secret; never shown)."
+    )
+    token_file: str | None = Field(None, description="File holding the token (mode 0600).")
+    timeout_s: float = Field(10.0, ge=0.5, le=120, description="Timeout of every call [s].")
+
+
+class InputSensorsConfig(_Section):
+    """Entities Darkstar reads (ids as in Home Assistant)."""
+
+    battery_soc: str | None = _entity("Battery state of charge [%].")
+    pv_energy: str | None = _entity("PV energy counter [Wh/kWh/MWh, total_increasing].")
+    load_energy: str | None = _entity("House load energy counter (without water heater, EV).")
+    grid_import_energy: str | None = _entity("Grid import energy counter.")
+    grid_export_energy: str | None = _entity("Grid export energy counter.")
+    battery_charge_energy: str | None = _entity("Battery charge energy counter (AC side).")
+    battery_discharge_energy: str | None = _entity("Battery discharge energy counter (AC side).")
+    water_heater_energy: str | None = _entity("Water heater energy counter (optional).")
+    water_temperature: str | None = _entity("Water tank temperature [°C] (optional).")
+
+
+class ExecutorConfig(_Section):
+    """Entities Darkstar writes, and how often."""
+
+    interval_seconds: int = Field(60, ge=10, le=900, description="Executor tick [s].")
+    shadow_mode: bool = Field(False, description="Compute and log commands, write nothing.")
+    inverter_mode: str | None = _entity("Work mode select (options as InverterMode).")
+    charge_power: str | None = _entity("Battery charge power limit number [W or kW].")
+    discharge_power: str | None = _entity("Battery discharge power limit number [W or kW].")
+    soc_target: str | None = _entity("Battery SoC target number [%].")
+    grid_charging: str | None = _entity("Grid charging switch (optional).")
+    water_heater: str | None = _entity("Water heater entity or setpoint number (optional).")
+
+
+class PlannerConfig(_Section):
+    """Which planner drives the house."""
+
+    primary: Literal["kepler", "heuristic"] = Field(
+        "kepler", description="kepler (MILP) or heuristic (rule-based, for a cautious start)."
+    )
+
+
+#: Keys that must name an entity when Home Assistant drives the house.
+REQUIRED_WITH_HOME_ASSISTANT = (
+    "input_sensors.battery_soc",
+    "input_sensors.pv_energy",
+    "input_sensors.load_energy",
+    "input_sensors.grid_import_energy",
+    "input_sensors.grid_export_energy",
+    "input_sensors.battery_charge_energy",
+    "input_sensors.battery_discharge_energy",
+    "executor.inverter_mode",
+    "executor.charge_power",
+    "executor.discharge_power",
+    "executor.soc_target",
+)
+
+
 class DarkstarConfig(_Section):
     """The whole ``config.yaml``."""
 
@@ -177,3 +253,28 @@ class DarkstarConfig(_Section):
     kepler: KeplerConfig = Field(default_factory=KeplerConfig)
     s_index: SIndexConfig = Field(default_factory=SIndexConfig)
     forecasting: ForecastingConfig = Field(default_factory=ForecastingConfig)
+    planner: PlannerConfig = Field(default_factory=PlannerConfig)
+    home_assistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
+    input_sensors: InputSensorsConfig = Field(default_factory=InputSensorsConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+
+    def missing_home_assistant_entities(self) -> list[str]:
+        """Return the keys :data:`REQUIRED_WITH_HOME_ASSISTANT` that are still null.
+
+        Checked when Home Assistant is opened (not by the model: a Settings change may
+        set the URL before the entities).
+        """
+        return [
+            key
+            for key in REQUIRED_WITH_HOME_ASSISTANT
+            if getattr(getattr(self, key.split(".")[0]), key.split(".")[1]) is None
+        ]
+        missing = [
+            key
+            for key in REQUIRED_WITH_HOME_ASSISTANT
+            if getattr(getattr(self, key.split(".")[0]), key.split(".")[1]) is None
+        ]
+        if missing:
+            msg = f"{', '.join(missing)}: required when home_assistant.url is set"
+            raise ValueError(msg)
+        return self

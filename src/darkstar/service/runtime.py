@@ -208,7 +208,8 @@ class Runtime:
     def _apply(self, state: UserState) -> None:
         """Make ``state`` the one the agent obeys (caller holds the lock or is ``__init__``)."""
         self.user_state = state
-        self.agent.shadow = state.shadow
+        # config executor.shadow_mode forces shadow mode on, whatever the switch says
+        self.agent.shadow = state.shadow or self.agent.cfg.executor.shadow_mode
         self.agent.manual_blocks = state.manual_blocks
         self._status = None
 

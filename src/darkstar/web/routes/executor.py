@@ -39,7 +39,7 @@ def executor(
 def set_shadow(body: ShadowIn, runtime: RuntimeDep, _: TokenDep) -> dict[str, bool]:
     """Shadow mode: compute and log commands without writing them to the devices."""
     runtime.set_shadow(enabled=body.enabled)
-    return {"shadow": body.enabled}
+    return {"shadow": runtime.agent.shadow}  # config executor.shadow_mode keeps it on
 
 
 @router.post("/actions", response_model=OverrideState, responses=_AUTH)

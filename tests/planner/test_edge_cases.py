@@ -604,3 +604,21 @@ def test_write_schedule_replaces_via_rename(
     assert dest == target
     assert source.parent == tmp_path
     assert source.name != target.name
+
+
+def test_planner_primary_heuristic_plans_with_the_rule_based_planner() -> None:
+    from darkstar.config import parse_config
+    from darkstar.examples import read_example_request
+    from darkstar.planner import generate_schedule
+    from darkstar.planner.inputs import parse_plan_request, prepare_input
+    from darkstar.planner.pipeline import HEURISTIC_PRIMARY
+
+    request = parse_plan_request(read_example_request("se4-price-spike-2018-05-16"))
+    pin = prepare_input(request)
+    kepler = generate_schedule(pin, parse_config({}))
+    rules = generate_schedule(pin, parse_config({"planner": {"primary": "heuristic"}}))
+    assert kepler.document["meta"]["status"] == "optimal"
+    assert rules.document["meta"]["status"] == "fallback"
+    assert rules.document["meta"]["fallback_reason"] == HEURISTIC_PRIMARY
+    # the heuristic's plan is a different, dearer one (Kepler is the optimum)
+    assert rules.document["meta"]["energy_cost_sek"] > kepler.document["meta"]["energy_cost_sek"]

@@ -28,7 +28,7 @@ from darkstar.planner.strategy.s_index import risk_factor, target_soc_percent
 from darkstar.planner.strategy.target_soc import target_soc_slot
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from datetime import datetime
 
     from numpy.typing import NDArray
@@ -132,9 +132,19 @@ def generate_schedule(
         manual_blocks, slot_starts=[s.start for s in pin.slots], slot_duration=pin.slot_duration
     )
     kin = kin if manual is None else replace(kin, manual=manual)
+    solve = _heuristic_primary if cfg.planner.primary == "heuristic" else solve_with_fallback
     return solve_kepler_input(
-        pin, kin, mode=mode, strategy_meta=strategy.meta, planned_at=planned_at
+        pin, kin, mode=mode, strategy_meta=strategy.meta, planned_at=planned_at, solve=solve
     )
+
+
+HEURISTIC_PRIMARY = "planner.primary is heuristic"
+"""The fallback reason of a plan made by the rule-based planner on purpose."""
+
+
+def _heuristic_primary(kin: KeplerInput) -> KeplerResult:
+    """The rule-based plan, by configuration (``planner.primary: heuristic``)."""
+    return fallback_result(kin, HEURISTIC_PRIMARY)
 
 
 def solve_kepler_input(
@@ -144,13 +154,15 @@ def solve_kepler_input(
     mode: PlanMode | str,
     strategy_meta: dict[str, Any],
     planned_at: datetime | None = None,
+    solve: Callable[[KeplerInput], KeplerResult] = solve_with_fallback,
 ) -> PlanOutcome:
     """Solve a prepared solver input and return the validated document (never raises).
 
-    Kepler with the heuristic fallback, the schedule document, and the fallback again if
-    the plan fails validation. Shared by :func:`generate_schedule` and what-if re-solves.
+    Kepler with the heuristic fallback (or ``solve``), the schedule document, and the
+    fallback again if the plan fails validation. Shared by :func:`generate_schedule` and
+    what-if re-solves.
     """
-    result = _note_manual(kin, solve_with_fallback(kin))
+    result = _note_manual(kin, solve(kin))
     document = build_schedule_document(
         pin, kin, result, mode=str(mode), strategy_meta=strategy_meta, planned_at=planned_at
     )

@@ -40,6 +40,7 @@ from darkstar.config.loader import load_config, read_config_file_data
 from darkstar.config.yaml_io import update_config_file
 from darkstar.errors import BusyError, InputError, StorageError
 from darkstar.executor.controller import InverterMode, SlotCommand
+from darkstar.planner.pipeline import HEURISTIC_PRIMARY
 from darkstar.planner.strategy.manual_plan import ManualBlock, manual_blocks_from_records
 from darkstar.service.agent import SLOT, AgentLoop, PlanEvent, loop_config
 from darkstar.service.user_state import (
@@ -400,8 +401,8 @@ class Runtime:
             self.strategy.append(
                 StrategyEntry(at=planned_at, kind="warning", message=str(warning), values={})
             )
-        if meta["status"] == "fallback":
-            reason = meta.get("fallback_reason")
+        reason = meta.get("fallback_reason")
+        if meta["status"] == "fallback" and reason != HEURISTIC_PRIMARY:
             self.notify("warning", f"planner fell back to the heuristic: {reason}")
         self.publish("schedule", {"planned_at": meta["planned_at"], "status": meta["status"]})
 

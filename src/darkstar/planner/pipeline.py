@@ -143,7 +143,7 @@ HEURISTIC_PRIMARY = "planner.primary is heuristic"
 
 
 def _heuristic_primary(kin: KeplerInput) -> KeplerResult:
-    """The rule-based plan, by configuration (``planner.primary: heuristic``)."""
+    """Return the rule-based plan, by configuration (``planner.primary: heuristic``)."""
     return fallback_result(kin, HEURISTIC_PRIMARY)
 
 

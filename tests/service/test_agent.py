@@ -177,3 +177,57 @@ def test_run_agent_rejects_bad_run(tmp_path: Path, kwargs: dict[str, object], fi
     with pytest.raises(InputError) as info:
         run_agent(speed=0, out_dir=tmp_path, cfg=load_config(), **args)  # type: ignore[arg-type]
     assert info.value.field == field
+
+
+def test_unreadable_soc_writes_nothing_and_says_so(tmp_path: Path) -> None:
+    from darkstar.simulation.agent_run import open_agent
+
+    agent, world, _ = open_agent(cfg=load_config(), out_dir=tmp_path, days=1.0)
+    try:
+        agent.step()  # plans and writes the first slot
+        house = world.house
+        before = house.inverter
+        writes: list[tuple[str, str]] = []
+        real_call = house.call_service
+
+        def spy(domain: str, service: str, data: object) -> None:
+            writes.append((domain, service))
+            real_call(domain, service, data)  # type: ignore[arg-type]
+
+        house.call_service = spy  # type: ignore[method-assign]
+        house.set_available(SimEntity.BATTERY_SOC, available=False)
+        tick = agent.step()
+        assert writes == []
+        assert house.inverter == before
+        assert agent.safe_state == "SoC unreadable: nothing written"
+        assert tick.soc_percent is None
+        assert agent.last_note is not None
+        assert agent.last_note.startswith("SoC unreadable: nothing written")
+        house.set_available(SimEntity.BATTERY_SOC, available=True)
+        agent.step()
+        assert writes  # back to normal: the command is written again
+        assert agent.safe_state is None
+    finally:
+        agent.store.close()
+
+
+def test_stale_plan_gives_safe_idle(tmp_path: Path) -> None:
+    from darkstar.executor.controller import InverterMode
+    from darkstar.service.agent import STALE_PLAN
+    from darkstar.simulation.agent_run import open_agent
+
+    agent, world, _ = open_agent(cfg=load_config(), out_dir=tmp_path, days=1.0)
+    try:
+        agent.step()
+        agent.start += timedelta(minutes=1)  # never due again: no replanning
+        for _ in range(int(STALE_PLAN / timedelta(minutes=15)) - 1):
+            agent.step()
+            assert agent.safe_state is None
+        agent.step()
+        assert agent.safe_state is not None
+        assert agent.safe_state.startswith("plan stale")
+        assert agent.last_command is not None
+        assert agent.last_command.mode is InverterMode.HOLD
+        assert world.house.inverter.mode == "hold"
+    finally:
+        agent.store.close()

@@ -53,7 +53,12 @@ def test_status_describes_the_house_now(client: TestClient, runtime: Runtime) ->
     assert 0 <= body["soc_percent"] <= 100
     assert body["plan"]["status"] == "optimal"
     assert body["s_index"]["load_factor"] == pytest.approx(1.1)
-    assert body["executor"] == {"shadow": False, "override": None, "water_override": None}
+    assert body["executor"] == {
+        "shadow": False,
+        "override": None,
+        "water_override": None,
+        "safe_state": None,
+    }
 
 
 def test_schedule_is_the_written_schedule_json(client: TestClient, runtime: Runtime) -> None:

@@ -197,7 +197,12 @@ def test_unwritable_state_refuses_the_change_and_reports_it(
         ):
             assert client.post(f"{API}{path}", json=body, headers=AUTH).status_code == 503, path
         status = client.get(f"{API}/status").json()
-        assert status["executor"] == {"shadow": False, "override": None, "water_override": None}
+        assert status["executor"] == {
+            "shadow": False,
+            "override": None,
+            "water_override": None,
+            "safe_state": None,
+        }
         health = client.get(f"{API}/health").json()
         assert health["status"] == "degraded"
         assert any("state.json" in p for p in health["problems"])

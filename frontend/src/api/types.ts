@@ -35,7 +35,13 @@ export type Status = {
     solve_time_ms: number | null;
   };
   s_index: SIndex | null;
-  executor: { shadow: boolean; override: Override | null; water_override: Override | null };
+  executor: {
+    shadow: boolean;
+    override: Override | null;
+    water_override: Override | null;
+    /** Why the last slot was not executed as planned (e.g. "SoC unreadable: nothing written"). */
+    safe_state: string | null;
+  };
   cost_today_sek: number;
   /** What is degraded right now, in words (e.g. "storage: cannot write ..."); empty when all is well. */
   problems: string[];
@@ -184,6 +190,7 @@ export type ExecutorState = {
   shadow: boolean;
   override: Override | null;
   water_override: Override | null;
+  safe_state: string | null;
   ticks: ExecutorTick[];
   notifications: Notification[];
 };

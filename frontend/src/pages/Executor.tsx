@@ -89,6 +89,7 @@ export function Executor() {
         <KV k="Shadow mode" v={data ? (data.shadow ? "on (observe only)" : "off (acting)") : "–"} />
         <KV k="Battery override" v={data ? ov(data.override, tz) : "–"} />
         <KV k="Water override" v={data ? ov(data.water_override, tz) : "–"} />
+        <KV k="Safety" v={data ? (data.safe_state ?? "normal: following the plan") : "–"} />
         <ResultText result={result} testId="executor-result" />
       </Section>
 

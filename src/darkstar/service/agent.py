@@ -47,6 +47,7 @@ __all__ = [
     "DB_FILE",
     "SCHEDULE_FILE",
     "SLOT",
+    "STALE_PLAN",
     "AgentLoop",
     "AgentTick",
     "CommandHook",
@@ -69,6 +70,9 @@ DB_FILE = "planner_learning.db"
 """Name of the learning store in ``out_dir``."""
 
 _REPLAN = timedelta(hours=1)
+
+STALE_PLAN = timedelta(hours=3)
+"""A plan older than this (three hourly replans missed) is not followed: safe idle."""
 
 #: What a failed read or write of the house raises (the simulated home refuses with
 #: InputError, Home Assistant with HouseError; KeyError: an attribute it lacks).
@@ -219,6 +223,10 @@ class AgentLoop:
         Why the last ``schedule.json`` write failed; ``None`` after a good write.
     resumed : bool
         Whether the run continues a stored history (set by whoever opened it).
+    safe_state : str or None
+        Why the last slot was not executed as planned, in words: ``SoC unreadable:
+        nothing written`` (the devices keep their settings) or ``plan stale ...: safe
+        idle`` (a plan older than :data:`STALE_PLAN`); ``None`` when all was normal.
     """
 
     def __init__(self, *, world: World, cfg: DarkstarConfig, store: Store, out_dir: Path) -> None:
@@ -239,6 +247,7 @@ class AgentLoop:
         self.last_note: str | None = None
         self.schedule_write_error: str | None = None
         self.resumed = False
+        self.safe_state: str | None = None
 
     @property
     def steps_left(self) -> int | None:
@@ -368,9 +377,19 @@ class AgentLoop:
         house, now = self.house, self.house.now
         prices = self.world.prices_at(now)
         row = self.current_row()
+        self.safe_state = None
+        if row is not None and self.plan is not None and now - self.plan.start >= STALE_PLAN:
+            self.safe_state = f"plan stale (made {self.plan.start.isoformat()}): safe idle"
+            row = None  # the idle command; overrides still apply
         cmd, note = self._command(row)
+        if self.safe_state is not None:
+            note = self.safe_state + (f"; {note}" if note else "")
         if self.shadow:
             note = "shadow mode: not applied" + (f"; {note}" if note else "")
+        elif self.observe_soc() is None:
+            # never act on unknown state: the devices keep what they had, and it is shown
+            self.safe_state = "SoC unreadable: nothing written"
+            note = self.safe_state + (f"; {note}" if note else "")
         else:
             failed = _act(house, self.world, cmd)
             note = failed if note is None else (f"{note}; {failed}" if failed else note)

@@ -102,6 +102,7 @@ def status_view(runtime: Runtime) -> dict[str, Any]:
                 "shadow": agent.shadow,
                 "override": override_view(runtime.override, tz),
                 "water_override": override_view(runtime.water_override, tz),
+                "safe_state": agent.safe_state,
             },
             "cost_today_sek": _cost_since(runtime, _local_midnight(house.now, tz)),
             "problems": runtime.problems(),
@@ -330,13 +331,14 @@ def executor_view(runtime: Runtime, *, limit: int) -> dict[str, Any]:
         tz = runtime.agent.tz
         ticks = list(runtime.ticks)[-limit:][::-1]
         notices = list(runtime.notices)[::-1]
-        shadow = runtime.agent.shadow
+        shadow, safe_state = runtime.agent.shadow, runtime.agent.safe_state
         override = override_view(runtime.override, tz)
         water = override_view(runtime.water_override, tz)
     return {
         "shadow": shadow,
         "override": override,
         "water_override": water,
+        "safe_state": safe_state,
         "ticks": [
             {**t, "at": to_local_iso(t["at"], tz), "slot_start": to_local_iso(t["slot_start"], tz)}
             for t in ticks

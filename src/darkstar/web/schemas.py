@@ -116,6 +116,7 @@ class ExecutorState(BaseModel):
     shadow: bool
     override: OverrideOut | None
     water_override: OverrideOut | None
+    safe_state: str | None = None
 
 
 class StatusOut(BaseModel):
@@ -363,6 +364,7 @@ class ExecutorOut(BaseModel):
     shadow: bool
     override: OverrideOut | None
     water_override: OverrideOut | None
+    safe_state: str | None = None
     ticks: list[ExecutorTickOut]
     notifications: list[NotificationOut]
 

@@ -9,7 +9,7 @@ import pytest
 
 from darkstar.errors import InputError
 from darkstar.executor.controller import InverterMode, SlotCommand
-from darkstar.executor.dispatcher import ServiceCall, command_calls
+from darkstar.executor.dispatcher import ServiceCall, command_calls, pending_calls
 from darkstar.house import EntityState
 from darkstar.service.world import HouseEntities
 
@@ -136,3 +136,35 @@ def test_command_calls_refuse_an_inverter_mode_that_is_no_select() -> None:
     entities = replace(HELPERS, inverter_mode="sensor.mode")
     with pytest.raises(InputError, match="inverter_mode must be a select"):
         command_calls(CMD, entities, STATES)
+
+
+def _shown(entity_id: str, state: str, **attributes: object) -> EntityState:
+    return EntityState(entity_id, state, attributes, AT)
+
+
+def test_pending_calls_skip_what_the_house_already_shows() -> None:
+    calls = command_calls(CMD, HELPERS, STATES)
+    following = {
+        "input_select.mode": _shown("input_select.mode", "force_charge"),
+        "input_number.charge": _shown("input_number.charge", "2500.0", unit_of_measurement="W"),
+        "input_number.discharge": _shown("input_number.discharge", "0.0"),
+        "input_number.soc_target": _shown("input_number.soc_target", "80.0"),
+        "input_boolean.grid_charging": _shown("input_boolean.grid_charging", "on"),
+        "input_number.water_setpoint": _shown("input_number.water_setpoint", "60.0"),
+    }
+    assert pending_calls(calls, following) == []  # a steady plan writes nothing
+    changed = {**following, "input_number.charge": _shown("input_number.charge", "2400.0")}
+    assert [c.data["entity_id"] for c in pending_calls(calls, changed)] == ["input_number.charge"]
+    off = {**following, "input_boolean.grid_charging": _shown("input_boolean.grid_charging", "off")}
+    assert [c.service for c in pending_calls(calls, off)] == ["turn_on"]
+    unknown = {**following, "input_select.mode": _shown("input_select.mode", "unavailable")}
+    assert [c.service for c in pending_calls(calls, unknown)] == ["select_option"]
+
+
+def test_pending_calls_compare_water_heater_setpoints() -> None:
+    entities = replace(HELPERS, water_heater="water_heater.tank")
+    call = command_calls(CMD, entities, STATES)[-1]
+    same = {"water_heater.tank": _shown("water_heater.tank", "electric", temperature=60.0)}
+    other = {"water_heater.tank": _shown("water_heater.tank", "electric", temperature=55.0)}
+    assert pending_calls([call], same) == []
+    assert pending_calls([call], other) == [call]

@@ -6,6 +6,11 @@ integration (``select``, ``number``, ``switch``, ``water_heater``) and the sandb
 unit (``W`` or ``kW``, from its ``unit_of_measurement``) and are clamped to its
 ``min``/``max``, as an executor must (plans carry float noise).
 
+Writes only on change (:func:`pending_calls`): a call whose entity already shows the
+value (the option, on/off, or the number to :data:`WRITE_REL_TOLERANCE`) is not sent, so a
+steady plan writes nothing and the inverter's flash is spared. The tolerance is tight on
+purpose: a looser one (say 50 W) would make the house drift from the plan it follows.
+
 =================  ==========================================  =====================
 role               domains                                      service, field
 =================  ==========================================  =====================
@@ -31,9 +36,18 @@ if TYPE_CHECKING:
     from darkstar.house import EntityState, House
     from darkstar.service.world import HouseEntities
 
-__all__ = ["ServiceCall", "command_calls", "write_command"]
+__all__ = [
+    "WRITE_REL_TOLERANCE",
+    "ServiceCall",
+    "command_calls",
+    "pending_calls",
+    "write_command",
+]
 
 _POWER_UNITS = {"W": 1000.0, "kW": 1.0}
+
+WRITE_REL_TOLERANCE = 1e-6
+"""A number this close to the entity's state (relative, or absolute below 1) is not rewritten."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,8 +135,37 @@ def command_calls(
     return calls
 
 
-def write_command(house: House, entities: HouseEntities, cmd: SlotCommand) -> None:
-    """Write ``cmd`` to the house: read the targets' units and ranges, then call services.
+def _already(call: ServiceCall, state: EntityState | None) -> bool:
+    """Whether ``state`` already shows what ``call`` would write."""
+    if state is None:
+        return False
+    if call.service == "select_option":
+        return bool(state.state == call.data["option"])
+    if call.service in {"turn_on", "turn_off"}:
+        return state.state == call.service.removeprefix("turn_")
+    if call.service == "set_temperature":
+        target = state.attributes.get("temperature")
+        return target is not None and _close(float(target), float(call.data["temperature"]))
+    try:
+        current = float(state.state)
+    except ValueError:
+        return False
+    return _close(current, float(call.data["value"]))
+
+
+def _close(current: float, wanted: float) -> bool:
+    return abs(current - wanted) <= WRITE_REL_TOLERANCE * max(1.0, abs(wanted))
+
+
+def pending_calls(calls: list[ServiceCall], states: dict[str, EntityState]) -> list[ServiceCall]:
+    """Return the calls whose entity does not already show the value (writes on change)."""
+    return [c for c in calls if not _already(c, states.get(c.data["entity_id"]))]
+
+
+def write_command(house: House, entities: HouseEntities, cmd: SlotCommand) -> list[ServiceCall]:
+    """Write ``cmd`` to the house, only what differs from the entities' states now.
+
+    Returns the calls made (empty when the house already follows the command).
 
     Raises
     ------
@@ -131,9 +174,12 @@ def write_command(house: House, entities: HouseEntities, cmd: SlotCommand) -> No
     InputError
         Naming an entity whose domain or unit cannot carry its role.
     """
-    targets = [entities.charge_power, entities.discharge_power, entities.soc_target]
-    if entities.water_heater is not None and _domain(entities.water_heater) != "water_heater":
+    targets = [entities.inverter_mode, entities.charge_power, entities.discharge_power]
+    targets += [e for e in (entities.soc_target, entities.grid_charging) if e is not None]
+    if entities.water_heater is not None and cmd.water_setpoint_c is not None:
         targets.append(entities.water_heater)
     states = house.get_states(targets)
-    for call in command_calls(cmd, entities, states):
+    calls = pending_calls(command_calls(cmd, entities, states), states)
+    for call in calls:
         house.call_service(call.domain, call.service, call.data)
+    return calls

@@ -153,14 +153,14 @@ def _read(house: House, entity_id: str | None, quantity: Quantity) -> float | No
         return None
 
 
-def _act(house: House, world: World, cmd: SlotCommand) -> str | None:
-    """Write the command; return a note instead of raising when the house refuses it."""
+def _act(house: House, world: World, cmd: SlotCommand) -> tuple[int, str | None]:
+    """Write the command (what changed); return the writes made and a note on failure."""
     try:
-        write_command(house, world.entities, cmd)
+        calls = write_command(house, world.entities, cmd)
     except (*_HOUSE_ERRORS, DarkstarError) as exc:
         logger.warning("act: command not fully applied: %s", exc)
-        return f"command failed: {exc}"
-    return None
+        return 0, f"command failed: {exc}"
+    return len(calls), None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -223,6 +223,8 @@ class AgentLoop:
         Why the last ``schedule.json`` write failed; ``None`` after a good write.
     resumed : bool
         Whether the run continues a stored history (set by whoever opened it).
+    writes : int
+        Service calls made so far (only what changed is written).
     safe_state : str or None
         Why the last slot was not executed as planned, in words: ``SoC unreadable:
         nothing written`` (the devices keep their settings) or ``plan stale ...: safe
@@ -248,6 +250,7 @@ class AgentLoop:
         self.schedule_write_error: str | None = None
         self.resumed = False
         self.safe_state: str | None = None
+        self.writes = 0
 
     @property
     def steps_left(self) -> int | None:
@@ -391,7 +394,8 @@ class AgentLoop:
             self.safe_state = "SoC unreadable: nothing written"
             note = self.safe_state + (f"; {note}" if note else "")
         else:
-            failed = _act(house, self.world, cmd)
+            writes, failed = _act(house, self.world, cmd)
+            self.writes += writes
             note = failed if note is None else (f"{note}; {failed}" if failed else note)
         before = self._counters()
         self.world.advance()

@@ -9,11 +9,14 @@ UI_INDEX := src/darkstar/web/static/index.html
 NODE_STAMP := frontend/node_modules/.package-lock.json
 UI_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html \
 	frontend/vite.config.ts frontend/tsconfig.json frontend/package-lock.json
+# the HA sandbox (integration tests, HA demo) runs Home Assistant from its own Python 3.13 venv
+HA_VENV := build/ha/venv
+HA_STAMP := $(HA_VENV)/.installed-stamp
 # browser tests drive Debian's Chromium (installed with apt when missing)
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench clean ui chromium
+.PHONY: demo test lint bench clean ui chromium ha-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +35,12 @@ $(UI_INDEX): $(NODE_STAMP) $(UI_SOURCES)
 
 ui: $(UI_INDEX)
 
+# pins and the Python 3.13 lookup live in the script
+$(HA_STAMP): scripts/ha-venv.sh
+	bash scripts/ha-venv.sh $(HA_VENV)
+
+ha-venv: $(HA_STAMP)
+
 chromium:
 	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
@@ -40,7 +49,7 @@ chromium:
 demo: $(STAMP) $(UI_INDEX)
 	$(VENV)/bin/darkstar demo --serve
 
-test: $(STAMP) $(UI_INDEX) chromium
+test: $(STAMP) $(UI_INDEX) chromium $(HA_STAMP)
 	cd frontend && npm test
 	DARKSTAR_CHROMIUM=$(CHROMIUM) $(PY) -m pytest
 

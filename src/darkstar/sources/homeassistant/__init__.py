@@ -1,0 +1,52 @@
+"""The Home Assistant adapter: the only code in Darkstar that speaks Home Assistant.
+
+:class:`HomeAssistantHouse` implements :class:`darkstar.house.House` on HA's REST API
+(:class:`HomeAssistantRest`: states, history, service calls) and WebSocket API
+(:class:`HomeAssistantWebSocket`: subscriptions, long-term statistics, reconnecting on
+its own). :func:`resolve_connection` finds the URL and token (config, token file,
+environment, add-on Supervisor). Every failure is a :class:`~darkstar.house.HouseError`
+that names what to fix (``home_assistant.url``, ``home_assistant.token``, the entity or
+the service); configuration mistakes are :class:`~darkstar.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+from darkstar.sources.homeassistant.config import (
+    DEFAULT_TOKEN_ENV,
+    SUPERVISOR_TOKEN_ENV,
+    SUPERVISOR_URL,
+    HomeAssistantConnection,
+    resolve_connection,
+    resolve_token,
+)
+from darkstar.sources.homeassistant.house import HomeAssistantHouse
+from darkstar.sources.homeassistant.payloads import (
+    StatisticSeries,
+    StatisticsRow,
+    UnexpectedReply,
+)
+from darkstar.sources.homeassistant.rest import HomeAssistantRest
+from darkstar.sources.homeassistant.websocket import (
+    REQUESTED_UNITS,
+    HomeAssistantWebSocket,
+    StatisticsPeriod,
+    StatisticsType,
+)
+
+__all__ = [
+    "DEFAULT_TOKEN_ENV",
+    "REQUESTED_UNITS",
+    "SUPERVISOR_TOKEN_ENV",
+    "SUPERVISOR_URL",
+    "HomeAssistantConnection",
+    "HomeAssistantHouse",
+    "HomeAssistantRest",
+    "HomeAssistantWebSocket",
+    "StatisticSeries",
+    "StatisticsPeriod",
+    "StatisticsRow",
+    "StatisticsType",
+    "UnexpectedReply",
+    "resolve_connection",
+    "resolve_token",
+]

@@ -366,14 +366,17 @@ class AgentLoop:
         return self.command_hook(self.house.now, cmd)
 
     def _counters(self) -> dict[str, float] | None:
-        """Read every energy counter [kWh]; ``None`` if any cannot be read."""
-        values = {}
-        for field, entity_id in self.world.entities.counters().items():
-            value = _read(self.house, entity_id, Quantity.ENERGY_KWH)
-            if value is None:
-                return None
-            values[field] = value
-        return values
+        """Read every energy counter in one call [kWh]; ``None`` if any cannot be read."""
+        counters = self.world.entities.counters()
+        try:
+            states = self.house.get_states(list(counters.values()))
+            return {
+                field: read_number(states[entity_id], Quantity.ENERGY_KWH)
+                for field, entity_id in counters.items()
+            }
+        except _HOUSE_ERRORS as exc:
+            logger.warning("cannot read the energy counters: %s", exc)
+            return None
 
     def _run_slot(self, *, event: PlanEvent, solve_ms: float | None) -> AgentTick:
         """ACT on the current slot, let the world run it and LEARN from the counters."""

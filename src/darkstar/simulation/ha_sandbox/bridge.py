@@ -1,0 +1,279 @@
+"""The simulated home inside the sandbox Home Assistant, and the world the agent runs in there.
+
+:class:`SandboxBridge` is the simulated home's side of the sandbox: after every slot it
+*publishes* its measured values into Home Assistant (the raw ``input_number`` helpers under
+the template sensors of :mod:`~darkstar.simulation.ha_sandbox.config`), and before every
+slot it *obeys* what is written to HA's control entities (inverter mode, power limits, SoC
+target, grid charging, water setpoint) by applying them to the simulated inverter. Like a
+real inverter, the simulated one keeps its last settings when Home Assistant is down.
+
+:class:`SandboxWorld` is the :class:`~darkstar.service.world.World` of ``make ha-demo`` and
+the integration tests: the agent reads and writes **only through Home Assistant**
+(:class:`~darkstar.sources.homeassistant.HomeAssistantHouse`); prices, forecasts and time
+come from the replayed year (:class:`~darkstar.simulation.world.SimulatedWorld`), so a
+sandbox day can be compared with the same day run directly on the simulated home.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from darkstar.errors import InputError
+from darkstar.house import HouseError
+from darkstar.service.world import HouseEntities
+from darkstar.simulation.entities import STATE_UNAVAILABLE, SimEntity
+from darkstar.simulation.ha_sandbox.config import RAW_UNAVAILABLE, SANDBOX_ENTITIES
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from darkstar.house import EntityState, House, Unsubscribe
+    from darkstar.planner.inputs.types import PlannerInput
+    from darkstar.service.world import PvOutlook
+    from darkstar.simulation.house import SimulatedHouse
+    from darkstar.simulation.world import SimulatedWorld
+    from darkstar.sources.homeassistant import HomeAssistantHouse
+
+__all__ = ["SANDBOX_HOUSE_ENTITIES", "SandboxBridge", "SandboxWorld"]
+
+logger = logging.getLogger(__name__)
+
+_E = SimEntity
+SANDBOX_HOUSE_ENTITIES = HouseEntities(
+    battery_soc=SANDBOX_ENTITIES[_E.BATTERY_SOC].entity_id,
+    pv_energy=SANDBOX_ENTITIES[_E.PV_ENERGY].entity_id,
+    load_energy=SANDBOX_ENTITIES[_E.LOAD_ENERGY].entity_id,
+    grid_import_energy=SANDBOX_ENTITIES[_E.GRID_IMPORT_ENERGY].entity_id,
+    grid_export_energy=SANDBOX_ENTITIES[_E.GRID_EXPORT_ENERGY].entity_id,
+    battery_charge_energy=SANDBOX_ENTITIES[_E.BATTERY_CHARGE_ENERGY].entity_id,
+    battery_discharge_energy=SANDBOX_ENTITIES[_E.BATTERY_DISCHARGE_ENERGY].entity_id,
+    water_heater_energy=SANDBOX_ENTITIES[_E.WATER_HEATER_ENERGY].entity_id,
+    water_temperature=SANDBOX_ENTITIES[_E.WATER_TEMPERATURE].entity_id,
+    inverter_mode=SANDBOX_ENTITIES[_E.INVERTER_MODE].entity_id,
+    charge_power=SANDBOX_ENTITIES[_E.BATTERY_CHARGE_POWER].entity_id,
+    discharge_power=SANDBOX_ENTITIES[_E.BATTERY_DISCHARGE_POWER].entity_id,
+    soc_target=SANDBOX_ENTITIES[_E.SOC_TARGET].entity_id,
+    grid_charging=SANDBOX_ENTITIES[_E.GRID_CHARGING].entity_id,
+    water_heater=SANDBOX_ENTITIES[_E.WATER_HEATER].entity_id,
+)
+"""The sandbox's entities in their roles: what ``config.yaml`` would name for this house."""
+del _E
+
+_MEASURED = [s for s in SANDBOX_ENTITIES.values() if s.is_measurement]
+_CONTROLS = {s.entity_id: s.sim_entity for s in SANDBOX_ENTITIES.values() if not s.is_measurement}
+
+
+class SandboxBridge:
+    """Publish the simulated home's meters into HA and apply HA's controls to it.
+
+    Parameters
+    ----------
+    sim : SimulatedHouse
+        The simulated home (its physics and meters).
+    ha : HomeAssistantHouse
+        The sandbox Home Assistant.
+    """
+
+    def __init__(self, *, sim: SimulatedHouse, ha: HomeAssistantHouse) -> None:
+        self.sim, self.ha = sim, ha
+        self.published = 0
+        self.last_error: str | None = None
+        self._seen: dict[str, str] = {}  # control -> the HA state last applied or synced
+
+    def publish(self) -> int:
+        """Set every raw helper to the simulated value (or unavailable); return the writes.
+
+        Values are written at the entity's precision, so HA shows what the simulator shows.
+        A Home Assistant that cannot be reached is logged; the next slot publishes again.
+        """
+        writes = 0
+        try:
+            for entity in _MEASURED:
+                state = self.sim.get_state(entity.sim_entity).state
+                value = RAW_UNAVAILABLE if state == STATE_UNAVAILABLE else float(state)
+                self.ha.call_service(
+                    "input_number",
+                    "set_value",
+                    {"entity_id": entity.raw_entity_id, "value": value},
+                )
+                writes += 1
+        except HouseError as exc:
+            self.last_error = str(exc)
+            logger.warning("sandbox: could not publish the simulated meters: %s", exc)
+        else:
+            self.last_error = None
+        self.published += writes
+        return writes
+
+    def apply_controls(self) -> None:
+        """Apply what HA's control entities say to the simulated inverter and tank.
+
+        When Home Assistant cannot be read the simulated devices keep their settings, as a
+        real inverter does; a value the simulated device refuses is logged, not applied.
+        """
+        try:
+            states = self.ha.get_states(list(_CONTROLS))
+        except HouseError as exc:
+            self.last_error = str(exc)
+            logger.warning("sandbox: controls unreadable, devices keep their settings: %s", exc)
+            return
+        for entity_id, state in states.items():
+            if self._seen.get(entity_id) == state.state:
+                continue  # devices follow changes, as an integration does
+            try:
+                self._apply(_CONTROLS[entity_id], state)
+            except (InputError, ValueError) as exc:
+                logger.warning("sandbox: %s = %r not applied: %s", entity_id, state.state, exc)
+            self._seen[entity_id] = state.state
+
+    def _apply(self, target: SimEntity, state: EntityState) -> None:
+        if state.state in {STATE_UNAVAILABLE, "unknown"}:
+            return
+        if target is SimEntity.INVERTER_MODE:
+            self.sim.call_service(
+                "select", "select_option", {"entity_id": target, "option": state.state}
+            )
+        elif target is SimEntity.GRID_CHARGING:
+            service = "turn_on" if state.state == "on" else "turn_off"
+            self.sim.call_service("switch", service, {"entity_id": target})
+        elif target is SimEntity.WATER_HEATER:
+            self.sim.call_service(
+                "water_heater",
+                "set_temperature",
+                {"entity_id": target, "temperature": float(state.state)},
+            )
+        else:
+            self.sim.call_service(
+                "number", "set_value", {"entity_id": target, "value": float(state.state)}
+            )
+
+    def sync_controls_from_sim(self) -> None:
+        """Write the simulated devices' current settings into HA's controls (at start).
+
+        What HA then shows is the baseline: only later changes reach the simulated devices.
+
+        Numbers are clamped to the HA control's range (the idle tank's thermostat sits at
+        the cold-water temperature, below the sandbox setpoint's 20 °C minimum).
+        """
+        ranges = self.ha.get_states(list(_CONTROLS))
+        for entity_id, target in _CONTROLS.items():
+            sim_state = self.sim.get_state(target)
+            domain = entity_id.split(".", 1)[0]
+            if domain == "input_select":
+                data: dict[str, Any] = {"entity_id": entity_id, "option": sim_state.state}
+                self.ha.call_service(domain, "select_option", data)
+            elif domain == "input_boolean":
+                service = "turn_on" if sim_state.state == "on" else "turn_off"
+                self.ha.call_service(domain, service, {"entity_id": entity_id})
+            else:
+                value = (
+                    float(sim_state.attributes["temperature"])
+                    if target is SimEntity.WATER_HEATER
+                    else float(sim_state.state)
+                )
+                limits = ranges[entity_id].attributes
+                value = min(max(value, float(limits["min"])), float(limits["max"]))
+                self.ha.call_service(domain, "set_value", {"entity_id": entity_id, "value": value})
+        self._seen = {e: st.state for e, st in self.ha.get_states(list(_CONTROLS)).items()}
+
+
+class _SimClockedHouse:
+    """Home Assistant for states and services, the simulated home's clock for ``now``."""
+
+    def __init__(self, ha: HomeAssistantHouse, clock: Callable[[], datetime]) -> None:
+        self._ha, self._clock = ha, clock
+
+    @property
+    def now(self) -> datetime:
+        """The simulated time (the replayed year runs faster than the wall clock)."""
+        return self._clock()
+
+    def get_state(self, entity_id: str) -> EntityState:
+        """Read one entity from Home Assistant."""
+        return self._ha.get_state(entity_id)
+
+    def get_states(self, entity_ids: Sequence[str]) -> dict[str, EntityState]:
+        """Read entities from Home Assistant."""
+        return self._ha.get_states(entity_ids)
+
+    def call_service(self, domain: str, service: str, data: Mapping[str, Any]) -> None:
+        """Call a Home Assistant service."""
+        self._ha.call_service(domain, service, data)
+
+    def history(
+        self, entity_ids: Sequence[str], *, start: datetime, end: datetime
+    ) -> dict[str, list[EntityState]]:
+        """Home Assistant's recorder history (wall-clock times)."""
+        return self._ha.history(entity_ids, start=start, end=end)
+
+    def subscribe(
+        self, entity_ids: Sequence[str], callback: Callable[[EntityState], None]
+    ) -> Unsubscribe:
+        """Subscribe through Home Assistant's WebSocket."""
+        return self._ha.subscribe(entity_ids, callback)
+
+
+class SandboxWorld:
+    """The agent's world in the sandbox: HA for the house, the replayed year for the rest.
+
+    Parameters
+    ----------
+    sim_world : SimulatedWorld
+        The simulated home and the replayed year it runs on.
+    ha : HomeAssistantHouse
+        The sandbox Home Assistant mirroring ``sim_world.house``.
+    """
+
+    def __init__(self, *, sim_world: SimulatedWorld, ha: HomeAssistantHouse) -> None:
+        self.sim_world = sim_world
+        self.bridge = SandboxBridge(sim=sim_world.house, ha=ha)
+        self._house = _SimClockedHouse(ha, lambda: sim_world.house.now)
+        self.bridge.sync_controls_from_sim()
+        self.bridge.publish()
+
+    @property
+    def house(self) -> House:
+        """Home Assistant, on the simulated clock."""
+        return self._house
+
+    @property
+    def entities(self) -> HouseEntities:
+        """The sandbox entities in their roles."""
+        return SANDBOX_HOUSE_ENTITIES
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """Local time of the replayed house."""
+        return self.sim_world.tz
+
+    @property
+    def forecast_source(self) -> str:
+        """Where forecasts come from."""
+        return f"sandbox: {self.sim_world.forecast_source}"
+
+    @property
+    def slots_left(self) -> int:
+        """Slots left in the replayed year."""
+        return self.sim_world.slots_left
+
+    def planner_input(self, *, soc_percent: float, now: datetime) -> PlannerInput:
+        """Prices and perfect forecasts of the replayed year."""
+        return self.sim_world.planner_input(soc_percent=soc_percent, now=now)
+
+    def prices_at(self, moment: datetime) -> tuple[float, float] | None:
+        """Prices of the replayed year."""
+        return self.sim_world.prices_at(moment)
+
+    def pv_outlook(self, now: datetime) -> PvOutlook:
+        """PV outlook of the replayed year."""
+        return self.sim_world.pv_outlook(now)
+
+    def advance(self) -> None:
+        """Apply HA's controls to the simulated home, run the slot, publish its meters."""
+        self.bridge.apply_controls()
+        self.sim_world.advance()
+        self.bridge.publish()
+

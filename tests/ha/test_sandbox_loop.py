@@ -166,3 +166,30 @@ def test_a_home_assistant_restart_mid_run_is_survived(
     ]
     # the two slots while HA was down are gaps, never made-up numbers
     assert len(observed) == 8
+
+
+def test_home_assistant_down_at_start_is_reported_and_retried(
+    ha: HomeAssistantInstance, house: HomeAssistantHouse, tmp_path: Path
+) -> None:
+    ha.stop()
+    try:
+        agent, world = open_sandbox_agent(  # no exception: the agent starts
+            cfg=load_config(), out_dir=tmp_path / "down", ha=house, start=START
+        )
+        for _ in range(2):
+            agent.step()
+            assert agent.safe_state == "SoC unreadable: nothing written"
+            assert agent.house_error is not None
+            assert agent.house_error.startswith("home_assistant.url: cannot reach")
+            assert world.bridge.last_error is not None
+    finally:
+        ha.start()
+    try:
+        world.bridge.publish()
+        for _ in range(2):
+            agent.step()
+        assert agent.house_error is None
+        assert agent.safe_state is None
+        assert agent.writes > 0
+    finally:
+        agent.store.close()

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from darkstar.errors import DarkstarError, InputError
 from darkstar.executor.controller import SlotCommand, command_for_slot, idle_command
 from darkstar.executor.dispatcher import write_command
-from darkstar.house import HouseError, Quantity, read_number
+from darkstar.house import HouseError, Quantity, UnreadableState, read_number
 from darkstar.learning.store.repository import log_execution, record_observation, record_plan
 from darkstar.planner.output.schedule import write_schedule
 from darkstar.planner.pipeline import PlanMode, generate_schedule
@@ -225,6 +225,9 @@ class AgentLoop:
         Whether the run continues a stored history (set by whoever opened it).
     writes : int
         Service calls made so far (only what changed is written).
+    house_error : str or None
+        Why the house did not answer the last SoC read (unreachable, refused token);
+        ``None`` once it answers again.
     safe_state : str or None
         Why the last slot was not executed as planned, in words: ``SoC unreadable:
         nothing written`` (the devices keep their settings) or ``plan stale ...: safe
@@ -251,6 +254,7 @@ class AgentLoop:
         self.resumed = False
         self.safe_state: str | None = None
         self.writes = 0
+        self.house_error: str | None = None
 
     @property
     def steps_left(self) -> int | None:
@@ -259,7 +263,19 @@ class AgentLoop:
 
     def observe_soc(self) -> float | None:
         """OBSERVE the battery SoC [%]; ``None`` when the sensor cannot be read."""
-        return _read(self.house, self.world.entities.battery_soc, Quantity.PERCENT)
+        entity_id = self.world.entities.battery_soc
+        try:
+            value = read_number(self.house.get_state(entity_id), Quantity.PERCENT)
+        except UnreadableState as exc:  # the house answered: the sensor is the problem
+            self.house_error = None
+            logger.warning("cannot read %s: %s", entity_id, exc)
+            return None
+        except _HOUSE_ERRORS as exc:  # the house itself did not answer
+            self.house_error = str(exc)
+            logger.warning("cannot read %s: %s", entity_id, exc)
+            return None
+        self.house_error = None
+        return value
 
     def water_temp_c(self) -> float | None:
         """Read the tank temperature [°C]; ``None`` without a readable sensor."""

@@ -268,7 +268,10 @@ class Runtime:
             store_error = self.agent.store.last_write_error
             if store_error is not None:
                 found["store"] = store_error
-        return [f"storage: {found[k]}" for k in sorted(found)]
+        problems = [f"storage: {found[k]}" for k in sorted(found)]
+        if self.agent.house_error is not None:
+            problems.insert(0, f"house: {self.agent.house_error}")
+        return problems
 
     # --- running -----------------------------------------------------------------------
     @property

@@ -231,8 +231,20 @@ class SandboxWorld:
         self.sim_world = sim_world
         self.bridge = SandboxBridge(sim=sim_world.house, ha=ha)
         self._house = _SimClockedHouse(ha, lambda: sim_world.house.now)
-        self.bridge.sync_controls_from_sim()
+        self._synced = False
+        self._sync()
         self.bridge.publish()
+
+    def _sync(self) -> None:
+        """Put the devices' settings into HA once it answers (HA down at start: retried)."""
+        if self._synced:
+            return
+        try:
+            self.bridge.sync_controls_from_sim()
+        except HouseError as exc:
+            logger.warning("sandbox: Home Assistant not reachable, retrying: %s", exc)
+            return
+        self._synced = True
 
     @property
     def house(self) -> House:
@@ -273,7 +285,8 @@ class SandboxWorld:
 
     def advance(self) -> None:
         """Apply HA's controls to the simulated home, run the slot, publish its meters."""
-        self.bridge.apply_controls()
+        self._sync()
+        if self._synced:
+            self.bridge.apply_controls()
         self.sim_world.advance()
         self.bridge.publish()
-

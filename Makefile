@@ -16,7 +16,7 @@ HA_STAMP := $(HA_VENV)/.installed-stamp
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench clean ui chromium ha-venv
+.PHONY: demo ha-demo test lint bench clean ui chromium ha-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ chromium:
 
 demo: $(STAMP) $(UI_INDEX)
 	$(VENV)/bin/darkstar demo --serve
+
+# the simulated home behind a real local Home Assistant, Darkstar acting through it
+ha-demo: $(STAMP) $(UI_INDEX) $(HA_STAMP)
+	$(VENV)/bin/darkstar ha-demo
 
 test: $(STAMP) $(UI_INDEX) chromium $(HA_STAMP)
 	cd frontend && npm test

@@ -371,6 +371,98 @@ def serve(
         )
 
 
+@bench_app.command("ha")
+def bench_ha(
+    slots: Annotated[int, typer.Option(help="Agent cycles (15-minute slots) to run.")] = 96,
+) -> None:
+    """One observe -> plan -> act cycle through the real sandbox Home Assistant, timed."""
+    _setup_logging(False)
+    from darkstar.bench.ha import print_ha_bench, run_ha_bench
+
+    with _user_errors(flags={"slots": "--slots"}, catch_all=True):
+        result = run_ha_bench(slots=slots)
+    print_ha_bench(result)
+
+
+@app.command("ha-demo")
+def ha_demo(
+    port: Annotated[int, typer.Option(help="Port of the Darkstar UI.", min=1, max=65535)] = 8000,
+    data_dir: Annotated[
+        Path, typer.Option(help="Home Assistant's config and Darkstar's data.")
+    ] = Path("build/ha-demo"),
+    speed: Annotated[
+        float, typer.Option(help="Simulated seconds per real second (180: a slot every 5 s).")
+    ] = 180.0,
+) -> None:
+    """Run the simulated home behind a real local Home Assistant, and Darkstar on it."""
+    _setup_logging(False)
+    from darkstar.simulation.ha_sandbox.demo import run_ha_demo
+
+    if not speed > 0:
+        raise _fail(f"--speed: must be > 0, got {speed}")
+    with _user_errors(flags={"speed": "--speed"}, catch_all=True):
+        run_ha_demo(data_dir=data_dir, port=port, speed=speed)
+
+
+@app.command("check-ha")
+def check_ha(
+    config_path: Annotated[
+        Path, typer.Option("--config", "-c", help="config.yaml naming Home Assistant's entities.")
+    ],
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also print one 'ok' line per good entity.")
+    ] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Check that Home Assistant has every configured entity, readable in its role.
+
+    Prints one line per problem (``<key> (<entity_id>): <message>``) and a summary; exits 0
+    when there is none, 1 otherwise, and 2 when the config itself cannot be used.
+    """
+    _setup_logging(False)
+    from darkstar.config import load_config
+    from darkstar.sources.homeassistant import (
+        HomeAssistantHouse,
+        check_home_assistant,
+        configured_entities,
+        resolve_connection,
+    )
+
+    with _user_errors(catch_all=not debug):
+        cfg = load_config(config_path)
+        section = cfg.home_assistant
+        if section.url is None:
+            raise _fail(f"home_assistant.url: is not set in {config_path}; nothing to check")
+        connection = resolve_connection(
+            url=section.url,
+            token=section.token,
+            token_file=None if section.token_file is None else Path(section.token_file),
+            timeout_s=section.timeout_s,
+        )
+        with HomeAssistantHouse(connection) as house:
+            problems = check_home_assistant(house, cfg)
+    entities = configured_entities(cfg)
+    reached = not any(p.key in {"home_assistant.url", "home_assistant.token"} for p in problems)
+    for problem in problems:
+        if problem.entity_id is None:
+            typer.echo(str(problem))
+    ok = 0
+    for key, entity_id in entities:
+        found = [p for p in problems if p.key == key and p.entity_id is not None]
+        for problem in found:
+            typer.echo(str(problem))
+        if reached and not found:
+            ok += 1
+            if verbose:
+                typer.echo(f"{key} ({entity_id}): ok")
+    if not problems:
+        typer.echo(f"no problems: {len(entities)} entities checked")
+        return
+    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+    typer.echo(f"{count}, {ok} of {len(entities)} entities ok")
+    raise typer.Exit(1)
+
+
 @bench_app.command("api")
 def bench_api(
     clients: Annotated[int, typer.Option(help="Concurrent keep-alive clients.")] = 50,

@@ -74,3 +74,16 @@ def test_saving_the_mask_back_is_refused() -> None:
     assert [(e.field, e.message) for e in errors] == [
         ("home_assistant.token", "enter the secret itself, not its mask")
     ]
+
+
+def test_the_readme_example_config_is_valid_and_complete() -> None:
+    from pathlib import Path
+
+    from ruamel.yaml import YAML
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    cfg = parse_config(YAML(typ="safe").load(block))
+    assert cfg.home_assistant.url == "http://homeassistant.local:8123"
+    assert cfg.missing_home_assistant_entities() == []
+    assert cfg.executor.shadow_mode is True

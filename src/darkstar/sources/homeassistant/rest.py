@@ -7,7 +7,8 @@ Every call has the connection's timeout. Failures become one
   ``home_assistant.url: no answer from <url> within <t> s (<request>)``;
 * ``home_assistant.token: Home Assistant refused the token (401)``;
 * ``<entity_id>: no such entity in Home Assistant (404)``;
-* ``<domain>.<service>: Home Assistant refused the call (400): <HA's message>``.
+* ``<domain>.<service>: Home Assistant refused the call (400): <HA's message>``;
+* ``<entity_id>: Home Assistant refused the state (400): <HA's message>`` (a state write).
 
 Endpoints and reply shapes: ``homeassistant/components/api/__init__.py`` and
 ``components/history/__init__.py`` (Home Assistant 2025.4).
@@ -45,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[a-z0-9_]+$")
 _MAX_MESSAGE_CHARS = 300
+_MAX_STATE_CHARS = 255
+"""Longest state Home Assistant accepts (``const.py`` ``MAX_LENGTH_STATE_STATE``)."""
 _BARE_REASONS = {
     400: "unknown service, or data the service does not accept (e.g. a value out of range)",
     500: "the service failed; Home Assistant's log has the reason",
@@ -222,6 +225,43 @@ class HomeAssistantRest:
         else:
             msg = f"Home Assistant answered {status}: {message}"
         raise HouseError(name, msg)
+
+    def set_state(self, entity_id: str, state: str, attributes: Mapping[str, Any]) -> None:
+        """Create or overwrite an entity's state (``POST /api/states/<entity_id>``).
+
+        The entity exists only in Home Assistant's state machine (no integration owns it):
+        it is gone after a restart until written again, as EMHASS's published sensors are.
+
+        Parameters
+        ----------
+        entity_id : str
+            ``<domain>.<object_id>``, e.g. ``sensor.darkstar_plan_status``.
+        state : str
+            The new state, at most 255 characters.
+        attributes : Mapping[str, Any]
+            JSON-serialisable attributes; they replace the old ones entirely.
+
+        Raises
+        ------
+        HouseError
+            Naming the entity when Home Assistant refuses the state (400, with its message)
+            or answers anything but 200/201; ``home_assistant.url``/``home_assistant.token``
+            as every call.
+        """
+        check_entity_id(entity_id)
+        if len(state) > _MAX_STATE_CHARS:
+            msg = f"state has {len(state)} characters; Home Assistant takes {_MAX_STATE_CHARS}"
+            raise HouseError(entity_id, msg)
+        body = {"state": state, "attributes": dict(attributes)}
+        response = self._request("POST", f"/api/states/{entity_id}", json=body)
+        status = response.status_code
+        if status in (httpx.codes.OK, httpx.codes.CREATED):
+            logger.debug("wrote %s = %s", entity_id, state)
+            return
+        message = _reply_message(response)
+        if status == httpx.codes.BAD_REQUEST:
+            raise HouseError(entity_id, f"Home Assistant refused the state (400): {message}")
+        raise HouseError(entity_id, f"Home Assistant answered {status}: {message}")
 
     def history(
         self, entity_ids: Sequence[str], *, start: datetime, end: datetime

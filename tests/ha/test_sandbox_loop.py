@@ -57,11 +57,13 @@ def sandbox(house: HomeAssistantHouse, tmp_path: Path) -> Iterator[tuple[AgentLo
 
 def _changes(commands: list[SlotCommand]) -> int:
     """Values the executor had to change: every field that differs from the slot before."""
-    changed = 4  # the first command sets mode, both limits and the target
+    # the first command sets mode, both limits, the target and the water setpoint
+    changed = 4 + (commands[0].water_setpoint_c is not None)
+    fields = ("mode", "charge_limit_kw", "discharge_limit_kw", "soc_target_percent")
     for before, after in zip(commands, commands[1:], strict=False):
         a, b = dataclasses.asdict(before), dataclasses.asdict(after)
-        changed += sum(a[k] != b[k] for k in ("mode", "charge_limit_kw", "discharge_limit_kw"))
-        changed += a["soc_target_percent"] != b["soc_target_percent"]
+        changed += sum(a[k] != b[k] for k in fields)
+        changed += a["water_setpoint_c"] != b["water_setpoint_c"]
         changed += (a["mode"] == "force_charge") != (b["mode"] == "force_charge")  # grid switch
     return changed
 

@@ -143,11 +143,14 @@ def test_shadow_mode_logs_but_does_not_apply(
 
 
 def test_water_boost_heats_the_tank(client: TestClient, runtime: Runtime, auth: dict) -> None:
-    before = runtime.agent.house.water_temp_c
     reply = client.post(f"{API}/water/boost", json={"minutes": 30}, headers=auth)
     assert reply.json()["water_override"]["kind"] == "water_boost"
     runtime.step()
-    assert runtime.agent.house.water_temp_c > before + 1.0  # 3 kW into 200 L for 15 min
+    tick = client.get(f"{API}/executor", params={"limit": 1}).json()["ticks"][0]
+    assert tick["water_setpoint_c"] == 75.0
+    assert "water boost" in tick["note"]
+    heater = runtime.agent.house.get_state("water_heater.darkstar_sim_tank")
+    assert heater.attributes["temperature"] == 75.0  # the tank's thermostat got the boost
     assert client.post(f"{API}/water/boost", json={"minutes": 0}, headers=auth).json() == {
         "water_override": None
     }
@@ -201,7 +204,7 @@ def test_config_save_writes_the_file_and_plans_with_it(
     assert "AC charge power" in fields["battery.max_charge_kw"]["help"]
     assert "max_charge_kw: 4.0" in runtime.config_path.read_text(encoding="utf-8")
     assert runtime.agent.cfg.battery.max_charge_kw == 4.0
-    assert runtime.agent.cfg.system.has_water_heater is False  # the loop stays water-free
+    assert runtime.agent.cfg.system.has_water_heater is True  # the tank is planned too
 
 
 def test_config_lists_every_key_with_help(client: TestClient) -> None:

@@ -43,6 +43,10 @@ export type Status = {
     safe_state: string | null;
   };
   cost_today_sek: number;
+  /** Whether plans include the water heater. */
+  water_planned: boolean;
+  /** Minutes today whose slot ended with the tank below 40 °C (comfort misses). */
+  water_cold_minutes_today: number;
   /** What is degraded right now, in words (e.g. "storage: cannot write ..."); empty when all is well. */
   problems: string[];
 };

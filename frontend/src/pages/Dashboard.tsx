@@ -185,6 +185,10 @@ export function Dashboard() {
           <KV k="At" v={sIndex?.target_soc_at ? fmtDateTime(sIndex.target_soc_at, tz) : "–"} />
           <KV k="Action now" v={s?.current_action ?? "–"} title={s?.current_reason ?? undefined} />
           <KV k="Water" v={s?.water_temp_c === null || s?.water_temp_c === undefined ? "–" : `${num(s.water_temp_c, 1)} °C`} />
+          <KV
+            k="Below 40 °C today"
+            v={s ? `${num(s.water_cold_minutes_today, 0)} min${s.water_planned ? "" : " (not planned)"}` : "–"}
+          />
         </div>
       </div>
 

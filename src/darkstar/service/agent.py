@@ -25,12 +25,23 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from darkstar.errors import DarkstarError, InputError
-from darkstar.executor.controller import SlotCommand, command_for_slot, idle_command
+from darkstar.executor.controller import (
+    SlotCommand,
+    WaterHeaterSetpoints,
+    command_for_slot,
+    idle_command,
+)
 from darkstar.executor.dispatcher import write_command
 from darkstar.house import HouseError, Quantity, UnreadableState, read_number
-from darkstar.learning.store.repository import log_execution, record_observation, record_plan
+from darkstar.learning.store.repository import (
+    log_execution,
+    read_plan_vs_actual,
+    record_observation,
+    record_plan,
+)
 from darkstar.planner.output.schedule import write_schedule
 from darkstar.planner.pipeline import PlanMode, generate_schedule
+from darkstar.planner.scheduling.water_heating import water_day_start_utc
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -235,7 +246,8 @@ class AgentLoop:
     """
 
     def __init__(self, *, world: World, cfg: DarkstarConfig, store: Store, out_dir: Path) -> None:
-        self.world, self.cfg, self.store = world, cfg, store
+        self.world, self.store = world, store
+        self.cfg = loop_config(cfg, water_heater=world.entities.water_heater is not None)
         self.house: House = world.house
         self.tz = world.tz
         self.schedule_path = out_dir / SCHEDULE_FILE
@@ -299,10 +311,32 @@ class AgentLoop:
         """Import and export price of the slot the next step executes [SEK/kWh]."""
         return self.world.prices_at(self.house.now)
 
+    def configure(self, cfg: DarkstarConfig) -> None:
+        """Plan with ``cfg`` from now on (the tank only if the house can drive it)."""
+        self.cfg = loop_config(cfg, water_heater=self.world.entities.water_heater is not None)
+
+    @property
+    def plans_water(self) -> bool:
+        """Whether plans include the water heater."""
+        return self.cfg.system.has_water_heater
+
+    def water_heated_today_kwh(self) -> float:
+        """Energy the water heater used since the water day began, from the counters [kWh]."""
+        if not self.plans_water:
+            return 0.0
+        now = self.house.now
+        start = water_day_start_utc(
+            now, tz=self.tz, defer_up_to_hours=self.cfg.water_heating.defer_up_to_hours
+        )
+        rows = read_plan_vs_actual(self.store, start=start, end=now)
+        return sum(r.observed.water_heater_kwh for r in rows if r.observed is not None)
+
     def pin_at(self, soc_percent: float) -> PlannerInput:
         """Build the planner input from the next slot on, with what the world knows now."""
         return self.world.planner_input(
-            soc_percent=min(100.0, max(0.0, soc_percent)), now=self.house.now
+            soc_percent=min(100.0, max(0.0, soc_percent)),
+            now=self.house.now,
+            water_heated_today_kwh=self.water_heated_today_kwh(),
         )
 
     def draft_request(self, manual_blocks: Sequence[ManualBlock]) -> PlanDraft | None:
@@ -375,8 +409,12 @@ class AgentLoop:
         return self._run_slot(event=event, solve_ms=solve_ms)
 
     def _command(self, row: dict[str, Any] | None) -> tuple[SlotCommand, str | None]:
-        idle = idle_command(min_soc_percent=self.cfg.battery.min_soc_percent)
-        cmd = idle if row is None else command_for_slot(row)
+        water = WaterHeaterSetpoints() if self.plans_water else None
+        idle = idle_command(
+            min_soc_percent=self.cfg.battery.min_soc_percent,
+            water_setpoint_c=None if water is None else water.floor_c,
+        )
+        cmd = idle if row is None else command_for_slot(row, water=water)
         if self.command_hook is None:
             return cmd, None
         return self.command_hook(self.house.now, cmd)
@@ -487,8 +525,12 @@ class AgentLoop:
         )
 
 
-def loop_config(cfg: DarkstarConfig) -> DarkstarConfig:
-    """Return ``cfg`` as the loop plans with it: the simulated tank is not planned."""
+def loop_config(cfg: DarkstarConfig, *, water_heater: bool) -> DarkstarConfig:
+    """Return ``cfg`` as the loop plans with it: the tank only when the house can drive it.
+
+    ``water_heater``: whether the world has a water heater entity to write setpoints to.
+    """
+    planned = cfg.system.has_water_heater and water_heater
     return cfg.model_copy(
-        update={"system": cfg.system.model_copy(update={"has_water_heater": False})}
+        update={"system": cfg.system.model_copy(update={"has_water_heater": planned})}
     )

@@ -42,7 +42,7 @@ from darkstar.errors import BusyError, InputError, StorageError
 from darkstar.executor.controller import InverterMode, SlotCommand
 from darkstar.planner.pipeline import HEURISTIC_PRIMARY
 from darkstar.planner.strategy.manual_plan import ManualBlock, manual_blocks_from_records
-from darkstar.service.agent import SLOT, AgentLoop, PlanEvent, loop_config
+from darkstar.service.agent import SLOT, AgentLoop, PlanEvent
 from darkstar.service.user_state import (
     Override,
     UserState,
@@ -467,7 +467,7 @@ class Runtime:
     def replace_config(self, cfg: DarkstarConfig) -> None:
         """Plan with ``cfg`` from now on (the water heater stays off in the simulated loop)."""
         with self.lock:
-            self.agent.cfg = loop_config(cfg)
+            self.agent.configure(cfg)
             self.strategy.append(
                 StrategyEntry(
                     at=self.agent.house.now, kind="config", message="configuration saved", values={}

@@ -105,14 +105,36 @@ def status_view(runtime: Runtime) -> dict[str, Any]:
                 "safe_state": agent.safe_state,
             },
             "cost_today_sek": _cost_since(runtime, _local_midnight(house.now, tz)),
+            "water_planned": agent.plans_water,
+            "water_cold_minutes_today": _cold_minutes_since(
+                runtime, _local_midnight(house.now, tz)
+            ),
             "problems": runtime.problems(),
         }
+
+
+COMFORT_MIN_C = 40.0
+"""Hot water below this at the end of a slot counts as a comfort miss (a shower's 40 °C)."""
 
 
 def _cost_since(runtime: Runtime, start: datetime) -> float:
     now = runtime.agent.house.now
     rows = read_plan_vs_actual(runtime.agent.store, start=start, end=now)
     return sum(r.observed.energy_cost_sek for r in rows if r.observed is not None)
+
+
+def _cold_minutes_since(runtime: Runtime, start: datetime) -> float:
+    """Minutes since ``start`` whose slot ended with the tank below :data:`COMFORT_MIN_C`."""
+    now = runtime.agent.house.now
+    rows = read_plan_vs_actual(runtime.agent.store, start=start, end=now)
+    cold = [
+        r
+        for r in rows
+        if r.observed is not None
+        and r.observed.water_temp_c is not None
+        and r.observed.water_temp_c < COMFORT_MIN_C
+    ]
+    return len(cold) * SLOT.total_seconds() / 60.0
 
 
 def history_view(runtime: Runtime, *, hours: int) -> dict[str, Any]:

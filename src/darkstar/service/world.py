@@ -117,8 +117,14 @@ class World(Protocol):
         """Slots the world can still run (the end of replayed data); ``None``: no end."""
         ...
 
-    def planner_input(self, *, soc_percent: float, now: datetime) -> PlannerInput:
-        """Prices and forecasts known at ``now``, from the slot starting at ``now``."""
+    def planner_input(
+        self, *, soc_percent: float, now: datetime, water_heated_today_kwh: float = 0.0
+    ) -> PlannerInput:
+        """Prices and forecasts known at ``now``, from the slot starting at ``now``.
+
+        ``water_heated_today_kwh`` is what the water heater used since the water day began
+        (the agent measures it from its counters).
+        """
         ...
 
     def prices_at(self, moment: datetime) -> tuple[float, float] | None:

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 from darkstar.errors import InputError
 from darkstar.learning.store import open_store
 from darkstar.learning.store.repository import DailyMetrics, daily_metrics, last_observation
-from darkstar.service.agent import DB_FILE, SLOT, AgentLoop, AgentTick, loop_config
-from darkstar.simulation.backtest import house_spec
+from darkstar.service.agent import DB_FILE, SLOT, AgentLoop, AgentTick
+from darkstar.simulation.backtest import draw_litres, house_spec
 from darkstar.simulation.datasets import load_year
 from darkstar.simulation.entities import SIM_HOUSE_ENTITIES, SimEntity
 from darkstar.simulation.house import SimulatedHouse
@@ -162,7 +162,6 @@ def open_agent(
     goes on where it stopped instead of replaying history). The caller closes ``loop.store``.
     """
     year = load_year(area=DATA_AREA, year=DATA_YEAR)
-    cfg = loop_config(cfg)
     out_dir.mkdir(parents=True, exist_ok=True)  # schedule.json is written there
     store = open_store(out_dir / DB_FILE)
     soc_percent = cfg.battery.min_soc_percent
@@ -176,10 +175,14 @@ def open_agent(
     except InputError:
         store.close()
         raise
+    water = cfg.system.has_water_heater
     house = SimulatedHouse(
-        house_spec(cfg, initial_soc_percent=soc_percent), start=start, keep_history=True
+        house_spec(cfg, initial_soc_percent=soc_percent, water=water),
+        start=start,
+        keep_history=True,
     )
-    world = SimulatedWorld(year=year, house=house, timezone=DATA_TIMEZONE)
+    draws = draw_litres(year, cfg, len(year.index), DATA_TIMEZONE) if water else None
+    world = SimulatedWorld(year=year, house=house, timezone=DATA_TIMEZONE, draws_l=draws)
     loop = AgentLoop(world=world, cfg=cfg, store=store, out_dir=out_dir)
     loop.resumed = point is not None
     return loop, world, n_steps

@@ -307,7 +307,7 @@ def planner_input(
     )
 
 
-def _draw_litres(
+def draw_litres(
     year: YearData, cfg: DarkstarConfig, n_slots: int, timezone: str
 ) -> NDArray[np.float64]:
     """Hot-water draws per slot [L] from the synthetic daily profile."""
@@ -346,7 +346,7 @@ def run_loop(
     forecaster = Forecaster(spec, len(index))
     planner = _kepler_planner(cfg) if strategy == "kepler" else _heuristic_planner(cfg)
     pv_kw, load_kw = year.pv_kw.to_numpy(), year.load_kw.to_numpy()
-    draws_l = _draw_litres(year, cfg, n_slots, timezone) if spec.water else np.zeros(n_slots)
+    draws_l = draw_litres(year, cfg, n_slots, timezone) if spec.water else np.zeros(n_slots)
     setpoints = WaterHeaterSetpoints() if spec.water else None
     out = {
         k: np.zeros(n_slots)

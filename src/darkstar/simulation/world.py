@@ -28,6 +28,9 @@ from darkstar.simulation.entities import SIM_HOUSE_ENTITIES
 if TYPE_CHECKING:
     from datetime import datetime
 
+    import numpy as np
+    from numpy.typing import NDArray
+
     from darkstar.planner.inputs.types import PlannerInput
     from darkstar.service.world import HouseEntities
     from darkstar.simulation.datasets import YearData
@@ -55,8 +58,16 @@ class SimulatedWorld:
         Local time of the replayed house (price days, daily metrics).
     """
 
-    def __init__(self, *, year: YearData, house: SimulatedHouse, timezone: str) -> None:
+    def __init__(
+        self,
+        *,
+        year: YearData,
+        house: SimulatedHouse,
+        timezone: str,
+        draws_l: NDArray[np.float64] | None = None,
+    ) -> None:
         self.year, self._house = year, house
+        self._draws_l = draws_l
         self._tz = ZoneInfo(timezone)
         self.spec = BacktestSpec()
         self.forecaster = Forecaster(self.spec, len(year.index))  # perfect PV/load forecasts
@@ -95,7 +106,9 @@ class SimulatedWorld:
         """Slots left before the end of the data year."""
         return len(self.year.index) - self.index_at(self._house.now)
 
-    def planner_input(self, *, soc_percent: float, now: datetime) -> PlannerInput:
+    def planner_input(
+        self, *, soc_percent: float, now: datetime, water_heated_today_kwh: float = 0.0
+    ) -> PlannerInput:
         """Prices known at ``now`` (day-ahead) and perfect forecasts, from ``now`` on."""
         t = self.index_at(now)
         known_end = known_price_end(now, tz=self._tz, horizon=PriceHorizon.DAYAHEAD)
@@ -107,6 +120,7 @@ class SimulatedWorld:
             tz=self._tz,
             forecaster=self.forecaster,
             spec=self.spec,
+            water_heated_today_kwh=water_heated_today_kwh,
         )
 
     def prices_at(self, moment: datetime) -> tuple[float, float] | None:
@@ -129,8 +143,11 @@ class SimulatedWorld:
         return PvOutlook(day2_kwh=day2, mean_daily_kwh=mean)
 
     def advance(self) -> None:
-        """Run the current slot on the year's actual PV and load."""
+        """Run the current slot on the year's actual PV, load and hot-water draws."""
         t = self.index_at(self._house.now)
         self.last_step = self._house.step(
-            duration=SLOT, pv_kw=float(self.pv_kw[t]), load_kw=float(self.load_kw[t])
+            duration=SLOT,
+            pv_kw=float(self.pv_kw[t]),
+            load_kw=float(self.load_kw[t]),
+            hot_water_draw_l=0.0 if self._draws_l is None else float(self._draws_l[t]),
         )

@@ -140,6 +140,8 @@ class StatusOut(BaseModel):
     s_index: SIndexOut | None
     executor: ExecutorState
     cost_today_sek: float
+    water_planned: bool = False
+    water_cold_minutes_today: float = 0.0
     problems: list[str] = []
 
 

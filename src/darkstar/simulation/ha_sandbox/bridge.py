@@ -271,9 +271,13 @@ class SandboxWorld:
         """Slots left in the replayed year."""
         return self.sim_world.slots_left
 
-    def planner_input(self, *, soc_percent: float, now: datetime) -> PlannerInput:
+    def planner_input(
+        self, *, soc_percent: float, now: datetime, water_heated_today_kwh: float = 0.0
+    ) -> PlannerInput:
         """Prices and perfect forecasts of the replayed year."""
-        return self.sim_world.planner_input(soc_percent=soc_percent, now=now)
+        return self.sim_world.planner_input(
+            soc_percent=soc_percent, now=now, water_heated_today_kwh=water_heated_today_kwh
+        )
 
     def prices_at(self, moment: datetime) -> tuple[float, float] | None:
         """Prices of the replayed year."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from darkstar.learning.store import open_store
-from darkstar.service.agent import DB_FILE, AgentLoop, loop_config
+from darkstar.service.agent import DB_FILE, AgentLoop
 from darkstar.simulation.agent_run import DATA_AREA, DATA_TIMEZONE, DATA_YEAR, DEFAULT_START
-from darkstar.simulation.backtest import house_spec
+from darkstar.simulation.backtest import draw_litres, house_spec
 from darkstar.simulation.datasets import load_year
 from darkstar.simulation.ha_sandbox.bridge import SandboxWorld
 from darkstar.simulation.house import SimulatedHouse
@@ -40,13 +40,15 @@ def open_sandbox_agent(
 
     The caller closes ``loop.store`` and ``ha``.
     """
-    cfg = loop_config(cfg)
     year = load_year(area=DATA_AREA, year=DATA_YEAR)
     start = DEFAULT_START if start is None else start
     soc = cfg.battery.min_soc_percent if initial_soc_percent is None else initial_soc_percent
-    sim = SimulatedHouse(house_spec(cfg, initial_soc_percent=soc), start=start)
+    water = cfg.system.has_water_heater
+    sim = SimulatedHouse(house_spec(cfg, initial_soc_percent=soc, water=water), start=start)
+    draws = draw_litres(year, cfg, len(year.index), DATA_TIMEZONE) if water else None
     world = SandboxWorld(
-        sim_world=SimulatedWorld(year=year, house=sim, timezone=DATA_TIMEZONE), ha=ha
+        sim_world=SimulatedWorld(year=year, house=sim, timezone=DATA_TIMEZONE, draws_l=draws),
+        ha=ha,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(out_dir / DB_FILE)

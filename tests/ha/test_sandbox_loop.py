@@ -195,3 +195,28 @@ def test_home_assistant_down_at_start_is_reported_and_retried(
         assert agent.writes > 0
     finally:
         agent.store.close()
+
+
+def test_the_served_loop_publishes_its_plan_into_home_assistant(
+    sandbox: tuple[AgentLoop, SandboxWorld], house: HomeAssistantHouse, tmp_path: Path
+) -> None:
+    import math
+
+    from darkstar.service.runtime import Runtime, ensure_config_file
+    from darkstar.simulation.ha_sandbox.demo import publish_to
+
+    agent, world = sandbox
+    config_path = tmp_path / "config.yaml"
+    ensure_config_file(config_path)
+    runtime = Runtime(agent=agent, data_dir=tmp_path, config_path=config_path, speed=math.inf)
+    runtime.after_step = lambda document, now, cost: publish_to(house, document, now, cost)
+    runtime.warm_up(2)
+    action = house.get_state("sensor.darkstar_current_action")
+    row = agent.current_row()
+    assert row is not None
+    assert action.state == row["action"]
+    schedule = house.get_state("sensor.darkstar_battery_schedule")
+    assert len(schedule.attributes["schedule"]) > 8
+    status = house.get_state("sensor.darkstar_plan_status")
+    assert status.state == "optimal"
+    assert house.get_state("sensor.darkstar_cost_today").attributes["unit_of_measurement"] == "SEK"

@@ -403,3 +403,19 @@ def test_config_shadow_mode_forces_shadow_on(tmp_path: Path) -> None:
         assert rt.ticks[-1]["applied"] is False
     finally:
         rt.stop()
+
+
+def test_after_step_hook_gets_the_plan_and_never_breaks_the_loop(runtime: Runtime) -> None:
+    seen: list[tuple[str, float]] = []
+
+    def hook(document: object, now: object, cost: float) -> None:
+        assert isinstance(document, dict)
+        seen.append((document["meta"]["status"], cost))
+        raise RuntimeError("the house is gone")  # logged, the loop goes on
+
+    runtime.after_step = hook  # type: ignore[assignment]
+    runtime.step()
+    runtime.step()
+    assert len(seen) == 2
+    assert seen[0][0] == "optimal"
+    assert runtime.agent.steps_run == 6

@@ -32,6 +32,7 @@ import math
 import threading
 import uuid
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -112,6 +113,11 @@ class SlotMemory:
     soc_high_percent: float
 
 
+#: Called after every step with the plan in force, the house time and today's cost [SEK]
+#: (outside the lock); the wiring sets it, e.g. to publish ``sensor.darkstar_*`` to HA.
+AfterStep = Callable[[Mapping[str, Any], datetime, float], None]
+
+
 def ensure_config_file(path: Path) -> None:
     """Create the user's ``config.yaml`` with a header comment when it is missing."""
     if not path.exists():
@@ -185,6 +191,7 @@ class Runtime:
         self._thread: threading.Thread | None = None
         self._pending_water_reset = False  # put the normal setpoint back after a boost
         self.agent.command_hook = self._command_hook
+        self.after_step: AfterStep | None = None
         state, note = read_user_state(data_dir)
         self._apply(state)
         if note is not None:
@@ -328,7 +335,14 @@ class Runtime:
             self._record_tick(tick.soc_percent)
             self._status = None
             status = self.status()
+            document = self.agent.plan_document
+            now = self.agent.house.now
         self.publish("status", status)
+        if self.after_step is not None and document is not None:
+            try:  # e.g. the plan's entities in Home Assistant; never breaks the loop
+                self.after_step(document, now, float(status["cost_today_sek"]))
+            except Exception:
+                logger.exception("after-step hook failed")
 
     def status(self) -> dict[str, Any]:
         """Return the live status, computed once per change (routes and events share it)."""

@@ -9,7 +9,7 @@ Home Assistant's own UI is at the printed address (user ``darkstar``, password
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from darkstar.config.loader import load_config
 from darkstar.service.runtime import Runtime, ensure_config_file
@@ -19,15 +19,30 @@ from darkstar.simulation.ha_sandbox.instance import (
     running_home_assistant,
 )
 from darkstar.simulation.ha_sandbox.run import open_sandbox_agent
-from darkstar.sources.homeassistant import HomeAssistantConnection, HomeAssistantHouse
+from darkstar.sources.homeassistant import (
+    HomeAssistantConnection,
+    HomeAssistantHouse,
+    PublishSnapshot,
+    publish_state,
+)
 from darkstar.web.server import ServeOptions, serve
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from datetime import datetime
     from pathlib import Path
 
-__all__ = ["run_ha_demo"]
+__all__ = ["publish_to", "run_ha_demo"]
+
+
+def publish_to(
+    house: HomeAssistantHouse, document: Mapping[str, Any], now: datetime, cost_today_sek: float
+) -> None:
+    """Publish the plan in force as ``sensor.darkstar_*`` entities (savings not known yet)."""
+    snapshot = PublishSnapshot(
+        document=document, now=now, cost_today_sek=cost_today_sek, savings_today_sek=None
+    )
+    publish_state(house.rest, snapshot)
 
 
 def run_ha_demo(
@@ -54,7 +69,9 @@ def run_ha_demo(
             agent, _ = open_sandbox_agent(
                 cfg=load_config(config_path), out_dir=data_dir, ha=house, start=start
             )
-            return Runtime(agent=agent, data_dir=data_dir, config_path=config_path, speed=speed)
+            runtime = Runtime(agent=agent, data_dir=data_dir, config_path=config_path, speed=speed)
+            runtime.after_step = lambda document, now, cost: publish_to(house, document, now, cost)
+            return runtime
 
         try:
             serve(

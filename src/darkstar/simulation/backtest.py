@@ -114,12 +114,16 @@ class BacktestSpec:
     seed: int = 0
     water: bool = False
     """Plan the water heater too (hot-water draws, tank physics, comfort metric)."""
+    persistence_days: int = 2
+    """Days of persistence prices after the last known one (``terminal="persistence"``)."""
 
     def __post_init__(self) -> None:
         if self.replan_minutes % 15 or not 15 <= self.replan_minutes <= 24 * 60:
             raise InputError("replan_minutes", "must be a multiple of 15 in [15, 1440]")
         if not 0 <= self.noise_frac < 1:
             raise InputError("noise_frac", "must be in [0, 1)")
+        if self.persistence_days < 1:
+            raise InputError("persistence_days", "must be >= 1")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -283,8 +287,9 @@ def planner_input(
     all_exp = year.export_price_sek_per_kwh.to_numpy()
     imp, exp = all_imp[first:end], all_exp[first:end]
     if spec.terminal is TerminalPolicy.PERSISTENCE:
-        imp = np.r_[imp, persistence_extension(all_imp[:end], slots_per_day=96)]
-        exp = np.r_[exp, persistence_extension(all_exp[:end], slots_per_day=96)]
+        days = spec.persistence_days
+        imp = np.r_[imp, persistence_extension(all_imp[:end], slots_per_day=96, days=days)]
+        exp = np.r_[exp, persistence_extension(all_exp[:end], slots_per_day=96, days=days)]
     last = min(first + len(imp), len(index))
     imp, exp = imp[: last - first], exp[: last - first]
     pv = year.pv_kw.to_numpy()[first:last] * forecaster.pv_factor[first:last] * _SLOT_H

@@ -164,6 +164,11 @@ def _read(house: House, entity_id: str | None, quantity: Quantity) -> float | No
         return None
 
 
+def _noted(text: str, note: str | None) -> str:
+    """Put ``text`` in front of the execution-log ``note`` (``"; "`` between)."""
+    return text + (f"; {note}" if note else "")
+
+
 def _act(house: House, world: World, cmd: SlotCommand) -> tuple[int, str | None]:
     """Write the command (what changed); return the writes made and a note on failure."""
     try:
@@ -443,13 +448,13 @@ class AgentLoop:
             row = None  # the idle command; overrides still apply
         cmd, note = self._command(row)
         if self.safe_state is not None:
-            note = self.safe_state + (f"; {note}" if note else "")
+            note = _noted(self.safe_state, note)
         if self.shadow:
-            note = "shadow mode: not applied" + (f"; {note}" if note else "")
+            note = _noted("shadow mode: not applied", note)
         elif self.observe_soc() is None:
             # never act on unknown state: the devices keep what they had, and it is shown
             self.safe_state = "SoC unreadable: nothing written"
-            note = self.safe_state + (f"; {note}" if note else "")
+            note = _noted(self.safe_state, note)
         else:
             writes, failed = _act(house, self.world, cmd)
             self.writes += writes
@@ -463,14 +468,16 @@ class AgentLoop:
             if before is None or after is None
             else {field: after[field] - before[field] for field in after}
         )
-        if energies is not None and any(v < 0 for v in energies.values()):
-            energies = None  # a counter reset: this slot is a gap, not a negative flow
-            note = "counter reset: slot not recorded" + (f"; {note}" if note else "")
         if energies is None:
-            self.last_flows_kw = {}
-            if "counter reset" not in (note or ""):
-                note = "counters unreadable: slot not recorded" + (f"; {note}" if note else "")
+            gap: str | None = "counters unreadable: slot not recorded"
+        elif any(v < 0 for v in energies.values()):
+            gap = "counter reset: slot not recorded"  # a gap, not a negative flow
         else:
+            gap = None
+        if gap is not None:
+            self.last_flows_kw = {}
+            note = _noted(gap, note)
+        elif energies is not None:  # always, once there is no gap
             energies.setdefault("water_heater_kwh", 0.0)
             self.last_flows_kw = {k: v / _SLOT_H for k, v in energies.items()}
             if prices is not None:
@@ -490,7 +497,7 @@ class AgentLoop:
                 )
         planned_soc = None if row is None else float(row["projected_soc_percent"])
         if event is PlanEvent.SKIPPED:
-            note = "plan skipped: SoC sensor unavailable" + (f"; {note}" if note else "")
+            note = _noted("plan skipped: SoC sensor unavailable", note)
         log_execution(
             self.store,
             at=house.now,

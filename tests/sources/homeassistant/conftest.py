@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from fake_ha import FakeHomeAssistant, free_port
+from stateful_fake_ha import StatefulFakeHomeAssistant, good_house
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -18,6 +19,16 @@ def fake_ha() -> Iterator[FakeHomeAssistant]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def server() -> Iterator[StatefulFakeHomeAssistant]:
+    """A fake Home Assistant whose states describe a well-configured house."""
+    fake = StatefulFakeHomeAssistant()
+    good_house(fake)
+    fake.start()
+    yield fake
+    fake.stop()
 
 
 @pytest.fixture

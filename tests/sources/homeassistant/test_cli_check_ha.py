@@ -8,27 +8,17 @@ problem (``<key> (<entity_id>): <message>``) and a summary otherwise; exit 2 wit
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_ha import TOKEN
-from stateful_fake_ha import ENTITIES, StatefulFakeHomeAssistant, config_dict, good_house
+from stateful_fake_ha import ENTITIES, StatefulFakeHomeAssistant, config_dict
 from typer.testing import CliRunner
 
 from darkstar.cli import app
 
 N_ENTITIES = len(ENTITIES)
-
-
-@pytest.fixture
-def server() -> Iterator[StatefulFakeHomeAssistant]:
-    fake = StatefulFakeHomeAssistant()
-    good_house(fake)
-    fake.start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,6 @@ from stateful_fake_ha import (
     StatefulFakeHomeAssistant,
     config_dict,
     counter,
-    good_house,
     ha_state,
 )
 
@@ -29,15 +28,6 @@ from darkstar.sources.homeassistant import (
     check_home_assistant,
     configured_entities,
 )
-
-
-@pytest.fixture
-def server() -> Iterator[StatefulFakeHomeAssistant]:
-    fake = StatefulFakeHomeAssistant()
-    good_house(fake)
-    fake.start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

@@ -12,7 +12,11 @@ import statistics
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from darkstar.learning.store.repository import daily_metrics, read_plan_vs_actual
+from darkstar.learning.store.repository import (
+    ObservedSlot,
+    daily_metrics,
+    read_plan_vs_actual,
+)
 from darkstar.physics.timegrid import to_local_iso
 from darkstar.service.agent import SLOT
 
@@ -74,6 +78,7 @@ def status_view(runtime: Runtime) -> dict[str, Any]:
         document = agent.plan_document
         meta = None if document is None else document["meta"]
         prices = agent.prices_now() or (None, None)
+        today = _observed_since(runtime, _local_midnight(house.now, tz))
         return {
             "now": to_local_iso(house.now, tz),
             "timezone": str(tz),
@@ -104,11 +109,9 @@ def status_view(runtime: Runtime) -> dict[str, Any]:
                 "water_override": override_view(runtime.water_override, tz),
                 "safe_state": agent.safe_state,
             },
-            "cost_today_sek": _cost_since(runtime, _local_midnight(house.now, tz)),
+            "cost_today_sek": sum(o.energy_cost_sek for o in today),
             "water_planned": agent.plans_water,
-            "water_cold_minutes_today": _cold_minutes_since(
-                runtime, _local_midnight(house.now, tz)
-            ),
+            "water_cold_minutes_today": _cold_minutes(today),
             "problems": runtime.problems(),
         }
 
@@ -117,23 +120,15 @@ COMFORT_MIN_C = 40.0
 """Hot water below this at the end of a slot counts as a comfort miss (a shower's 40 °C)."""
 
 
-def _cost_since(runtime: Runtime, start: datetime) -> float:
-    now = runtime.agent.house.now
-    rows = read_plan_vs_actual(runtime.agent.store, start=start, end=now)
-    return sum(r.observed.energy_cost_sek for r in rows if r.observed is not None)
+def _observed_since(runtime: Runtime, start: datetime) -> list[ObservedSlot]:
+    """Return the measured slots from ``start`` to now, oldest first (one store read)."""
+    rows = read_plan_vs_actual(runtime.agent.store, start=start, end=runtime.agent.house.now)
+    return [r.observed for r in rows if r.observed is not None]
 
 
-def _cold_minutes_since(runtime: Runtime, start: datetime) -> float:
-    """Minutes since ``start`` whose slot ended with the tank below :data:`COMFORT_MIN_C`."""
-    now = runtime.agent.house.now
-    rows = read_plan_vs_actual(runtime.agent.store, start=start, end=now)
-    cold = [
-        r
-        for r in rows
-        if r.observed is not None
-        and r.observed.water_temp_c is not None
-        and r.observed.water_temp_c < COMFORT_MIN_C
-    ]
+def _cold_minutes(observed: list[ObservedSlot]) -> float:
+    """Minutes of ``observed`` whose slot ended with the tank below :data:`COMFORT_MIN_C`."""
+    cold = [o for o in observed if o.water_temp_c is not None and o.water_temp_c < COMFORT_MIN_C]
     return len(cold) * SLOT.total_seconds() / 60.0
 
 

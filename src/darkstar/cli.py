@@ -1,4 +1,4 @@
-"""The ``darkstar`` command line: plan, whatif, bench, demo.
+"""The ``darkstar`` command line: plan, whatif, bench, demo, serve, prices, check-ha.
 
 Errors a user can cause (bad request, bad config, missing file) end with exit code 2 and
 one line on stderr naming the field; nothing prints a traceback unless ``--debug`` is given.
@@ -461,6 +461,71 @@ def check_ha(
     count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
     typer.echo(f"{count}, {ok} of {len(entities)} entities ok")
     raise typer.Exit(1)
+
+
+@app.command()
+def prices(
+    area: Annotated[
+        str | None, typer.Option(help="Bidding area, e.g. SE3 (default: prices.area).")
+    ] = None,
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="Delivery day YYYY-MM-DD (default: today in the area)."),
+    ] = None,
+    config_path: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="config.yaml (prices.nordpool_url, currency)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Print a day's Nord Pool day-ahead spot prices, one line per slot.
+
+    With ``--json``: a list of ``{"start", "end", "spot_per_kwh", "currency"}`` (local ISO
+    times with their UTC offset). Exits 1 with one line when the day is not published or
+    Nord Pool cannot be read, 2 for a bad option or config.
+    """
+    _setup_logging(False)
+    from datetime import UTC, date, datetime
+
+    from darkstar.config import load_config
+    from darkstar.config.models import DarkstarConfig
+    from darkstar.market import area_timezone
+    from darkstar.sources.nordpool import NordPoolClient
+
+    with _user_errors(catch_all=not debug):
+        cfg = DarkstarConfig() if config_path is None else load_config(config_path)
+        code = (area or cfg.prices.area).strip().upper()
+        if not code or not code.replace("-", "").isalnum():
+            raise _fail(f"--area: {area!r} is not a bidding area (e.g. SE3)")
+        tz = area_timezone(code)
+        try:
+            wanted = date.fromisoformat(day) if day else datetime.now(UTC).astimezone(tz).date()
+        except ValueError:
+            raise _fail(f"--date: {day!r} is not a date (YYYY-MM-DD)") from None
+        currency = cfg.prices.currency
+        with NordPoolClient(
+            cfg.prices.nordpool_url, timeout_s=cfg.prices.timeout_s, retries=2, backoff_s=0.5
+        ) as client:
+            result = client.fetch_day(code, wanted, currency=currency)
+    if result is None:
+        raise _fail(f"prices for {code} on {wanted} are not published yet", _EXIT_INTERNAL)
+    if result.currency != currency:
+        typer.echo(f"note: Nord Pool answered in {result.currency}, not {currency}", err=True)
+    if as_json:
+        typer.echo(json.dumps(result.rows(), indent=2))
+        return
+    minutes = int(result.resolution.total_seconds() // 60)
+    state = "final" if result.final else "preliminary"
+    typer.echo(
+        f"Nord Pool day-ahead {code} {wanted} ({tz.key}): {len(result.slots)} slots of "
+        f"{minutes} min, {result.currency}/kWh, {state}"
+    )
+    typer.echo(f"{'local start':<25}  {'UTC start':<20}  {'spot':>9}")
+    for s in result.slots:
+        local = s.start.astimezone(tz).isoformat()
+        utc = s.start.strftime("%Y-%m-%d %H:%M")
+        typer.echo(f"{local:<25}  {utc:<20}  {s.spot_per_kwh:>9.5f}")
 
 
 @bench_app.command("api")

@@ -82,6 +82,9 @@ def _expected_range(field: FieldInfo) -> str:
     if literal is not None:
         choices = ", ".join(str(v) for v in typing.get_args(literal))
         return f"Range: {'null or ' if nullable else ''}one of {choices}."
+    if typing.get_origin(annotation) is list:  # a list of sub-models: its length bounds
+        longest = next(m.max_length for m in field.metadata if hasattr(m, "max_length"))
+        return f"Range: 1 to {longest}"
     lower = upper = ""
     for item in field.metadata:
         if isinstance(item, annotated_types.Gt):
@@ -424,7 +427,7 @@ def test_parse_config_type_errors(data: dict[str, Any], field: str, message: str
             "config.web",
             "unknown section; known sections: system, battery, battery_economics, grid, "
             "export, water_heating, kepler, s_index, forecasting, planner, home_assistant, "
-            "input_sensors, executor",
+            "input_sensors, executor, prices, tariff, location, weather, pv",
             id="no-close-section",
         ),
     ],

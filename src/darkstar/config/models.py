@@ -18,6 +18,12 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "PvConfig",
+    "PvArrayConfig",
+    "WeatherConfig",
+    "LocationConfig",
+    "TariffConfig",
+    "PricesConfig",
     "BatteryConfig",
     "BatteryEconomicsConfig",
     "DarkstarConfig",
@@ -225,6 +231,73 @@ class PlannerConfig(_Section):
     )
 
 
+class PricesConfig(_Section):
+    """Where a real home's day-ahead prices come from (the simulated home replays its own)."""
+
+    source: Literal["nordpool", "home_assistant"] = Field(
+        "nordpool", description="nordpool (the data-portal API) or home_assistant (a sensor)."
+    )
+    area: str = Field("SE4", pattern=r"^[A-Z][A-Z0-9-]{1,9}$", description="Bidding area.")
+    currency: str = Field("SEK", pattern=r"^[A-Z]{3}$", description="ISO currency code.")
+    nordpool_url: str = Field(
+        "https://dataportal-api.nordpoolgroup.com/api",
+        pattern=r"^https?://\S+$",
+        description="Nord Pool data-portal API root.",
+    )
+    timeout_s: float = Field(10.0, ge=0.5, le=120, description="Timeout of every call [s].")
+    ha_entity: str | None = _entity("HA price sensor with raw_today/raw_tomorrow attributes.")
+
+
+class TariffConfig(_Section):
+    """Retail tariff on top of the spot price (in the prices' currency)."""
+
+    grid_fee_sek_per_kwh: float = Field(0.2456, ge=0, le=10, description="Grid fee [/kWh].")
+    energy_tax_sek_per_kwh: float = Field(0.439, ge=0, le=10, description="Energy tax [/kWh].")
+    vat_percent: float = Field(25.0, ge=0, le=100, description="VAT on import [%].")
+    export_compensation_sek_per_kwh: float = Field(
+        0.0, ge=-10, le=10, description="Added to spot for export [/kWh]."
+    )
+
+
+class LocationConfig(_Section):
+    """Where the house is (null: taken from Home Assistant's own configuration)."""
+
+    latitude: float | None = Field(None, ge=-90, le=90, description="Latitude [deg].")
+    longitude: float | None = Field(None, ge=-180, le=180, description="Longitude [deg].")
+    altitude_m: float = Field(0.0, ge=-500, le=9000, description="Altitude [m].")
+    timezone: str | None = Field(None, description="IANA time zone, e.g. Europe/Stockholm.")
+
+
+class WeatherConfig(_Section):
+    """The weather forecast behind the PV forecast."""
+
+    open_meteo_url: str = Field(
+        "https://api.open-meteo.com", pattern=r"^https?://\S+$", description="API root."
+    )
+    timeout_s: float = Field(10.0, ge=0.5, le=120, description="Timeout of every call [s].")
+
+
+class PvArrayConfig(_Section):
+    """One PV array (all arrays share the location)."""
+
+    kwp: float = Field(ge=0.1, le=1000, description="Peak DC power [kWp].")
+    tilt_deg: float = Field(ge=0, le=90, description="Tilt from horizontal [deg].")
+    azimuth_deg: float = Field(ge=0, le=360, description="Azimuth, 180 = south [deg].")
+    losses_percent: float = Field(14.0, ge=0, le=90, description="System losses [%].")
+    inverter_kw: float | None = Field(None, ge=0.1, le=1000, description="AC limit [kW].")
+
+
+class PvConfig(_Section):
+    """The house's PV arrays, for the physics PV forecast."""
+
+    arrays: list[PvArrayConfig] = Field(
+        default_factory=lambda: [PvArrayConfig(kwp=5.0, tilt_deg=35.0, azimuth_deg=180.0)],
+        max_length=20,
+        min_length=1,
+        description="PV arrays.",
+    )
+
+
 #: Keys that must name an entity when Home Assistant drives the house.
 REQUIRED_WITH_HOME_ASSISTANT = (
     "input_sensors.battery_soc",
@@ -257,6 +330,11 @@ class DarkstarConfig(_Section):
     home_assistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
     input_sensors: InputSensorsConfig = Field(default_factory=InputSensorsConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    prices: PricesConfig = Field(default_factory=PricesConfig)
+    tariff: TariffConfig = Field(default_factory=TariffConfig)
+    location: LocationConfig = Field(default_factory=LocationConfig)
+    weather: WeatherConfig = Field(default_factory=WeatherConfig)
+    pv: PvConfig = Field(default_factory=PvConfig)
 
     def missing_home_assistant_entities(self) -> list[str]:
         """Return the keys :data:`REQUIRED_WITH_HOME_ASSISTANT` that are still null.
@@ -269,12 +347,3 @@ class DarkstarConfig(_Section):
             for key in REQUIRED_WITH_HOME_ASSISTANT
             if getattr(getattr(self, key.split(".")[0]), key.split(".")[1]) is None
         ]
-        missing = [
-            key
-            for key in REQUIRED_WITH_HOME_ASSISTANT
-            if getattr(getattr(self, key.split(".")[0]), key.split(".")[1]) is None
-        ]
-        if missing:
-            msg = f"{', '.join(missing)}: required when home_assistant.url is set"
-            raise ValueError(msg)
-        return self

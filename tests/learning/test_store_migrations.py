@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 
 from darkstar.learning.store import Base, Store, StoreError, migrations_config, open_store
 
-TABLES = {"slot_observations", "slot_plans", "plans", "execution_log"}
-HEAD = "0002_idempotent_history"
+TABLES = {"slot_observations", "slot_plans", "plans", "execution_log", "spot_prices"}
+HEAD = "0003_spot_prices"
 
 
 def test_open_store_creates_file_and_all_tables(db_path: Path) -> None:

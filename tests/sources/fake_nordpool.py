@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from darkstar.market import delivery_window
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "nordpool"
 
@@ -23,6 +26,38 @@ def reply_file(name: str) -> dict[str, Any]:
     """One reply from ``tests/data/nordpool/``."""
     reply: dict[str, Any] = json.loads((DATA / name).read_text(encoding="utf-8"))
     return reply
+
+
+def build_reply(
+    area: str, day: date, spot_per_kwh: list[float], *, currency: str = "SEK"
+) -> dict[str, Any]:
+    """A ``DayAheadPrices`` reply for ``day`` with one price per slot [per kWh].
+
+    The slot length follows from the count: 92/96/100 -> 15 minutes, 23/24/25 -> 1 hour.
+    """
+    start, end = delivery_window(day)
+    step = (end - start) / len(spot_per_kwh)
+    if step not in {timedelta(minutes=15), timedelta(hours=1)}:
+        msg = f"{len(spot_per_kwh)} prices do not divide {day} into 15- or 60-minute slots"
+        raise ValueError(msg)
+    iso = "%Y-%m-%dT%H:%M:%SZ"
+    return {
+        "deliveryDateCET": day.isoformat(),
+        "version": 1,
+        "updatedAt": (start - timedelta(hours=11)).strftime(iso),
+        "deliveryAreas": [area],
+        "market": "DayAhead",
+        "multiAreaEntries": [
+            {
+                "deliveryStart": (start + i * step).strftime(iso),
+                "deliveryEnd": (start + (i + 1) * step).strftime(iso),
+                "entryPerArea": {area: round(price * 1000, 6)},
+            }
+            for i, price in enumerate(spot_per_kwh)
+        ],
+        "currency": currency,
+        "areaStates": [{"state": "Final", "areas": [area]}],
+    }
 
 
 class FakeNordPool:

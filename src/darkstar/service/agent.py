@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -44,7 +44,7 @@ from darkstar.planner.pipeline import PlanMode, generate_schedule
 from darkstar.planner.scheduling.water_heating import water_day_start_utc
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from darkstar.config.models import DarkstarConfig
@@ -97,7 +97,8 @@ class PlanEvent(StrEnum):
     """A new plan was made and written."""
 
     SKIPPED = "skipped"
-    """Planning was due but the SoC was unavailable: the previous plan stays in force."""
+    """Planning was due but could not run (SoC unavailable, no price for the current
+    slot): the previous plan stays in force; :attr:`AgentLoop.plan_problem` says why."""
 
     KEPT = "kept"
     """No planning was due: the plan in force continues."""
@@ -187,16 +188,22 @@ class PlanDraft:
     cfg: DarkstarConfig
     planned_at: datetime
     manual_blocks: tuple[ManualBlock, ...]
+    inputs: Mapping[str, Any] = field(default_factory=dict)
 
     def solve(self) -> dict[str, Any]:
-        """PLAN: run the pipeline (mode ``full``) and return the ``schedule.json`` document."""
-        return generate_schedule(
+        """PLAN: run the pipeline (mode ``full``) and return the ``schedule.json`` document.
+
+        ``meta.inputs`` says where the prices and forecasts came from (:meth:`World.inputs`).
+        """
+        document = generate_schedule(
             self.pin,
             self.cfg,
             mode=PlanMode.FULL,
             planned_at=self.planned_at,
             manual_blocks=self.manual_blocks,
         ).document
+        document["meta"]["inputs"] = dict(self.inputs)
+        return document
 
 
 #: Rewrites the planned command for the slot starting at the given time; returns the
@@ -272,6 +279,7 @@ class AgentLoop:
         self.safe_state: str | None = None
         self.writes = 0
         self.house_error: str | None = None
+        self.plan_problem: str | None = None
 
     @property
     def steps_left(self) -> int | None:
@@ -352,12 +360,22 @@ class AgentLoop:
         """
         soc = self.observe_soc()
         if soc is None:
+            self.plan_problem = "SoC sensor unavailable"
             return None
+        now = self.house.now
+        try:
+            pin = self.pin_at(soc)
+        except InputError as exc:  # e.g. no price known for the current slot
+            self.plan_problem = exc.message
+            logger.warning("%s: cannot plan: %s", now, exc)
+            return None
+        self.plan_problem = None
         return PlanDraft(
-            pin=self.pin_at(soc),
+            pin=pin,
             cfg=self.cfg,
-            planned_at=self.house.now,
+            planned_at=now,
             manual_blocks=tuple(manual_blocks),
+            inputs=self.world.inputs(now),
         )
 
     def draft_plan(self, manual_blocks: Sequence[ManualBlock]) -> dict[str, Any] | None:
@@ -374,7 +392,7 @@ class AgentLoop:
         document = self.draft_plan(self.manual_blocks)
         if document is None:
             self.plans_skipped += 1
-            logger.warning("%s: SoC sensor unavailable, keeping the previous plan", now)
+            logger.warning("%s: %s, keeping the previous plan", now, self.plan_problem)
             return PlanEvent.SKIPPED, None
         try:
             write_schedule(document, self.schedule_path)
@@ -497,7 +515,7 @@ class AgentLoop:
                 )
         planned_soc = None if row is None else float(row["projected_soc_percent"])
         if event is PlanEvent.SKIPPED:
-            note = _noted("plan skipped: SoC sensor unavailable", note)
+            note = _noted(f"plan skipped: {self.plan_problem}", note)
         log_execution(
             self.store,
             at=house.now,

@@ -331,7 +331,8 @@ class Runtime:
             if tick.plan_event is PlanEvent.PLANNED:
                 self._after_plan()
             elif tick.plan_event is PlanEvent.SKIPPED:
-                self.notify("warning", "SoC sensor unavailable: plan skipped, previous plan kept")
+                problem = self.agent.plan_problem
+                self.notify("warning", f"{problem}: plan skipped, previous plan kept")
             self._record_tick(tick.soc_percent)
             self._status = None
             status = self.status()
@@ -455,7 +456,7 @@ class Runtime:
         message = (
             f"planned in {solve_ms:.0f} ms"
             if solve_ms is not None
-            else "SoC sensor unavailable: plan skipped"
+            else f"{self.agent.plan_problem}: plan skipped"
         )
         state = "done" if event is PlanEvent.PLANNED else "failed"
         self._job_update(

@@ -15,7 +15,7 @@ it in from outside, so this package never imports the simulator.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -133,6 +133,14 @@ class World(Protocol):
 
     def pv_outlook(self, now: datetime) -> PvOutlook:
         """PV outlook for the risk radar."""
+        ...
+
+    def inputs(self, now: datetime) -> dict[str, Any]:
+        """Where prices and forecasts come from, how far they reach, and any fault (JSON).
+
+        ``{"prices": {"source", "known_until", "fault", ...}, "forecasts": {"source",
+        ...}}``; put in each plan's ``meta.inputs`` and shown on the Dashboard.
+        """
         ...
 
     def advance(self) -> None:

@@ -23,6 +23,7 @@ from darkstar.errors import InputError
 from darkstar.learning.store import open_store
 from darkstar.learning.store.repository import DailyMetrics, daily_metrics, last_observation
 from darkstar.service.agent import DB_FILE, SLOT, AgentLoop, AgentTick
+from darkstar.service.prices import PriceBook, PriceSource, tariff_spec
 from darkstar.simulation.backtest import draw_litres, house_spec
 from darkstar.simulation.datasets import load_year
 from darkstar.simulation.entities import SIM_HOUSE_ENTITIES, SimEntity
@@ -152,6 +153,7 @@ def open_agent(
     start: datetime | None = None,
     days: float = 1.0,
     resume: bool = False,
+    price_source: PriceSource | None = None,
 ) -> tuple[AgentLoop, SimulatedWorld, int]:
     """Open the store and the simulated home at ``start``.
 
@@ -160,6 +162,9 @@ def open_agent(
     Parameters are those of :func:`run_agent`. With ``resume`` and no ``start``, the run
     continues after the last slot in the store with its stored SoC (a restart of the service
     goes on where it stopped instead of replaying history). The caller closes ``loop.store``.
+    With a ``price_source`` the house plans on the day-ahead prices it delivers (area SE4,
+    SEK, cached in the store: :class:`~darkstar.service.prices.PriceBook`) instead of the
+    replayed year's; tests point it at a local Nord Pool stand-in to inject outages.
     """
     year = load_year(area=DATA_AREA, year=DATA_YEAR)
     out_dir.mkdir(parents=True, exist_ok=True)  # schedule.json is written there
@@ -182,7 +187,20 @@ def open_agent(
         keep_history=True,
     )
     draws = draw_litres(year, cfg, len(year.index), DATA_TIMEZONE) if water else None
-    world = SimulatedWorld(year=year, house=house, timezone=DATA_TIMEZONE, draws_l=draws)
+    book = (
+        None
+        if price_source is None
+        else PriceBook(
+            source=price_source,
+            store=store,
+            area=DATA_AREA,
+            currency="SEK",
+            tariff=tariff_spec(cfg.tariff),
+        )
+    )
+    world = SimulatedWorld(
+        year=year, house=house, timezone=DATA_TIMEZONE, draws_l=draws, prices=book
+    )
     loop = AgentLoop(world=world, cfg=cfg, store=store, out_dir=out_dir)
     loop.resumed = point is not None
     return loop, world, n_steps

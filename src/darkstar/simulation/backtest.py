@@ -280,11 +280,19 @@ def planner_input(
     forecaster: Forecaster,
     spec: BacktestSpec,
     water_heated_today_kwh: float = 0.0,
+    prices: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
 ) -> PlannerInput:
-    """Build what the planner knows at slot ``first``: prices to ``end`` (+ extension)."""
+    """Build what the planner knows at slot ``first``: prices to ``end`` (+ extension).
+
+    ``prices``: import and export prices of slots ``first`` to ``end`` from elsewhere (a
+    live price source) instead of the year's own.
+    """
     index = year.index
     all_imp = year.import_price_sek_per_kwh.to_numpy()
     all_exp = year.export_price_sek_per_kwh.to_numpy()
+    if prices is not None:
+        all_imp, all_exp = all_imp.copy(), all_exp.copy()
+        all_imp[first:end], all_exp[first:end] = prices
     imp, exp = all_imp[first:end], all_exp[first:end]
     if spec.terminal is TerminalPolicy.PERSISTENCE:
         days = spec.persistence_days

@@ -12,8 +12,10 @@ actual PV and load.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from darkstar.service.world import PvOutlook
 from darkstar.simulation.backtest import (
@@ -28,10 +30,10 @@ from darkstar.simulation.entities import SIM_HOUSE_ENTITIES
 if TYPE_CHECKING:
     from datetime import datetime
 
-    import numpy as np
     from numpy.typing import NDArray
 
     from darkstar.planner.inputs.types import PlannerInput
+    from darkstar.service.prices import PriceBook
     from darkstar.service.world import HouseEntities
     from darkstar.simulation.datasets import YearData
     from darkstar.simulation.house import SimulatedHouse, StepResult
@@ -65,8 +67,10 @@ class SimulatedWorld:
         house: SimulatedHouse,
         timezone: str,
         draws_l: NDArray[np.float64] | None = None,
+        prices: PriceBook | None = None,
     ) -> None:
         self.year, self._house = year, house
+        self.prices = prices
         self._draws_l = draws_l
         self._tz = ZoneInfo(timezone)
         # one persistence day, not two: with the water heater planned, the served loop's
@@ -115,20 +119,32 @@ class SimulatedWorld:
     ) -> PlannerInput:
         """Prices known at ``now`` (day-ahead) and perfect forecasts, from ``now`` on."""
         t = self.index_at(now)
-        known_end = known_price_end(now, tz=self._tz, horizon=PriceHorizon.DAYAHEAD)
+        live = None
+        if self.prices is None:
+            known_end = known_price_end(now, tz=self._tz, horizon=PriceHorizon.DAYAHEAD)
+        else:  # prices from a live source (tests of outages): what it delivered
+            self.prices.refresh(now)
+            known_end = max(self.prices.known_until(now), now + SLOT)
+        end = min(t + (known_end - now) // SLOT, len(self.year.index))
+        if self.prices is not None:
+            pairs = self.prices.slot_prices(now, now + (end - t) * SLOT)
+            live = (np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
         return planner_input(
             self.year,
             first=t,
-            end=min(t + (known_end - now) // SLOT, len(self.year.index)),
+            end=end,
             soc_percent=min(100.0, max(0.0, soc_percent)),
             tz=self._tz,
             forecaster=self.forecaster,
             spec=self.spec,
             water_heated_today_kwh=water_heated_today_kwh,
+            prices=live,
         )
 
     def prices_at(self, moment: datetime) -> tuple[float, float] | None:
         """Import and export price of the slot containing ``moment`` [SEK/kWh]."""
+        if self.prices is not None:
+            return self.prices.prices_at(moment)
         t = self.index_at(moment)
         if not 0 <= t < len(self._imp):
             return None
@@ -145,6 +161,19 @@ class SimulatedWorld:
         past = self.pv_kw[max(0, t - 14 * _PER_DAY) : t]
         mean = float(past.sum() * _SLOT_H / max(1, len(past) / _PER_DAY)) if len(past) else 0.0
         return PvOutlook(day2_kwh=day2, mean_daily_kwh=mean)
+
+    def inputs(self, now: datetime) -> dict[str, Any]:
+        """Prices: the replayed year's, or the live book's status; forecasts: perfect."""
+        if self.prices is not None:
+            prices: dict[str, Any] = self.prices.status(now)
+        else:
+            known = known_price_end(now, tz=self._tz, horizon=PriceHorizon.DAYAHEAD)
+            prices = {
+                "source": "replayed day-ahead prices (SMARD, bundled with the simulated home)",
+                "known_until": known.isoformat(),
+                "fault": None,
+            }
+        return {"prices": prices, "forecasts": {"source": self.forecast_source, "fault": None}}
 
     def advance(self) -> None:
         """Run the current slot on the year's actual PV, load and hot-water draws."""

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Float, ForeignKey, Index, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "ExecutionLog", "Plan", "SlotObservation", "SlotPlan"]
+__all__ = ["Base", "ExecutionLog", "Plan", "SlotObservation", "SlotPlan", "SpotPrice"]
 
 #: Deterministic constraint names, so migrations can refer to them (SQLite batch mode).
 NAMING_CONVENTION = {
@@ -124,3 +124,27 @@ class ExecutionLog(Base):
     commanded: Mapped[str]  # JSON text (sorted keys)
     observed_soc_percent: Mapped[float | None]
     note: Mapped[str | None]
+
+
+class SpotPrice(Base):
+    """One cached day-ahead market slot (Nord Pool), per area and currency.
+
+    A delivery day is cached whole or not at all (:mod:`darkstar.learning.store.prices`);
+    ``final`` is false for preliminary prices, which are fetched again.
+    """
+
+    __tablename__ = "spot_prices"
+    __table_args__ = (
+        UniqueConstraint("area", "currency", "start_utc", name="uq_spot_prices_area"),
+        Index("ix_spot_prices_delivery_date", "area", "currency", "delivery_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    area: Mapped[str] = mapped_column(String(10))
+    currency: Mapped[str] = mapped_column(String(3))
+    delivery_date: Mapped[str] = mapped_column(String(10))
+    start_utc: Mapped[int]
+    end_utc: Mapped[int]
+    spot_per_kwh: Mapped[float]
+    final: Mapped[bool]
+    fetched_at: Mapped[str] = mapped_column(String(_ISO_LEN))

@@ -287,6 +287,10 @@ class SandboxWorld:
         """PV outlook of the replayed year."""
         return self.sim_world.pv_outlook(now)
 
+    def inputs(self, now: datetime) -> dict[str, Any]:
+        """Where the replayed year's prices and forecasts come from."""
+        return self.sim_world.inputs(now)
+
     def advance(self) -> None:
         """Apply HA's controls to the simulated home, run the slot, publish its meters."""
         self._sync()

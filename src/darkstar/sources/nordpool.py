@@ -168,6 +168,11 @@ class NordPoolClient:
         self.timeout_s = timeout_s
         self._client = httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=True)
 
+    @property
+    def name(self) -> str:
+        """Where the prices come from, in words."""
+        return f"Nord Pool ({self.url})"
+
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()

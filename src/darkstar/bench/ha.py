@@ -29,6 +29,8 @@ from darkstar.simulation.ha_sandbox.run import open_sandbox_agent
 from darkstar.sources.homeassistant import HomeAssistantConnection, HomeAssistantHouse
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
 
 __all__ = ["TARGET_CYCLE_S", "HaBenchResult", "print_ha_bench", "run_ha_bench"]
@@ -69,9 +71,9 @@ def run_ha_bench(*, slots: int = 96) -> HaBenchResult:
         agent, world = open_sandbox_agent(cfg=load_config(), out_dir=Path(folder), ha=house)
         advance = world.advance
 
-        def timed_advance() -> None:
+        def timed_advance(tick: Callable[[], None] | None = None) -> None:
             started = time.perf_counter()
-            advance()
+            advance(tick)
             house_ms.append(1000 * (time.perf_counter() - started))
 
         world.advance = timed_advance  # type: ignore[method-assign]

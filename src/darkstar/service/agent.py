@@ -64,6 +64,7 @@ __all__ = [
     "CommandHook",
     "PlanDraft",
     "PlanEvent",
+    "SlotRun",
     "loop_config",
 ]
 
@@ -138,6 +139,20 @@ class AgentTick:
     cost_sek: float
     plan_event: PlanEvent
     plan_status: str
+    solve_ms: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlotRun:
+    """What :meth:`AgentLoop.begin_step` did, for the tick and :meth:`AgentLoop.finish_step`."""
+
+    now: datetime
+    prices: tuple[float, float] | None
+    row: dict[str, Any] | None
+    cmd: SlotCommand
+    note: str | None
+    before: dict[str, float] | None
+    event: PlanEvent
     solve_ms: float | None
 
 
@@ -425,11 +440,15 @@ class AgentLoop:
         return None if self.plan is None else self.plan.row_at(self.house.now)
 
     def step(self) -> AgentTick:
-        """Plan when due (at the start and every full hour after it), then run one slot."""
-        event, solve_ms = PlanEvent.KEPT, None
-        if (self.house.now - self.start) % _REPLAN == timedelta(0):
-            event, solve_ms = self.plan_now()
-        return self._run_slot(event=event, solve_ms=solve_ms)
+        """Plan when due (at the start and every full hour after it), then run one slot.
+
+        The three phases, for a caller that must not hold a lock while the world waits
+        (a real home's slot lasts 15 wall-clock minutes): :meth:`begin_step` (plan, act),
+        ``world.advance(tick=...)`` with :meth:`executor_tick`, :meth:`finish_step` (learn).
+        """
+        run = self.begin_step()
+        self.world.advance(tick=lambda: self.executor_tick(run))
+        return self.finish_step(run)
 
     def _command(self, row: dict[str, Any] | None) -> tuple[SlotCommand, str | None]:
         water = WaterHeaterSetpoints() if self.plans_water else None
@@ -455,8 +474,11 @@ class AgentLoop:
             logger.warning("cannot read the energy counters: %s", exc)
             return None
 
-    def _run_slot(self, *, event: PlanEvent, solve_ms: float | None) -> AgentTick:
-        """ACT on the current slot, let the world run it and LEARN from the counters."""
+    def begin_step(self) -> SlotRun:
+        """Plan if due, then ACT on the current slot; read the counters at its start."""
+        event, solve_ms = PlanEvent.KEPT, None
+        if (self.house.now - self.start) % _REPLAN == timedelta(0):
+            event, solve_ms = self.plan_now()
         house, now = self.house, self.house.now
         prices = self.world.prices_at(now)
         row = self.current_row()
@@ -477,8 +499,37 @@ class AgentLoop:
             writes, failed = _act(house, self.world, cmd)
             self.writes += writes
             note = failed if note is None else (f"{note}; {failed}" if failed else note)
-        before = self._counters()
-        self.world.advance()
+        return SlotRun(
+            now=now,
+            prices=prices,
+            row=row,
+            cmd=cmd,
+            note=note,
+            before=self._counters(),
+            event=event,
+            solve_ms=solve_ms,
+        )
+
+    def executor_tick(self, run: SlotRun) -> None:
+        """Apply the slot's command again mid-slot (every ``executor.interval_seconds``).
+
+        Writes only what drifted (someone changed a setting, the inverter restarted);
+        nothing in shadow mode or while the SoC cannot be read.
+        """
+        if self.shadow:
+            return
+        if self.observe_soc() is None:
+            self.safe_state = "SoC unreadable: nothing written"
+            return
+        writes, failed = _act(self.house, self.world, run.cmd)
+        self.writes += writes
+        if failed:
+            logger.warning("executor tick: %s", failed)
+
+    def finish_step(self, run: SlotRun) -> AgentTick:
+        """LEARN from the slot that just ran: counters, SoC, execution log."""
+        house, now, prices, row, note = self.house, run.now, run.prices, run.row, run.note
+        cmd, before = run.cmd, run.before
         after = self._counters()
         soc_end = self.observe_soc()
         energies = (
@@ -486,8 +537,10 @@ class AgentLoop:
             if before is None or after is None
             else {field: after[field] - before[field] for field in after}
         )
-        if energies is None:
-            gap: str | None = "counters unreadable: slot not recorded"
+        if not self.world.runs_whole(now):
+            gap: str | None = "joined mid-slot: slot not recorded (backfilled later)"
+        elif energies is None:
+            gap = "counters unreadable: slot not recorded"
         elif any(v < 0 for v in energies.values()):
             gap = "counter reset: slot not recorded"  # a gap, not a negative flow
         else:
@@ -514,7 +567,7 @@ class AgentLoop:
                     - energies["grid_export_kwh"] * prices[1]
                 )
         planned_soc = None if row is None else float(row["projected_soc_percent"])
-        if event is PlanEvent.SKIPPED:
+        if run.event is PlanEvent.SKIPPED:
             note = _noted(f"plan skipped: {self.plan_problem}", note)
         log_execution(
             self.store,
@@ -544,9 +597,9 @@ class AgentLoop:
             action="hold" if row is None else str(row["action"]),
             grid_kw=flows.get("grid_import_kwh", 0.0) - flows.get("grid_export_kwh", 0.0),
             cost_sek=self.cost_sek,
-            plan_event=event,
+            plan_event=run.event,
             plan_status="none" if self.plan is None else self.plan.status,
-            solve_ms=solve_ms,
+            solve_ms=run.solve_ms,
         )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
@@ -143,6 +143,19 @@ class World(Protocol):
         """
         ...
 
-    def advance(self) -> None:
-        """Let the current slot pass (the house runs it; counters move on)."""
+    def runs_whole(self, slot_start: datetime) -> bool:
+        """Whether the agent was there for the whole slot starting at ``slot_start``.
+
+        ``False`` for the slot a real-time world was opened in: its counter deltas cover
+        only part of it, so it is not recorded from them (backfill restores it).
+        """
+        ...
+
+    def advance(self, tick: Callable[[], None] | None = None) -> None:
+        """Let the current slot pass (the house runs it; counters move on).
+
+        A real-time world calls ``tick`` every ``executor.interval_seconds`` while it
+        waits (the executor re-applies the slot's command); a simulated one runs the slot
+        at once and never calls it.
+        """
         ...

@@ -28,6 +28,7 @@ from darkstar.simulation.backtest import (
 from darkstar.simulation.entities import SIM_HOUSE_ENTITIES
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from numpy.typing import NDArray
@@ -175,7 +176,11 @@ class SimulatedWorld:
             }
         return {"prices": prices, "forecasts": {"source": self.forecast_source, "fault": None}}
 
-    def advance(self) -> None:
+    def runs_whole(self, slot_start: datetime) -> bool:  # noqa: ARG002 - protocol
+        """Return true: the simulated slot runs under the agent from start to end."""
+        return True
+
+    def advance(self, tick: Callable[[], None] | None = None) -> None:  # noqa: ARG002
         """Run the current slot on the year's actual PV, load and hot-water draws."""
         t = self.index_at(self._house.now)
         self.last_step = self._house.step(

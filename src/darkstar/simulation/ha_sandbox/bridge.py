@@ -291,7 +291,11 @@ class SandboxWorld:
         """Where the replayed year's prices and forecasts come from."""
         return self.sim_world.inputs(now)
 
-    def advance(self) -> None:
+    def runs_whole(self, slot_start: datetime) -> bool:  # noqa: ARG002 - protocol
+        """Return true: the simulated slot runs under the agent from start to end."""
+        return True
+
+    def advance(self, tick: Callable[[], None] | None = None) -> None:  # noqa: ARG002
         """Apply HA's controls to the simulated home, run the slot, publish its meters."""
         self._sync()
         if self._synced:

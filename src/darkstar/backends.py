@@ -1,29 +1,49 @@
 """Wiring: which world the agent runs in (DESIGN §1: the service never builds a house).
 
-:func:`open_runtime` opens the service's :class:`~darkstar.service.runtime.Runtime` on the
-simulated home (SE4 2018 replayed, resuming after the stored history). The Home Assistant
-world will be chosen here too, when the config has a ``home_assistant`` section.
+:func:`open_runtime` opens the service's :class:`~darkstar.service.runtime.Runtime`:
+
+* with ``home_assistant.url`` set: on that Home Assistant in real time
+  (:class:`~darkstar.service.live_world.LiveWorld`), with Nord Pool (or an HA price
+  sensor) prices, an Open-Meteo + pvlib PV forecast, the house's own load history, and
+  the plan published back as ``sensor.darkstar_*``;
+* without: on the simulated home (SE4 2018 replayed, resuming after the stored history).
 """
 
 from __future__ import annotations
 
+import logging
+import math
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from darkstar.config.loader import load_config
+from darkstar.errors import ConfigError
+from darkstar.learning.store import open_store
+from darkstar.service.agent import DB_FILE, AgentLoop
+from darkstar.service.live_world import LiveWorld
+from darkstar.service.prices import PriceBook, PriceSource, tariff_spec
 from darkstar.service.runtime import Runtime, ensure_config_file
+from darkstar.service.world import HouseEntities
 from darkstar.simulation.agent_run import open_agent
+from darkstar.sources.homeassistant import HomeAssistantHouse, publish_plan, resolve_connection
 
 if TYPE_CHECKING:
     from datetime import datetime
-    from pathlib import Path
 
-__all__ = ["open_runtime"]
+    from darkstar.config.models import DarkstarConfig
+    from darkstar.learning.store import Store
+
+__all__ = ["open_live_world", "open_runtime"]
+
+logger = logging.getLogger(__name__)
 
 
 def open_runtime(
     *, data_dir: Path, config_path: Path, speed: float, start: datetime | None = None
 ) -> Runtime:
-    """Open the runtime on the simulated home.
+    """Open the runtime on Home Assistant (``home_assistant.url``) or the simulated home.
 
     Parameters
     ----------
@@ -32,14 +52,15 @@ def open_runtime(
     config_path : Path
         The user's ``config.yaml`` (created with a header comment when missing).
     speed : float
-        Simulated seconds per real second (> 0); ``inf`` runs without pausing.
+        Simulated seconds per real second (> 0); ``inf`` runs without pausing. A real
+        home runs on the wall clock and ignores it.
     start : datetime or None
         Simulated start; ``None`` resumes after the stored history, or starts on 1 May.
 
     Raises
     ------
     ConfigError
-        For an invalid ``config.yaml``.
+        For an invalid ``config.yaml`` (or missing entities with Home Assistant).
     InputError
         For a ``start`` off the data year.
     """
@@ -48,6 +69,128 @@ def open_runtime(
         raise ValueError(msg)
     ensure_config_file(config_path)
     cfg = load_config(config_path)
+    if cfg.home_assistant.url is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        store = open_store(data_dir / DB_FILE)
+        try:
+            world, house = open_live_world(cfg, store=store, data_dir=data_dir)
+        except BaseException:
+            store.close()
+            raise
+        try:
+            agent = AgentLoop(world=world, cfg=cfg, store=store, out_dir=data_dir)
+        except BaseException:
+            house.close()
+            store.close()
+            raise
+        runtime = Runtime(agent=agent, data_dir=data_dir, config_path=config_path, speed=math.inf)
+        runtime.after_step = partial(publish_plan, house)
+        runtime.closers.append(house.close)
+        return runtime
     # the start is checked for a one-day run; the thread then runs to the end of the year
     agent, _, _ = open_agent(cfg=cfg, out_dir=data_dir, start=start, days=1.0, resume=True)
     return Runtime(agent=agent, data_dir=data_dir, config_path=config_path, speed=speed)
+
+
+def _location(cfg: DarkstarConfig, house: HomeAssistantHouse) -> tuple[float, float, float, str]:
+    """Latitude, longitude, altitude and time zone: config first, else HA's own."""
+    loc = cfg.location
+    if loc.latitude is not None and loc.longitude is not None and loc.timezone is not None:
+        return loc.latitude, loc.longitude, loc.altitude_m, loc.timezone
+    from darkstar.house import HouseError
+
+    try:
+        lat, lon, elevation, tz = house.rest.location()
+    except HouseError as exc:
+        msg = (
+            f"not set, and Home Assistant's location could not be read ({exc}); set "
+            "location.latitude, location.longitude and location.timezone to start without it"
+        )
+        raise ConfigError("location", msg) from None
+    return (
+        lat if loc.latitude is None else loc.latitude,
+        lon if loc.longitude is None else loc.longitude,
+        elevation if loc.altitude_m == 0.0 else loc.altitude_m,
+        tz if loc.timezone is None else loc.timezone,
+    )
+
+
+def _price_source(cfg: DarkstarConfig, house: HomeAssistantHouse) -> PriceSource:
+    if cfg.prices.source == "home_assistant":
+        from darkstar.sources.homeassistant.prices import HomeAssistantPriceSensor
+
+        if cfg.prices.ha_entity is None:
+            raise ConfigError("prices.ha_entity", "required with prices.source: home_assistant")
+        return HomeAssistantPriceSensor(house, cfg.prices.ha_entity)
+    from darkstar.sources.nordpool import NordPoolClient
+
+    return NordPoolClient(cfg.prices.nordpool_url, timeout_s=cfg.prices.timeout_s, retries=2)
+
+
+def open_live_world(
+    cfg: DarkstarConfig, *, store: Store, data_dir: Path
+) -> tuple[LiveWorld, HomeAssistantHouse]:
+    """Build the real-time world on the Home Assistant of ``cfg`` (its adapters wired in).
+
+    Raises
+    ------
+    ConfigError
+        Missing entities, token, or a location that is neither configured nor readable.
+    """
+    from darkstar.sources.openmeteo import OpenMeteoClient
+    from darkstar.sources.pv import PvArray
+    from darkstar.sources.pv_forecast import Site, WeatherPvForecaster
+
+    entities = HouseEntities.from_config(cfg)
+    section = cfg.home_assistant
+    connection = resolve_connection(
+        url=str(section.url),
+        token=section.token,
+        token_file=None if section.token_file is None else Path(section.token_file),
+        timeout_s=section.timeout_s,
+    )
+    house = HomeAssistantHouse(connection)
+    try:
+        lat, lon, altitude, tz_name = _location(cfg, house)
+        try:
+            tz = ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError("location.timezone", f"unknown time zone {tz_name!r}") from None
+        prices = PriceBook(
+            source=_price_source(cfg, house),
+            store=store,
+            area=cfg.prices.area,
+            currency=cfg.prices.currency,
+            tariff=tariff_spec(cfg.tariff),
+        )
+        arrays = [
+            PvArray(
+                kwp=a.kwp,
+                tilt_deg=a.tilt_deg,
+                azimuth_deg=a.azimuth_deg,
+                losses_percent=a.losses_percent,
+                inverter_kw=a.inverter_kw,
+            )
+            for a in cfg.pv.arrays
+        ]
+        pv = WeatherPvForecaster(
+            client=OpenMeteoClient(cfg.weather.open_meteo_url, timeout_s=cfg.weather.timeout_s),
+            arrays=arrays,
+            site=Site(latitude=lat, longitude=lon, altitude_m=altitude),
+            cache_dir=data_dir,
+        )
+        world = LiveWorld(
+            house=house,
+            entities=entities,
+            tz=tz,
+            prices=prices,
+            pv=pv,
+            store=store,
+            interval_s=cfg.executor.interval_seconds,
+            default_load_kw=cfg.forecasting.default_load_kw,
+        )
+    except BaseException:
+        house.close()
+        raise
+    logger.info("live world on %s (%s, %.3f, %.3f)", section.url, tz_name, lat, lon)
+    return world, house

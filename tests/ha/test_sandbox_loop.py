@@ -203,13 +203,13 @@ def test_the_served_loop_publishes_its_plan_into_home_assistant(
     import math
 
     from darkstar.service.runtime import Runtime, ensure_config_file
-    from darkstar.simulation.ha_sandbox.demo import publish_to
+    from darkstar.sources.homeassistant import publish_plan
 
     agent, world = sandbox
     config_path = tmp_path / "config.yaml"
     ensure_config_file(config_path)
     runtime = Runtime(agent=agent, data_dir=tmp_path, config_path=config_path, speed=math.inf)
-    runtime.after_step = lambda document, now, cost: publish_to(house, document, now, cost)
+    runtime.after_step = lambda document, now, cost: publish_plan(house, document, now, cost)
     runtime.warm_up(2)
     action = house.get_state("sensor.darkstar_current_action")
     row = agent.current_row()

@@ -174,6 +174,9 @@ class ForecastingConfig(_Section):
     pv_confidence_percent: float = Field(
         90.0, ge=0, le=100, description="Share of the PV forecast the planner trusts [%]."
     )
+    default_load_kw: float = Field(
+        0.5, ge=0, le=100, description="Load of a slot without recorded history [kW]."
+    )
 
 
 _ENTITY_ID = r"^[a-z_]+\.[a-z0-9_]+$"

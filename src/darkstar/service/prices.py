@@ -114,6 +114,7 @@ class PriceBook:
         self.last_fetch_at: datetime | None = None
         self.fetches = 0
         self._attempts: dict[date, _Attempts] = {}
+        self._past_failed: set[date] = set()
 
     def _wanted(self, now: datetime) -> list[date]:
         today = delivery_date_of(now)
@@ -206,6 +207,31 @@ class PriceBook:
         """Retail import and export price of the slot containing ``moment``."""
         spot = self.spot_at(moment)
         return None if spot is None else self.tariff.prices_sek_per_kwh(spot)
+
+    def past_prices_at(self, moment: datetime) -> tuple[float, float] | None:
+        """Retail prices of a past slot, for recording it: memory, cache, then the source.
+
+        A past day is asked of the source once per book (no backoff schedule: backfill
+        is rare); ``None`` when it cannot be had.
+        """
+        day = delivery_date_of(moment)
+        if day not in self.days and day not in self._past_failed:
+            cached = load_price_day(self.store, area=self.area, currency=self.currency, day=day)
+            if cached is None:
+                try:
+                    cached = self.source.fetch_day(self.area, day, currency=self.currency)
+                except (DarkstarError, OSError) as exc:
+                    logger.warning("prices for %s (backfill) not fetched: %s", day, exc)
+                    cached = None
+                if cached is not None and cached.currency == self.currency:
+                    store_price_day(self.store, cached)
+                else:
+                    cached = None
+            if cached is None:
+                self._past_failed.add(day)
+                return None
+            self.days[day] = cached
+        return self.prices_at(moment)
 
     def slot_prices(self, start: datetime, end: datetime) -> list[tuple[float, float]]:
         """Retail prices of every 15-minute slot in ``[start, end)``; all must be known.

@@ -35,6 +35,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from darkstar.config.loader import load_config, read_config_file_data
@@ -43,7 +44,7 @@ from darkstar.errors import BusyError, InputError, StorageError
 from darkstar.executor.controller import InverterMode, SlotCommand
 from darkstar.planner.pipeline import HEURISTIC_PRIMARY
 from darkstar.planner.strategy.manual_plan import ManualBlock, manual_blocks_from_records
-from darkstar.service.agent import SLOT, AgentLoop, PlanEvent
+from darkstar.service.agent import SLOT, AgentLoop, PlanEvent, SlotRun
 from darkstar.service.user_state import (
     Override,
     UserState,
@@ -192,6 +193,7 @@ class Runtime:
         self._pending_water_reset = False  # put the normal setpoint back after a boost
         self.agent.command_hook = self._command_hook
         self.after_step: AfterStep | None = None
+        self.closers: list[Callable[[], None]] = []
         state, note = read_user_state(data_dir)
         self._apply(state)
         if note is not None:
@@ -303,10 +305,14 @@ class Runtime:
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop the thread, wait for it and close the store."""
         self._stop.set()
+        self.agent.world.close()  # a real-time world stops waiting for the slot's end
         if self._thread is not None:
             self._thread.join(timeout_s)
         with self.lock:
             self.agent.store.close()
+            for close in self.closers:  # e.g. the Home Assistant connections
+                close()
+            self.closers.clear()
 
     def _loop(self) -> None:
         pause_s = 900.0 / self.speed if math.isfinite(self.speed) else 0.0
@@ -324,16 +330,48 @@ class Runtime:
             self._stop.wait(pause_s)
 
     def step(self) -> None:
-        """Run one agent step under the lock and publish what changed."""
+        """Run one agent step under the lock and publish what changed.
+
+        A real-time world's slot lasts 15 wall-clock minutes: the lock is held to plan
+        and act (a new plan is published at once), released while the world waits (the
+        executor tick takes it briefly every ``executor.interval_seconds``) and taken
+        again to learn.
+        """
+        world = self.agent.world
+        if world.realtime:
+            with self.lock:
+                self._retry_state_write()
+                run = self.agent.begin_step()
+                self._plan_news(run.event)
+            if run.event is not PlanEvent.KEPT:
+                self._publish_step()
+            world.advance(tick=partial(self._executor_tick, run))
+            with self.lock:
+                tick = self.agent.finish_step(run)
+                self._record_tick(tick.soc_percent)
+        else:
+            with self.lock:
+                self._retry_state_write()
+                tick = self.agent.step()
+                self._plan_news(tick.plan_event)
+                self._record_tick(tick.soc_percent)
+        self._publish_step()
+
+    def _executor_tick(self, run: SlotRun) -> None:
         with self.lock:
-            self._retry_state_write()
-            tick = self.agent.step()
-            if tick.plan_event is PlanEvent.PLANNED:
-                self._after_plan()
-            elif tick.plan_event is PlanEvent.SKIPPED:
-                problem = self.agent.plan_problem
-                self.notify("warning", f"{problem}: plan skipped, previous plan kept")
-            self._record_tick(tick.soc_percent)
+            self.agent.executor_tick(run)
+
+    def _plan_news(self, event: PlanEvent) -> None:
+        """Keep a new plan's strategy entries, or say why a due plan was skipped (lock held)."""
+        if event is PlanEvent.PLANNED:
+            self._after_plan()
+        elif event is PlanEvent.SKIPPED:
+            problem = self.agent.plan_problem
+            self.notify("warning", f"{problem}: plan skipped, previous plan kept")
+
+    def _publish_step(self) -> None:
+        """Publish the fresh status live and run the after-step hook (lock not held)."""
+        with self.lock:
             self._status = None
             status = self.status()
             document = self.agent.plan_document

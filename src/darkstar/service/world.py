@@ -17,11 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
+from darkstar.errors import ConfigError
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
+    from darkstar.config.models import DarkstarConfig
     from darkstar.house import House
     from darkstar.planner.inputs.types import PlannerInput
 
@@ -67,6 +70,42 @@ class HouseEntities:
     grid_charging: str | None
     water_heater: str | None
 
+    @classmethod
+    def from_config(cls, cfg: DarkstarConfig) -> HouseEntities:
+        """Return the roles named in ``input_sensors`` and ``executor``.
+
+        Raises
+        ------
+        ConfigError
+            Naming every required key that is still null.
+        """
+        missing = cfg.missing_home_assistant_entities()
+        if missing:
+            raise ConfigError(
+                missing[0],
+                f"required to drive a house through Home Assistant (also: {', '.join(missing)})"
+                if len(missing) > 1
+                else "required to drive a house through Home Assistant",
+            )
+        sensors, executor = cfg.input_sensors, cfg.executor
+        return cls(
+            battery_soc=str(sensors.battery_soc),
+            pv_energy=str(sensors.pv_energy),
+            load_energy=str(sensors.load_energy),
+            grid_import_energy=str(sensors.grid_import_energy),
+            grid_export_energy=str(sensors.grid_export_energy),
+            battery_charge_energy=str(sensors.battery_charge_energy),
+            battery_discharge_energy=str(sensors.battery_discharge_energy),
+            water_heater_energy=sensors.water_heater_energy,
+            water_temperature=sensors.water_temperature,
+            inverter_mode=str(executor.inverter_mode),
+            charge_power=str(executor.charge_power),
+            discharge_power=str(executor.discharge_power),
+            soc_target=str(executor.soc_target),
+            grid_charging=executor.grid_charging,
+            water_heater=executor.water_heater,
+        )
+
     def counters(self) -> dict[str, str]:
         """Observation field -> counter entity id, for the counters this house has."""
         out = {}
@@ -91,6 +130,9 @@ class PvOutlook:
 
 class World(Protocol):
     """The agent's surroundings: a house, what planning needs, and time."""
+
+    realtime: bool
+    """Whether :meth:`advance` waits for the wall clock (a real home)."""
 
     @property
     def house(self) -> House:
@@ -149,6 +191,10 @@ class World(Protocol):
         ``False`` for the slot a real-time world was opened in: its counter deltas cover
         only part of it, so it is not recorded from them (backfill restores it).
         """
+        ...
+
+    def close(self) -> None:
+        """Stop waiting in :meth:`advance` (the service is stopping); idempotent."""
         ...
 
     def advance(self, tick: Callable[[], None] | None = None) -> None:

@@ -176,6 +176,11 @@ class SimulatedWorld:
             }
         return {"prices": prices, "forecasts": {"source": self.forecast_source, "fault": None}}
 
+    realtime = False
+
+    def close(self) -> None:
+        """Return at once: a simulated slot never waits."""
+
     def runs_whole(self, slot_start: datetime) -> bool:  # noqa: ARG002 - protocol
         """Return true: the simulated slot runs under the agent from start to end."""
         return True

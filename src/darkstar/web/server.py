@@ -100,7 +100,9 @@ def serve(
         start=options.start,
     )
     token = load_or_create_token(data_dir)
-    if runtime.agent.resumed:  # the charts already have the stored history
+    if runtime.agent.world.realtime:
+        announce(f"Darkstar: running the house through Home Assistant ({runtime.agent.world.tz})")
+    elif runtime.agent.resumed:  # the charts already have the stored history
         announce(f"Darkstar: resuming the simulated home at {runtime.agent.house.now}")
     else:
         slots = round(options.warmup_hours * 4)

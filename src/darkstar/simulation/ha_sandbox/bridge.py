@@ -291,6 +291,11 @@ class SandboxWorld:
         """Where the replayed year's prices and forecasts come from."""
         return self.sim_world.inputs(now)
 
+    realtime = False
+
+    def close(self) -> None:
+        """Return at once: a simulated slot never waits."""
+
     def runs_whole(self, slot_start: datetime) -> bool:  # noqa: ARG002 - protocol
         """Return true: the simulated slot runs under the agent from start to end."""
         return True

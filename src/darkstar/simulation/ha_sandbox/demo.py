@@ -9,7 +9,8 @@ Home Assistant's own UI is at the printed address (user ``darkstar``, password
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING
 
 from darkstar.config.loader import load_config
 from darkstar.service.runtime import Runtime, ensure_config_file
@@ -22,27 +23,16 @@ from darkstar.simulation.ha_sandbox.run import open_sandbox_agent
 from darkstar.sources.homeassistant import (
     HomeAssistantConnection,
     HomeAssistantHouse,
-    PublishSnapshot,
-    publish_state,
+    publish_plan,
 )
 from darkstar.web.server import ServeOptions, serve
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
     from datetime import datetime
     from pathlib import Path
 
-__all__ = ["publish_to", "run_ha_demo"]
-
-
-def publish_to(
-    house: HomeAssistantHouse, document: Mapping[str, Any], now: datetime, cost_today_sek: float
-) -> None:
-    """Publish the plan in force as ``sensor.darkstar_*`` entities (savings not known yet)."""
-    snapshot = PublishSnapshot(
-        document=document, now=now, cost_today_sek=cost_today_sek, savings_today_sek=None
-    )
-    publish_state(house.rest, snapshot)
+__all__ = ["run_ha_demo"]
 
 
 def run_ha_demo(
@@ -70,7 +60,7 @@ def run_ha_demo(
                 cfg=load_config(config_path), out_dir=data_dir, ha=house, start=start
             )
             runtime = Runtime(agent=agent, data_dir=data_dir, config_path=config_path, speed=speed)
-            runtime.after_step = lambda document, now, cost: publish_to(house, document, now, cost)
+            runtime.after_step = partial(publish_plan, house)
             return runtime
 
         try:

@@ -42,6 +42,7 @@ from darkstar.sources.homeassistant.publish import (
     PublishSnapshot,
     attributes_size_bytes,
     entity_payloads,
+    publish_plan,
     publish_state,
 )
 from darkstar.sources.homeassistant.rest import HomeAssistantRest
@@ -76,6 +77,7 @@ __all__ = [
     "check_home_assistant",
     "configured_entities",
     "entity_payloads",
+    "publish_plan",
     "publish_state",
     "resolve_connection",
     "resolve_token",

@@ -445,3 +445,16 @@ def publish_state(target: HomeAssistantHouse | HomeAssistantRest, snapshot: Publ
         rest.set_state(entity_id, state, attributes)
     logger.debug("published %d Darkstar entities to Home Assistant", len(payloads))
     return len(payloads)
+
+
+def publish_plan(
+    house: HomeAssistantHouse, document: Mapping[str, Any], now: datetime, cost_today_sek: float
+) -> None:
+    """Publish the plan in force as ``sensor.darkstar_*`` entities (a runtime after-step hook).
+
+    The savings are not known in the loop yet (no no-battery reference runs beside it).
+    """
+    snapshot = PublishSnapshot(
+        document=document, now=now, cost_today_sek=cost_today_sek, savings_today_sek=None
+    )
+    publish_state(house.rest, snapshot)

@@ -161,6 +161,28 @@ class HomeAssistantRest:
         payload = self._json(self._request("GET", "/api/"), "GET /api/")
         logger.debug("Home Assistant API at %s: %s", self._connection.url, payload)
 
+    def location(self) -> tuple[float, float, float, str]:
+        """Return HA's home: latitude, longitude [deg], elevation [m], time zone (IANA).
+
+        ``GET /api/config`` (``homeassistant/core_config.py`` ``Config.as_dict``).
+
+        Raises
+        ------
+        HouseError
+            Unreachable, refused, or a reply without these fields.
+        """
+        what = "GET /api/config"
+        payload = self._json(self._request("GET", "/api/config"), what)
+        try:
+            return (
+                float(payload["latitude"]),
+                float(payload["longitude"]),
+                float(payload.get("elevation") or 0.0),
+                str(payload["time_zone"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise UnexpectedReply(what, "no latitude, longitude or time_zone") from None
+
     def get_state(self, entity_id: str) -> EntityState:
         """Return one entity's state (``GET /api/states/<entity_id>``).
 

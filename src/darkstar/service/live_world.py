@@ -1,0 +1,364 @@
+"""A real home in real time: any :class:`~darkstar.house.House`, live prices and forecasts.
+
+:class:`LiveWorld` is the :class:`~darkstar.service.world.World` of ``darkstar serve``
+against Home Assistant (:mod:`darkstar.backends` wires the adapters in):
+
+* **time** is the wall clock, seen by the agent as the start of the current 15-minute
+  slot (:class:`SlotClockHouse`); :meth:`LiveWorld.advance` waits for the slot's end and
+  calls the executor tick every ``executor.interval_seconds`` meanwhile;
+* **prices** come from the :class:`~darkstar.service.prices.PriceBook` (Nord Pool, cached);
+* **PV** from a :class:`PvForecaster` (weather forecast through pvlib, with its fallbacks);
+* **load** from the house's own history: the mean of the same local slot over the last
+  :data:`LOAD_HISTORY_DAYS` days of recorded observations, a flat
+  ``forecasting.default_load_kw`` where there is none yet, flagged as such;
+* **learning**: slots the agent did not see whole (it started mid-slot, it was down) are
+  backfilled from the house's counter history (:func:`darkstar.learning.backfill.backfill`)
+  at the start and after every slot, never invented.
+
+Every input says where it came from in :meth:`LiveWorld.inputs` (plan ``meta.inputs``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from darkstar.errors import InputError
+from darkstar.learning.backfill import backfill, missing_slots
+from darkstar.learning.store.repository import read_plan_vs_actual
+from darkstar.planner.inputs.types import PlannerInput, PlannerState, SlotData
+from darkstar.service.world import PvOutlook
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from zoneinfo import ZoneInfo
+
+    from darkstar.house import EntityState, House, Unsubscribe
+    from darkstar.learning.store import Store
+    from darkstar.service.prices import PriceBook
+    from darkstar.service.world import HouseEntities
+
+__all__ = ["LOAD_HISTORY_DAYS", "MAX_HORIZON", "LiveWorld", "PvForecaster", "SlotClockHouse"]
+
+logger = logging.getLogger(__name__)
+
+SLOT = timedelta(minutes=15)
+_SLOT_H = SLOT.total_seconds() / 3600.0
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+LOAD_HISTORY_DAYS = 7
+"""Days of recorded load behind the load forecast (same local slot, mean)."""
+
+MAX_HORIZON = timedelta(hours=48)
+"""Longest plan horizon (day-ahead prices reach at most about 35 h)."""
+
+BACKFILL_WINDOW = timedelta(days=LOAD_HISTORY_DAYS)
+"""How far back missing slots are looked for."""
+
+
+def slot_floor(moment: datetime) -> datetime:
+    """Return the start of the 15-minute slot containing ``moment`` (UTC).
+
+    >>> slot_floor(datetime(2026, 3, 29, 1, 7, 30, tzinfo=UTC)).isoformat()
+    '2026-03-29T01:00:00+00:00'
+    """
+    return moment.astimezone(UTC) - (moment - _EPOCH) % SLOT
+
+
+class PvForecaster(Protocol):
+    """Mean PV power per slot, with where it came from."""
+
+    def pv_kw(self, starts: Sequence[datetime], *, now: datetime) -> list[float]:
+        """Mean PV power of each slot [kW] (never NaN: a fallback fills what is missing)."""
+        ...
+
+    def status(self) -> dict[str, Any]:
+        """``{"source", "issued_at", "fault"}`` of the last forecast used (JSON)."""
+        ...
+
+
+class SlotClockHouse:
+    """A house whose clock reads the start of the current slot (the agent's time grid)."""
+
+    def __init__(self, house: House, clock: Callable[[], datetime]) -> None:
+        self.inner, self._clock = house, clock
+
+    @property
+    def now(self) -> datetime:
+        """Start of the current 15-minute slot, UTC."""
+        return slot_floor(self._clock())
+
+    def get_state(self, entity_id: str) -> EntityState:
+        """Return one entity's current state."""
+        return self.inner.get_state(entity_id)
+
+    def get_states(self, entity_ids: Sequence[str]) -> dict[str, EntityState]:
+        """Return the current states of ``entity_ids``."""
+        return self.inner.get_states(entity_ids)
+
+    def call_service(self, domain: str, service: str, data: Mapping[str, Any]) -> None:
+        """Call ``domain.service``."""
+        self.inner.call_service(domain, service, data)
+
+    def history(
+        self, entity_ids: Sequence[str], *, start: datetime, end: datetime
+    ) -> dict[str, list[EntityState]]:
+        """Return the recorded states of each entity in ``[start, end]``."""
+        return self.inner.history(entity_ids, start=start, end=end)
+
+    def subscribe(
+        self, entity_ids: Sequence[str], callback: Callable[[EntityState], None]
+    ) -> Unsubscribe:
+        """Subscribe to state changes."""
+        return self.inner.subscribe(entity_ids, callback)
+
+
+class LiveWorld:
+    """A real home on the wall clock (a :class:`~darkstar.service.world.World`).
+
+    Parameters
+    ----------
+    house : House
+        The home (Home Assistant); its ``now`` is the wall clock.
+    entities : HouseEntities
+        Entity roles from ``input_sensors`` and ``executor``.
+    tz : ZoneInfo
+        The house's local time.
+    prices : PriceBook
+        Day-ahead prices.
+    pv : PvForecaster
+        The PV forecast.
+    store : Store
+        The learning store (load history, backfill).
+    interval_s : float
+        Executor tick while a slot runs [s].
+    default_load_kw : float
+        Load assumed for a local slot without any recorded history [kW].
+    clock : callable
+        Wall clock (tests move it).
+    wait : callable
+        ``wait(seconds) -> bool``: sleep, ``True`` when asked to stop early.
+    """
+
+    realtime = True
+
+    def __init__(
+        self,
+        *,
+        house: House,
+        entities: HouseEntities,
+        tz: ZoneInfo,
+        prices: PriceBook,
+        pv: PvForecaster,
+        store: Store,
+        interval_s: float = 60.0,
+        default_load_kw: float = 0.5,
+        clock: Callable[[], datetime] | None = None,
+        wait: Callable[[float], bool] | None = None,
+    ) -> None:
+        self.stopping = threading.Event()
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._wait = wait or self.stopping.wait
+        self._house = SlotClockHouse(house, self._clock)
+        self._entities, self._tz = entities, tz
+        self.prices, self.pv, self.store = prices, pv, store
+        self.interval_s, self.default_load_kw = interval_s, default_load_kw
+        opened = self._clock()
+        # the slot it was opened in is seen only in part: not recorded from its counters
+        floor = slot_floor(opened)
+        self._first_whole = floor if opened == floor else floor + SLOT
+        self._interrupted: set[datetime] = set()
+        self.load_note: str | None = None
+        self.last_backfill: str | None = None
+        self.catch_up()
+
+    # --- World ---------------------------------------------------------------------------
+    @property
+    def house(self) -> SlotClockHouse:
+        """The home, on the slot clock."""
+        return self._house
+
+    @property
+    def entities(self) -> HouseEntities:
+        """Entity roles."""
+        return self._entities
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The house's local time."""
+        return self._tz
+
+    @property
+    def forecast_source(self) -> str:
+        """Where PV and load forecasts come from, in words."""
+        return (
+            f"PV: {self.pv.status()['source']}; load: the house's own history "
+            f"(same slot, last {LOAD_HISTORY_DAYS} days)"
+        )
+
+    @property
+    def slots_left(self) -> None:
+        """A real home has no end."""
+        return None
+
+    def runs_whole(self, slot_start: datetime) -> bool:
+        """Whether the agent saw the slot from its start to its end."""
+        return slot_start >= self._first_whole and slot_start not in self._interrupted
+
+    def planner_input(
+        self, *, soc_percent: float, now: datetime, water_heated_today_kwh: float = 0.0
+    ) -> PlannerInput:
+        """Known prices from ``now`` (up to 48 h), the PV forecast and the load forecast.
+
+        Raises
+        ------
+        InputError
+            ``prices`` when no price is known for the current slot.
+        """
+        self.prices.refresh(now)
+        end = min(self.prices.known_until(now), now + MAX_HORIZON)
+        if end <= now:
+            fault = self.prices.fault or "no prices yet"
+            raise InputError("prices", f"no price known for the slot at {now.isoformat()}: {fault}")
+        starts = [now + k * SLOT for k in range((end - now) // SLOT)]
+        pairs = self.prices.slot_prices(now, end)
+        pv_kw = self.pv.pv_kw(starts, now=self._clock())
+        load_kwh = self._load_forecast_kwh(starts, now)
+        slots = tuple(
+            SlotData(
+                start=start,
+                import_price_sek_per_kwh=imp,
+                export_price_sek_per_kwh=exp,
+                pv_forecast_kwh=max(0.0, pv) * _SLOT_H,
+                load_forecast_kwh=load,
+            )
+            for start, (imp, exp), pv, load in zip(starts, pairs, pv_kw, load_kwh, strict=True)
+        )
+        return PlannerInput(
+            timezone=self._tz,
+            slots=slots,
+            slot_duration=SLOT,
+            state=PlannerState(
+                soc_percent=min(100.0, max(0.0, soc_percent)),
+                water_heated_today_kwh=water_heated_today_kwh,
+            ),
+        )
+
+    def _load_forecast_kwh(self, starts: Sequence[datetime], now: datetime) -> list[float]:
+        """Mean load of the same local slot over the recorded last days [kWh per slot]."""
+        rows = read_plan_vs_actual(
+            self.store, start=now - timedelta(days=LOAD_HISTORY_DAYS), end=now
+        )
+        by_slot: dict[tuple[int, int], list[float]] = defaultdict(list)
+        days = set()
+        for row in rows:
+            if row.observed is not None:
+                local = row.slot_start.astimezone(self._tz)
+                by_slot[local.hour, local.minute].append(row.observed.load_kwh)
+                days.add(local.date())
+        fallback = self.default_load_kw * _SLOT_H
+        out, missing = [], 0
+        for start in starts:
+            local = start.astimezone(self._tz)
+            values = by_slot.get((local.hour, local.minute))
+            if values:
+                out.append(sum(values) / len(values))
+            else:
+                out.append(fallback)
+                missing += 1
+        self.load_note = (
+            None
+            if missing == 0
+            else (
+                f"{missing} of {len(starts)} slots without recorded history: "
+                f"flat {self.default_load_kw:g} kW (forecasting.default_load_kw)"
+            )
+        )
+        self._load_days = len(days)
+        return out
+
+    def prices_at(self, moment: datetime) -> tuple[float, float] | None:
+        """Retail import and export price of the slot containing ``moment``."""
+        return self.prices.prices_at(moment)
+
+    def pv_outlook(self, now: datetime) -> PvOutlook:
+        """Return the forecast PV of the day after tomorrow and the recorded daily mean."""
+        day2 = now.astimezone(self._tz).date() + timedelta(days=2)
+        start, end = (
+            datetime(d.year, d.month, d.day, tzinfo=self._tz).astimezone(UTC)
+            for d in (day2, day2 + timedelta(days=1))
+        )
+        starts = [start + k * SLOT for k in range((end - start) // SLOT)]
+        try:
+            day2_kwh: float | None = sum(self.pv.pv_kw(starts, now=self._clock())) * _SLOT_H
+        except Exception:  # an outlook is optional; the plan does not depend on it
+            logger.warning("no PV outlook for %s", day2, exc_info=True)
+            day2_kwh = None
+        rows = read_plan_vs_actual(self.store, start=now - timedelta(days=14), end=now)
+        observed = [r.observed.pv_kwh for r in rows if r.observed is not None]
+        days = max(1.0, len(observed) / 96)
+        return PvOutlook(day2_kwh=day2_kwh, mean_daily_kwh=sum(observed) / days)
+
+    def inputs(self, now: datetime) -> dict[str, Any]:
+        """Where prices, PV and load came from, how old, and what is wrong (JSON)."""
+        pv = self.pv.status()
+        load = {
+            "source": f"house history: same local slot, last {LOAD_HISTORY_DAYS} days",
+            "days": getattr(self, "_load_days", 0),
+            "fault": self.load_note,
+        }
+        faults = [f for f in (pv.get("fault"), self.load_note) if f]
+        return {
+            "prices": self.prices.status(now),
+            "forecasts": {"source": self.forecast_source, "fault": "; ".join(faults) or None},
+            "pv": pv,
+            "load": load,
+            "backfill": self.last_backfill,
+        }
+
+    def advance(self, tick: Callable[[], None] | None = None) -> None:
+        """Wait for the current slot's end, calling ``tick`` every ``interval_s`` meanwhile.
+
+        Stopping early (:attr:`stopping` set) marks the slot as not seen whole. After the
+        slot that follows the first whole one, and then every hour, missing earlier slots
+        are backfilled from the house's history.
+        """
+        slot_start = self._house.now
+        end = slot_start + SLOT
+        while (left := (end - self._clock()).total_seconds()) > 0:
+            if self._wait(min(self.interval_s, left)):
+                self._interrupted.add(slot_start)
+                return
+            if tick is not None and (end - self._clock()).total_seconds() > 1.0:
+                tick()
+        if slot_start == self._first_whole or slot_start.minute == 0:
+            self.catch_up(until=slot_start)
+
+    def catch_up(self, until: datetime | None = None) -> None:
+        """Backfill slots missing in the last days up to ``until`` (default: this slot)."""
+        until = self._house.now if until is None else until
+        start = until - BACKFILL_WINDOW
+        if not missing_slots(self.store, start=start, end=until):
+            return
+        try:
+            report = backfill(
+                self._house.inner,
+                entities=self._entities,
+                store=self.store,
+                start=start,
+                end=until,
+                prices_at=self.prices.past_prices_at,
+                statistics=getattr(self._house.inner, "statistics", None),
+            )
+        except Exception:  # backfill is best effort: the live loop must go on
+            logger.exception("backfill failed")
+            self.last_backfill = "backfill failed; see the log"
+            return
+        self.last_backfill = report.summary()
+
+    def close(self) -> None:
+        """Stop waiting (the runtime is stopping)."""
+        self.stopping.set()

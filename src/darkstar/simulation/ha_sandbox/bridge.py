@@ -16,7 +16,10 @@ sandbox day can be compared with the same day run directly on the simulated home
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from darkstar.errors import InputError
@@ -27,7 +30,6 @@ from darkstar.simulation.ha_sandbox.config import RAW_UNAVAILABLE, SANDBOX_ENTIT
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
-    from datetime import datetime
     from zoneinfo import ZoneInfo
 
     from darkstar.house import EntityState, House, Unsubscribe
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
     from darkstar.simulation.world import SimulatedWorld
     from darkstar.sources.homeassistant import HomeAssistantHouse
 
-__all__ = ["SANDBOX_HOUSE_ENTITIES", "SandboxBridge", "SandboxWorld"]
+__all__ = ["SANDBOX_HOUSE_ENTITIES", "ClockMap", "SandboxBridge", "SandboxWorld"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +84,7 @@ class SandboxBridge:
         self.published = 0
         self.last_error: str | None = None
         self._seen: dict[str, str] = {}  # control -> the HA state last applied or synced
+        self.clock_map: ClockMap | None = None  # set by SandboxWorld (history in sim time)
 
     def publish(self) -> int:
         """Set every raw helper to the simulated value (or unavailable); return the writes.
@@ -90,6 +93,8 @@ class SandboxBridge:
         A Home Assistant that cannot be reached is logged; the next slot publishes again.
         """
         writes = 0
+        if self.clock_map is not None:
+            self.clock_map.mark(self.sim.now)
         try:
             for entity in _MEASURED:
                 state = self.sim.get_state(entity.sim_entity).state
@@ -180,11 +185,51 @@ class SandboxBridge:
         self._seen = {e: st.state for e, st in self.ha.get_states(list(_CONTROLS)).items()}
 
 
-class _SimClockedHouse:
-    """Home Assistant for states and services, the simulated home's clock for ``now``."""
+class ClockMap:
+    """When (wall clock) the simulated home's state at each simulated moment was published.
 
-    def __init__(self, ha: HomeAssistantHouse, clock: Callable[[], datetime]) -> None:
-        self._ha, self._clock = ha, clock
+    The sandbox runs the replayed year faster than the wall clock, while Home Assistant's
+    recorder stamps states with wall-clock time. Each publish is marked with the
+    simulated moment it shows and the wall time it began, so a history query in
+    simulated time maps to HA's wall-clock window and back, exactly: between two
+    publishes nothing in HA changes. A real home needs no map (its clock is the wall's).
+    """
+
+    def __init__(self, wall: Callable[[], datetime] | None = None) -> None:
+        self._wall = wall or (lambda: datetime.now(UTC))
+        self.sims: list[datetime] = []
+        self.walls: list[datetime] = []
+
+    def mark(self, sim: datetime) -> None:
+        """Record that the state at ``sim`` is being published now."""
+        self.sims.append(sim)
+        self.walls.append(self._wall())
+
+    def wall_of(self, sim: datetime) -> datetime:
+        """Return a wall time when HA showed the state published for ``sim`` (or just before)."""
+        k = bisect.bisect_right(self.sims, sim) - 1
+        if k < 0:
+            return (self.walls[0] if self.walls else self._wall()) - timedelta(seconds=1)
+        if k + 1 < len(self.walls):
+            return self.walls[k + 1] - timedelta(milliseconds=1)
+        return self._wall()
+
+    def sim_of(self, wall: datetime) -> datetime | None:
+        """Return the simulated moment whose publish wrote a state stamped ``wall``."""
+        k = bisect.bisect_right(self.walls, wall) - 1
+        return None if k < 0 else self.sims[k]
+
+
+class _SimClockedHouse:
+    """Home Assistant for states and services, the simulated home's clock for ``now``.
+
+    History is asked in simulated time and answered in it, through the :class:`ClockMap`.
+    """
+
+    def __init__(
+        self, ha: HomeAssistantHouse, clock: Callable[[], datetime], clock_map: ClockMap
+    ) -> None:
+        self._ha, self._clock, self._map = ha, clock, clock_map
 
     @property
     def now(self) -> datetime:
@@ -206,8 +251,18 @@ class _SimClockedHouse:
     def history(
         self, entity_ids: Sequence[str], *, start: datetime, end: datetime
     ) -> dict[str, list[EntityState]]:
-        """Home Assistant's recorder history (wall-clock times)."""
-        return self._ha.history(entity_ids, start=start, end=end)
+        """Home Assistant's recorder history, its wall-clock stamps mapped to simulated time."""
+        recorded = self._ha.history(
+            entity_ids, start=self._map.wall_of(start), end=self._map.wall_of(end)
+        )
+        out: dict[str, list[EntityState]] = {}
+        for entity_id, states in recorded.items():
+            out[entity_id] = []
+            for state in states:
+                sim = self._map.sim_of(state.last_updated)
+                if sim is not None:
+                    out[entity_id].append(dataclasses.replace(state, last_updated=sim))
+        return out
 
     def subscribe(
         self, entity_ids: Sequence[str], callback: Callable[[EntityState], None]
@@ -230,7 +285,9 @@ class SandboxWorld:
     def __init__(self, *, sim_world: SimulatedWorld, ha: HomeAssistantHouse) -> None:
         self.sim_world = sim_world
         self.bridge = SandboxBridge(sim=sim_world.house, ha=ha)
-        self._house = _SimClockedHouse(ha, lambda: sim_world.house.now)
+        self.clock_map = ClockMap()
+        self.bridge.clock_map = self.clock_map
+        self._house = _SimClockedHouse(ha, lambda: sim_world.house.now, self.clock_map)
         self._synced = False
         self._sync()
         self.bridge.publish()

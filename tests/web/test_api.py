@@ -59,6 +59,13 @@ def test_status_describes_the_house_now(client: TestClient, runtime: Runtime) ->
         "water_override": None,
         "safe_state": None,
     }
+    # where the plan's inputs came from, in words (simulated home: replayed prices)
+    names = [row["name"] for row in body["inputs"]]
+    assert names == ["Prices", "Forecasts"]
+    prices = body["inputs"][0]
+    assert prices["source"].startswith("replayed day-ahead prices")
+    assert prices["detail"].startswith("known until ")
+    assert prices["fault"] is None
 
 
 def test_schedule_is_the_written_schedule_json(client: TestClient, runtime: Runtime) -> None:

@@ -224,3 +224,20 @@ def test_phone_width_has_no_horizontal_scroll(
     page.screenshot(path=str(SCREENSHOTS / f"{tab}-phone.png"), full_page=True)
     context.close()
     assert widths[0] <= widths[1], f"{tab}: page is {widths[0]} px wide in a {widths[1]} px view"
+
+
+def test_dashboard_and_radar_say_where_the_inputs_come_from(
+    page: Page, server: tuple[str, str]
+) -> None:
+    base, _ = server
+    _open(page, base, "dashboard")
+    inputs = page.get_by_test_id("dashboard-inputs")
+    inputs.wait_for()
+    prices = inputs.locator('[data-input="Prices"]')
+    assert "replayed day-ahead prices" in (prices.text_content() or "")
+    assert "known until" in (prices.text_content() or "")
+    assert inputs.locator(".input-row.fault").count() == 0
+    _open(page, base, "aurora")
+    radar = page.get_by_test_id("aurora-inputs")
+    radar.wait_for()
+    assert "Forecasts" in (radar.text_content() or "")

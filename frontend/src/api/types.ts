@@ -49,6 +49,16 @@ export type Status = {
   water_cold_minutes_today: number;
   /** What is degraded right now, in words (e.g. "storage: cannot write ..."); empty when all is well. */
   problems: string[];
+  /** Where each planning input came from, how far it reaches or how old it is, and its fault. */
+  inputs: InputSource[];
+};
+
+/** One planning input (prices, PV forecast, load forecast, backfill) and its origin. */
+export type InputSource = {
+  name: string;
+  source: string | null;
+  detail: string | null;
+  fault: string | null;
 };
 
 export type Action = "charge" | "pv_charge" | "discharge" | "export" | "hold";
@@ -186,6 +196,7 @@ export type Aurora = {
     price: { mean: number; min: number; max: number; spread: number; volatility: number };
     weather: { pv_next_24h_kwh: number | null; pv_day2_kwh: number | null };
     risk: { level: "low" | "medium" | "high"; reason: string };
+    inputs: InputSource[];
   };
   reflex: Reflex;
 };

@@ -1,5 +1,6 @@
 import { useEffect, useState, type ReactNode } from "react";
 import type { LoadState } from "../lib/hooks";
+import type { InputSource } from "../api/types";
 
 export function PageRoot({ name, loaded, title, actions, children }: {
   name: string;
@@ -77,4 +78,23 @@ export function useNarrow(maxWidth = 640): boolean {
 
 export function TableWrap({ children }: { children: ReactNode }) {
   return <div className="table-wrap">{children}</div>;
+}
+
+/** Where each planning input came from (prices, PV, load), how far or old, and its fault. */
+export function InputSources({ inputs, testId }: { inputs: InputSource[]; testId?: string }) {
+  return (
+    <div className="inputs" data-testid={testId}>
+      {inputs.map((row) => (
+        <div key={row.name} className={`input-row ${row.fault ? "fault" : ""}`} data-input={row.name}>
+          <KV k={row.name} v={row.source ?? "–"} />
+          {row.detail ? <div className="muted small">{row.detail}</div> : null}
+          {row.fault ? (
+            <div className="notice warning small" role="status">
+              {row.fault}
+            </div>
+          ) : null}
+        </div>
+      ))}
+    </div>
+  );
 }

@@ -5,7 +5,7 @@ import type { Aurora as AuroraData, Performance, Reflex, StrategyEntry } from ".
 import { AXIS_STYLE, type ChartOption, TOOLTIP_STYLE } from "../charts/echarts";
 import { positionTooltip, timeAxisLabel } from "../charts/dashboard";
 import { EChart } from "../components/EChart";
-import { KV, PageRoot, type Result, ResultText, Section, TableWrap, num, useNarrow } from "../components/ui";
+import { InputSources, KV, PageRoot, type Result, ResultText, Section, TableWrap, num, useNarrow } from "../components/ui";
 import { COLORS, RISK_COLORS } from "../lib/colors";
 import { messageOf } from "../lib/errors";
 import { type LoadState, useTimezone } from "../lib/hooks";
@@ -230,6 +230,8 @@ export function Aurora() {
               <KV k="Volatility" v={num(radar.price.volatility, 3)} />
               <KV k="PV next 24 h" v={`${num(radar.weather.pv_next_24h_kwh, 1)} kWh`} />
               <KV k="PV day 2" v={`${num(radar.weather.pv_day2_kwh, 1)} kWh`} />
+              <h3 className="sub">Inputs</h3>
+              <InputSources inputs={radar.inputs ?? []} testId="aurora-inputs" />
             </>
           ) : (
             <p className="muted">{loaded === "pending" ? "Loading…" : "Not available."}</p>

@@ -3,7 +3,7 @@ import { api } from "../api/client";
 import type { HistorySlot, Override, ScheduleDocument, Status } from "../api/types";
 import { dashboardOption } from "../charts/dashboard";
 import { EChart } from "../components/EChart";
-import { KV, PageRoot, type Result, ResultText, Section, num, useNarrow } from "../components/ui";
+import { InputSources, KV, PageRoot, type Result, ResultText, Section, num, useNarrow } from "../components/ui";
 import { ApiError, messageOf } from "../lib/errors";
 import { type LoadState, useStore, useTimezone } from "../lib/hooks";
 import { SERIES, buildDashboardSeries } from "../lib/shape";
@@ -191,6 +191,12 @@ export function Dashboard() {
           />
         </div>
       </div>
+
+      {s && s.inputs.length > 0 && (
+        <Section title="Inputs of the plan" testId="dashboard-inputs">
+          <InputSources inputs={s.inputs} />
+        </Section>
+      )}
 
       <Section
         title="Last 24 h and the plan ahead"

@@ -278,6 +278,12 @@ class Runtime:
             if store_error is not None:
                 found["store"] = store_error
         problems = [f"storage: {found[k]}" for k in sorted(found)]
+        with self.lock:
+            inputs = self.agent.world.inputs(self.agent.house.now)
+        for name, key in (("prices", "prices"), ("PV forecast", "pv")):
+            fault = (inputs.get(key) or {}).get("fault")
+            if fault:
+                problems.append(f"{name}: {fault}")
         if self.agent.house_error is not None:
             problems.insert(0, f"house: {self.agent.house_error}")
         return problems

@@ -21,6 +21,7 @@ from darkstar.physics.timegrid import to_local_iso
 from darkstar.service.agent import SLOT
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from zoneinfo import ZoneInfo
 
     from darkstar.service.runtime import Job, Override, Runtime
@@ -113,7 +114,54 @@ def status_view(runtime: Runtime) -> dict[str, Any]:
             "water_planned": agent.plans_water,
             "water_cold_minutes_today": _cold_minutes(today),
             "problems": runtime.problems(),
+            "inputs": inputs_view(agent.world.inputs(house.now), tz),
         }
+
+
+def inputs_view(inputs: Mapping[str, Any], tz: ZoneInfo) -> list[dict[str, Any]]:
+    """Where each planning input came from, how far or how old, and its fault (JSON rows).
+
+    ``inputs`` is :meth:`World.inputs`; rows: ``{"name", "source", "detail", "fault"}``.
+    """
+    rows = []
+    prices = inputs.get("prices") or {}
+    if prices:
+        known = prices.get("known_until")
+        detail = None if known is None else f"known until {_local(known, tz)}"
+        if prices.get("last_fetch_at"):
+            detail = f"{detail}; last fetched {_local(prices['last_fetch_at'], tz)}"
+        rows.append(_input_row("Prices", prices, detail))
+    if "pv" in inputs:
+        pv = inputs["pv"]
+        issued = pv.get("issued_at")
+        rows.append(_input_row("PV forecast", pv, issued and f"issued {_local(issued, tz)}"))
+        load = inputs.get("load") or {}
+        rows.append(_input_row("Load forecast", load, f"{load.get('days', 0)} days of history"))
+    elif "forecasts" in inputs:
+        rows.append(_input_row("Forecasts", inputs["forecasts"], None))
+    if inputs.get("backfill"):
+        rows.append(
+            {
+                "name": "Backfill",
+                "source": "house history",
+                "detail": inputs["backfill"],
+                "fault": None,
+            }
+        )
+    return rows
+
+
+def _input_row(name: str, data: Mapping[str, Any], detail: str | None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "source": data.get("source"),
+        "detail": detail,
+        "fault": data.get("fault"),
+    }
+
+
+def _local(iso: str, tz: ZoneInfo) -> str:
+    return to_local_iso(datetime.fromisoformat(iso), tz)
 
 
 COMFORT_MIN_C = 40.0
@@ -307,6 +355,7 @@ def aurora_view(runtime: Runtime) -> dict[str, Any]:
         source = agent.world.forecast_source
         pv_mae, load_mae = _mae(runtime, now - timedelta(days=7), now)
         reflex = runtime.reflex_enabled
+        inputs = inputs_view(agent.world.inputs(now), agent.tz)
     return {
         "bridge": {
             "status": "running" if runtime.running else "stopped",
@@ -327,6 +376,7 @@ def aurora_view(runtime: Runtime) -> dict[str, Any]:
                 "pv_day2_kwh": pv_day2,
             },
             "risk": _risk(pv_day2, mean_daily),
+            "inputs": inputs,
         },
         "reflex": reflex_view(enabled=reflex),
     }

@@ -119,6 +119,15 @@ class ExecutorState(BaseModel):
     safe_state: str | None = None
 
 
+class InputSourceOut(BaseModel):
+    """Where one planning input came from, how far or how old it is, and its fault."""
+
+    name: str
+    source: str | None
+    detail: str | None
+    fault: str | None
+
+
 class StatusOut(BaseModel):
     """Live status of the house, the plan and the executor."""
 
@@ -143,6 +152,7 @@ class StatusOut(BaseModel):
     water_planned: bool = False
     water_cold_minutes_today: float = 0.0
     problems: list[str] = []
+    inputs: list[InputSourceOut] = []
 
 
 class ScheduleRow(BaseModel):

@@ -180,3 +180,32 @@ def test_the_location_comes_from_home_assistant_when_not_configured(
     assert -90 <= lat <= 90
     assert -180 <= lon <= 180
     assert tz  # the sandbox's configured zone
+
+
+def test_prices_from_a_home_assistant_price_sensor(published: HomeAssistantHouse) -> None:
+    from darkstar.sources.homeassistant.prices import HomeAssistantPriceSensor
+
+    day = delivery_date_of(datetime.now(UTC))
+    begin, end = delivery_window(day)
+    step = timedelta(minutes=15)
+    n = (end - begin) // step
+    raw = [
+        {
+            "start": (begin + k * step).astimezone(MARKET_TZ).isoformat(),
+            "end": (begin + (k + 1) * step).astimezone(MARKET_TZ).isoformat(),
+            "value": round(0.1 + 0.01 * k, 4),
+        }
+        for k in range(n)
+    ]
+    published.rest.set_state(
+        "sensor.nordpool_kwh_se4_sek",
+        "0.1",
+        {"unit_of_measurement": "SEK/kWh", "currency": "SEK", "raw_today": raw, "raw_tomorrow": []},
+    )
+    sensor = HomeAssistantPriceSensor(published, "sensor.nordpool_kwh_se4_sek")
+    got = sensor.fetch_day("SE4", day, currency="SEK")
+    assert got is not None
+    assert len(got.slots) == n
+    assert got.slots[1].spot_per_kwh == pytest.approx(0.11)
+    assert got.start == begin
+    assert sensor.fetch_day("SE4", day + timedelta(days=1), currency="SEK") is None

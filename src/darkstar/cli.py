@@ -347,7 +347,12 @@ def serve(
     ] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
-    """Serve the API and the UI with the agent running on the simulated home."""
+    """Serve the API and the UI with the agent running on your house or the simulated home.
+
+    With ``home_assistant.url`` in ``--config`` the agent drives that Home Assistant in
+    real time (live prices and forecasts; ``--speed`` and ``--warmup-hours`` do not
+    apply); without it, the simulated home replays 2018 at ``--speed``.
+    """
     _setup_logging(False)
     from darkstar.backends import open_runtime
     from darkstar.web.server import ServeOptions

@@ -87,3 +87,5 @@ def test_the_readme_example_config_is_valid_and_complete() -> None:
     assert cfg.home_assistant.url == "http://homeassistant.local:8123"
     assert cfg.missing_home_assistant_entities() == []
     assert cfg.executor.shadow_mode is True
+    assert (cfg.prices.area, cfg.location.timezone) == ("SE3", "Europe/Stockholm")
+    assert cfg.pv.arrays[0].inverter_kw == 6.0

@@ -34,6 +34,7 @@ import httpx2 as httpx
 
 from darkstar.errors import AdapterError, InputError
 from darkstar.market import PriceDay, SpotSlot
+from darkstar.sources.http import RetriesExhausted, get_with_retries
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -183,28 +184,26 @@ class NordPoolClient:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    def _answered(self, response: httpx.Response) -> str:
+        return f"{self.url} answered {response.status_code}: {response.text[:_MAX_BODY_CHARS]}"
+
     def _get(self, params: dict[str, str]) -> httpx.Response:
         """GET with retries; return the last response (any status) or raise."""
-        attempt = 0
-        while True:
-            try:
-                response = self._client.get(self.url, params=params)
-            except httpx.TimeoutException:
-                problem = f"no answer from {self.url} within {self.timeout_s:g} s"
-            except httpx.TransportError as exc:
-                problem = f"cannot reach {self.url}: {exc}"
-            else:
-                status = response.status_code
-                if status != httpx.codes.TOO_MANY_REQUESTS and status < 500:  # noqa: PLR2004
-                    return response
-                problem = f"{self.url} answered {status}: {response.text[:_MAX_BODY_CHARS]}"
-            if attempt >= self.retries:
-                tries = attempt + 1
-                raise NordPoolError(f"{problem} (after {tries} attempt{'s' * (tries > 1)})")
-            wait = self.backoff_s * 2**attempt
-            logger.warning("Nord Pool: %s; retrying in %g s", problem, wait)
-            self._sleep(wait)
-            attempt += 1
+        try:
+            return get_with_retries(
+                self._client,
+                self.url,
+                params,
+                name="Nord Pool",
+                retries=self.retries,
+                backoff_s=self.backoff_s,
+                describe=lambda r: (
+                    f"{self.url} answered {r.status_code}: {r.text[:_MAX_BODY_CHARS]}"
+                ),
+                sleep=self._sleep,
+            )
+        except RetriesExhausted as exc:
+            raise NordPoolError(str(exc)) from None
 
     def fetch_day(self, area: str, day: date, *, currency: str = "SEK") -> PriceDay | None:
         """Return ``area``'s prices for the delivery day ``day``; ``None`` if not published.
@@ -225,8 +224,7 @@ class NordPoolClient:
         if response.status_code == httpx.codes.NO_CONTENT or not response.content.strip():
             return None
         if response.status_code != httpx.codes.OK:
-            body = response.text[:_MAX_BODY_CHARS]
-            raise NordPoolError(f"{self.url} answered {response.status_code}: {body}")
+            raise NordPoolError(self._answered(response))
         try:
             reply = response.json()
         except ValueError:

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -51,6 +50,7 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
 from darkstar.errors import AdapterError, InputError
+from darkstar.sources.http import RetriesExhausted, get_with_retries
 from darkstar.sources.pv import WEATHER_COLUMNS, clear_sky_irradiance
 
 if TYPE_CHECKING:
@@ -426,33 +426,21 @@ class OpenMeteoClient:
 
     def _get(self, params: Mapping[str, str | int | float]) -> httpx.Response:
         """GET with retries on connection errors, timeouts, 429 and 5xx; return the 200 reply."""
-        attempts = self._retries + 1
-        failure = ""
-        for attempt in range(1, attempts + 1):
-            try:
-                response = self._client.get(self.url, params=params)
-            except httpx.TimeoutException:
-                failure = f"no answer from {self.url} within {self._timeout_s:g} s"
-            except httpx.TransportError as exc:
-                failure = f"cannot reach {self.url}: {exc}"
-            else:
-                status = response.status_code
-                if status == httpx.codes.OK:
-                    return response
-                failure = f"Open-Meteo answered {status}: {_reason(response)}"
-                if status != httpx.codes.TOO_MANY_REQUESTS and status < 500:
-                    raise WeatherError(failure)
-            if attempt < attempts:
-                delay_s = self._backoff_s * 2 ** (attempt - 1)
-                logger.warning(
-                    "open-meteo attempt %d of %d failed (%s); retrying in %g s",
-                    attempt,
-                    attempts,
-                    failure,
-                    delay_s,
-                )
-                time.sleep(delay_s)
-        raise WeatherError(failure + (f" (after {attempts} attempts)" if attempts > 1 else ""))
+        try:
+            response = get_with_retries(
+                self._client,
+                self.url,
+                params,
+                name="open-meteo",
+                retries=self._retries,
+                backoff_s=self._backoff_s,
+                describe=lambda r: f"Open-Meteo answered {r.status_code}: {_reason(r)}",
+            )
+        except RetriesExhausted as exc:
+            raise WeatherError(str(exc)) from None
+        if response.status_code != httpx.codes.OK:
+            raise WeatherError(f"Open-Meteo answered {response.status_code}: {_reason(response)}")
+        return response
 
     def fetch(
         self,

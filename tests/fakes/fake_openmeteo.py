@@ -3,7 +3,7 @@
 :class:`FakeOpenMeteo` answers ``GET /v1/forecast`` with queued :class:`Reply` objects (the
 last one repeats), each with a status, a body and an optional delay; every request's path
 and query are recorded. The replies in ``tests/data/openmeteo/`` are built in Open-Meteo's
-documented format by ``make_replies.py``.
+documented format by ``make_openmeteo_replies.py``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Nord Pool day-ahead prices: the real client against replies served on a real socket.
 
 The replies in ``tests/data/nordpool/`` carry real 2018 prices in the data portal's
-reply shape (``make_replies.py`` says how they were made); the client under test sends
+reply shape (``make_nordpool_replies.py`` says how they were made); the client under test sends
 real HTTP to :class:`fake_nordpool.FakeNordPool` on 127.0.0.1.
 """
 

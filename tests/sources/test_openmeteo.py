@@ -1,7 +1,7 @@
 """The Open-Meteo client against constructed replies served by a real local HTTP server.
 
 The replies in ``tests/data/openmeteo/`` are built in Open-Meteo's documented format by
-``make_replies.py`` (no internet here); the server is a ``ThreadingHTTPServer`` on
+``make_openmeteo_replies.py`` (no internet here); the server is a ``ThreadingHTTPServer`` on
 127.0.0.1, so the client's real transport, query encoding and timeouts are exercised.
 """
 

@@ -27,7 +27,7 @@ temperature and cloud cover are instants at the label.
 
 Run from the repository root::
 
-    .venv/bin/python tests/data/openmeteo/make_replies.py
+    .venv/bin/python tests/data/openmeteo/make_openmeteo_replies.py
 """
 
 from __future__ import annotations

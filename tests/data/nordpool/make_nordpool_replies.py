@@ -2,7 +2,7 @@
 
 Run from the repository root with the project's venv::
 
-    .venv/bin/python tests/data/nordpool/make_replies.py
+    .venv/bin/python tests/data/nordpool/make_nordpool_replies.py
 
 The build machine has no internet, so these are not captures of the live API: they are
 built in its documented reply shape (``deliveryDateCET``, ``multiAreaEntries`` with UTC

@@ -161,7 +161,8 @@ def _input_row(name: str, data: Mapping[str, Any], detail: str | None) -> dict[s
 
 
 def _local(iso: str, tz: ZoneInfo) -> str:
-    return to_local_iso(datetime.fromisoformat(iso), tz)
+    """``2018-05-03 00:00`` in the house's local time (for words, not for machines)."""
+    return datetime.fromisoformat(iso).astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
 COMFORT_MIN_C = 40.0

@@ -604,6 +604,68 @@ def _pv_confidence(key: str) -> None:
     assert _objective(half) > 0.0
 
 
+#: No battery, no water heater; a 10 kWh car on a 2 kW charger that takes any power.
+PLAIN_EV: dict[str, Any] = {
+    **NO_DEVICES,
+    "ev": {
+        "capacity_kwh": 10.0,
+        "max_charge_kw": 2.0,
+        "min_charge_kw": 0.0,
+        "charge_efficiency": 1.0,
+    },
+}
+
+
+def _car(config: dict[str, Any]) -> dict[str, Any]:
+    """Four hours at 3, 1, 2, 1 SEK; the empty car wants 40 % by the horizon's end."""
+    request = build_request(import_prices=[3.0, 1.0, 2.0, 1.0], soc_percent=0.0, config=config)
+    request["state"]["ev"] = {
+        "soc_percent": 0.0,
+        "plugged_in": True,
+        "departure": None,
+        "target_soc_percent": 40.0,
+    }
+    return request
+
+
+@_case("ev.capacity_kwh")
+def _ev_capacity(key: str) -> None:
+    # 40 % of 10 kWh = 4 kWh in the two 1-SEK hours: 4 SEK; of 5 kWh = 2 kWh: 2 SEK
+    assert _objective(_plan(_car, PLAIN_EV, key, 10.0)) == pytest.approx(4.0, abs=OBJ_TOL)
+    assert _objective(_plan(_car, PLAIN_EV, key, 5.0)) == pytest.approx(2.0, abs=OBJ_TOL)
+
+
+@_case("ev.max_charge_kw")
+def _ev_max(key: str) -> None:
+    # 4 kWh: 2 kW in both 1-SEK hours (4 SEK); at 1 kW it takes every hour: 3+1+2+1 = 7
+    assert _objective(_plan(_car, PLAIN_EV, key, 2.0)) == pytest.approx(4.0, abs=OBJ_TOL)
+    slow = _plan(_car, PLAIN_EV, key, 1.0)
+    assert _objective(slow) == pytest.approx(7.0, abs=OBJ_TOL)
+    assert _col(slow, "ev_charging_kw").max() == pytest.approx(1.0)
+
+
+@_case("ev.min_charge_kw")
+def _ev_min(key: str) -> None:
+    # a 3.75 kWh car wants 1.5 kWh: any power buys exactly 1.5 kWh at 1 SEK; with a 2 kW
+    # floor the charger cannot run for less, so it buys 2 kWh at 1 SEK
+    small = merge_config(PLAIN_EV, {"ev": {"capacity_kwh": 3.75}})
+    free = _plan(_car, small, key, 0.0)
+    floor = _plan(_car, small, key, 2.0)
+    assert _col(free, "ev_charging_kw").sum() == pytest.approx(1.5)
+    assert _objective(free) == pytest.approx(1.5, abs=OBJ_TOL)
+    charged = _col(floor, "ev_charging_kw")
+    assert charged.sum() == pytest.approx(2.0)
+    assert all(q == 0 or q >= 2.0 - 1e-6 for q in charged)
+    assert _objective(floor) == pytest.approx(2.0, abs=OBJ_TOL)
+
+
+@_case("ev.charge_efficiency")
+def _ev_efficiency(key: str) -> None:
+    # 4 kWh in the car at 80 %: 5 kWh AC = 2 + 2 (1 SEK) + 1 (2 SEK) = 6 SEK
+    assert _objective(_plan(_car, PLAIN_EV, key, 0.8)) == pytest.approx(6.0, abs=OBJ_TOL)
+    assert _objective(_plan(_car, PLAIN_EV, key, 1.0)) == pytest.approx(4.0, abs=OBJ_TOL)
+
+
 #: Keys that do not reach the plan yet (bugs), as xfail(strict) cases: key -> reason.
 KNOWN_DEAD_KEYS: dict[str, str] = {}
 

@@ -18,6 +18,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "EvConfig",
     "PvConfig",
     "PvArrayConfig",
     "WeatherConfig",
@@ -234,6 +235,29 @@ class PlannerConfig(_Section):
     )
 
 
+class EvConfig(_Section):
+    """The electric car and its charger (planned when a request or the house gives its state)."""
+
+    capacity_kwh: float = Field(60.0, ge=1, le=300, description="Usable battery [kWh].")
+    max_charge_kw: float = Field(11.0, ge=0.5, le=350, description="Charger maximum [kW].")
+    min_charge_kw: float = Field(
+        4.1, ge=0, le=350, description="Charger minimum when on [kW]; 0: any power."
+    )
+    charge_efficiency: float = Field(
+        0.9, ge=0.5, le=1, description="Car SoC gained per AC kWh in [fraction]."
+    )
+
+    @model_validator(mode="after")
+    def _check_powers(self) -> Self:
+        if self.min_charge_kw > self.max_charge_kw:
+            msg = (
+                f"min_charge_kw ({self.min_charge_kw}) must not exceed "
+                f"max_charge_kw ({self.max_charge_kw})"
+            )
+            raise ValueError(msg)
+        return self
+
+
 class PricesConfig(_Section):
     """Where a real home's day-ahead prices come from (the simulated home replays its own)."""
 
@@ -333,6 +357,7 @@ class DarkstarConfig(_Section):
     home_assistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
     input_sensors: InputSensorsConfig = Field(default_factory=InputSensorsConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    ev: EvConfig = Field(default_factory=EvConfig)
     prices: PricesConfig = Field(default_factory=PricesConfig)
     tariff: TariffConfig = Field(default_factory=TariffConfig)
     location: LocationConfig = Field(default_factory=LocationConfig)

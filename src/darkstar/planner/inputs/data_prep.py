@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from darkstar.errors import InputError
 from darkstar.physics.timegrid import check_slot_grid
-from darkstar.planner.inputs.types import PlannerInput, PlannerState, SlotData
+from darkstar.planner.inputs.types import EvState, PlannerInput, PlannerState, SlotData
 
 if TYPE_CHECKING:
     from darkstar.planner.inputs.request import PlanRequest, SlotIn
@@ -62,10 +62,25 @@ def prepare_input(request: PlanRequest) -> PlannerInput:
             )
         )
     legionella = request.state.water_last_legionella_at
+    ev = request.state.ev
+    ev_state = None
+    if ev is not None:
+        if ev.departure is not None and ev.departure <= starts[0]:
+            raise InputError(
+                "state.ev.departure",
+                f"is not after the first slot's start ({request.slots[0].start.isoformat()})",
+            )
+        ev_state = EvState(
+            soc_percent=ev.soc_percent,
+            plugged_in=ev.plugged_in,
+            departure=None if ev.departure is None else ev.departure.astimezone(UTC),
+            target_soc_percent=ev.target_soc_percent,
+        )
     state = PlannerState(
         soc_percent=request.state.soc_percent,
         water_heated_today_kwh=request.state.water_heated_today_kwh,
         water_last_legionella_at=None if legionella is None else legionella.astimezone(UTC),
+        ev=ev_state,
     )
     return PlannerInput(
         timezone=ZoneInfo(request.timezone),

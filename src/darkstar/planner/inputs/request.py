@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from darkstar.errors import InputError
 
 __all__ = [
+    "EvStateIn",
     "MAX_PRICE_SEK_PER_KWH",
     "MAX_SLOT_ENERGY_KWH",
     "PlanRequest",
@@ -85,6 +86,19 @@ class SlotIn(_Strict):
     )
 
 
+class EvStateIn(_Strict):
+    """The electric car at the start of the horizon (``state.ev``)."""
+
+    soc_percent: float = Field(ge=0, le=100, description="Car SoC [%]; 0 <= x <= 100.")
+    plugged_in: bool = Field(description="Whether the car is connected to the charger now.")
+    departure: AwareDatetime | None = Field(
+        None, description="When the car leaves (ISO 8601 with offset); null: not known."
+    )
+    target_soc_percent: float = Field(
+        ge=0, le=100, description="SoC wanted at departure [%]; 0 <= x <= 100."
+    )
+
+
 class StateIn(_Strict):
     """Measured state at the start of the horizon."""
 
@@ -96,6 +110,7 @@ class StateIn(_Strict):
         description="Water heated so far today [kWh]; 0 <= x <= 1000.",
     )
     water_last_legionella_at: AwareDatetime | None = None
+    ev: EvStateIn | None = None
 
 
 class PlanRequest(_Strict):

@@ -42,12 +42,23 @@ class SlotData:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EvState:
+    """The electric car now: SoC [%], plugged in, departure (UTC or None), target [%]."""
+
+    soc_percent: float
+    plugged_in: bool
+    departure: datetime | None
+    target_soc_percent: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class PlannerState:
     """Measured state at the start of the horizon."""
 
     soc_percent: float
     water_heated_today_kwh: float = 0.0
     water_last_legionella_at: datetime | None = None
+    ev: EvState | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

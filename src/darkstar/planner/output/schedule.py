@@ -26,10 +26,17 @@ import numpy as np
 from darkstar import __version__
 from darkstar.errors import InputError
 from darkstar.physics.timegrid import to_local_iso
+from darkstar.planner.solver.ev import ev_shortfall_kwh
 
 if TYPE_CHECKING:
     from darkstar.planner.inputs.types import PlannerInput
-    from darkstar.planner.solver.types import BatterySpec, KeplerInput, KeplerResult, PlanArrays
+    from darkstar.planner.solver.types import (
+        BatterySpec,
+        EvSpec,
+        KeplerInput,
+        KeplerResult,
+        PlanArrays,
+    )
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -156,13 +163,23 @@ def build_schedule_rows(
     adjusted_load_kwh: np.ndarray[Any, np.dtype[np.float64]],
     battery: BatterySpec | None,
     manual_slots: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
+    ev: EvSpec | None = None,
 ) -> list[dict[str, Any]]:
     """Return the ``schedule`` list of ``schedule.json``.
 
     ``manual_slots`` marks the slots a manual block governs: their ``reason`` is
-    ``manual_block`` (the ``action`` still follows the flows).
+    ``manual_block`` (the ``action`` still follows the flows). With a car (``ev``), each
+    row has its charge power and its SoC at the slot's end; without, ``ev_charging_kw``
+    is 0 and ``ev_soc_percent`` null.
     """
     h = pin.slot_h
+    ev_kw = np.zeros(pin.n_slots) if plan.ev_charge_kw is None else plan.ev_charge_kw
+    ev_pct: list[float | None] = [None] * pin.n_slots
+    if ev is not None:
+        ev_soc = (
+            np.full(pin.n_slots, ev.initial_soc_kwh) if plan.ev_soc_kwh is None else plan.ev_soc_kwh
+        )
+        ev_pct = [100.0 * float(x) / ev.capacity_kwh for x in ev_soc]
     actions = _actions(plan)
     soc_end = plan.soc_kwh
     targets = _soc_targets(actions, soc_end, battery) if battery else [0.0] * pin.n_slots
@@ -195,7 +212,8 @@ def build_schedule_rows(
             "grid_import_kw": imp,
             "grid_export_kw": exp,
             "water_heating_kw": plan.water_heating_kw[t],
-            "ev_charging_kw": 0.0,
+            "ev_charging_kw": ev_kw[t],
+            "ev_soc_percent": ev_pct[t],
             "pv_curtailment_kw": plan.pv_curtailment_kw[t],
             "load_shedding_kw": plan.load_shedding_kw[t],
             "projected_soc_percent": soc_pct,
@@ -241,6 +259,7 @@ def build_schedule_document(
         adjusted_load_kwh=kin.load_kwh,
         battery=bat,
         manual_slots=manual,
+        ev=kin.ev,
     )
     energy_cost = h * np.sum(
         plan.grid_import_kw * kin.import_price_sek_per_kwh
@@ -274,8 +293,41 @@ def build_schedule_document(
         },
         "warnings": list(result.warnings),
         "fallback_reason": result.fallback_reason,
+        "ev": _ev_meta(pin, kin.ev, plan),
     }
     return {"meta": meta, "schedule": rows}
+
+
+def _ev_meta(pin: PlannerInput, ev: EvSpec | None, plan: PlanArrays) -> dict[str, Any] | None:
+    """``meta.ev``: whether the car reaches its target by departure, and by how much not."""
+    if ev is None:
+        return None
+    state = pin.state.ev
+    soc = np.full(pin.n_slots, ev.initial_soc_kwh) if plan.ev_soc_kwh is None else plan.ev_soc_kwh
+    charge = np.zeros(pin.n_slots) if plan.ev_charge_kw is None else plan.ev_charge_kw
+    short = ev_shortfall_kwh(ev, soc)
+    deadline = (
+        None if ev.target_slot is None else pin.slots[ev.target_slot].start + pin.slot_duration
+    )
+    return {
+        "target_met": short <= 1e-3,
+        "shortfall_kwh": round(short, 4),
+        "target_soc_percent": None if state is None else state.target_soc_percent,
+        "target_at": None if deadline is None else to_local_iso(deadline, pin.timezone),
+        "departure": (
+            None
+            if state is None or state.departure is None
+            else to_local_iso(state.departure, pin.timezone)
+        ),
+        "plugged_in": None if state is None else state.plugged_in,
+        "charged_kwh": round(float(pin.slot_h * np.sum(charge)), 4),
+        "soc_at_target_percent": round(
+            100.0
+            * float(ev.initial_soc_kwh if ev.target_slot is None else soc[ev.target_slot])
+            / ev.capacity_kwh,
+            3,
+        ),
+    }
 
 
 def check_schedule(

@@ -13,6 +13,7 @@ import numpy as np
 from darkstar.planner.scheduling.water_heating import build_water_spec
 from darkstar.planner.solver.types import (
     BatterySpec,
+    EvSpec,
     GridSpec,
     KeplerInput,
     SocTarget,
@@ -25,7 +26,12 @@ if TYPE_CHECKING:
     from darkstar.config.models import DarkstarConfig
     from darkstar.planner.inputs.types import PlannerInput
 
-__all__ = ["TARGET_SOC_PENALTY_MARGIN_SEK_PER_KWH", "battery_spec", "to_kepler_input"]
+__all__ = [
+    "TARGET_SOC_PENALTY_MARGIN_SEK_PER_KWH",
+    "battery_spec",
+    "ev_spec",
+    "to_kepler_input",
+]
 
 #: Missing target SoC costs the highest import price plus this per kWh: the floor is met
 #: whenever the battery can reach it, at any price in the horizon.
@@ -47,6 +53,33 @@ def battery_spec(pin: PlannerInput, cfg: DarkstarConfig) -> BatterySpec | None:
         discharge_efficiency=b.discharge_efficiency,
         initial_soc_kwh=b.capacity_kwh * pin.state.soc_percent / 100.0,
         cycle_cost_sek_per_kwh=cfg.battery_economics.battery_cycle_cost_kwh,
+    )
+
+
+def ev_spec(pin: PlannerInput, cfg: DarkstarConfig) -> EvSpec | None:
+    """Return the car's spec from ``state.ev`` and ``config.ev``; None without a car state.
+
+    The car may charge in every slot that ends by its departure while it is plugged in.
+    Its target applies at the end of the last such slot; with no departure, or one after
+    the horizon, at the horizon's end (later prices are not known).
+    """
+    state = pin.state.ev
+    if state is None:
+        return None
+    c = cfg.ev
+    ends = np.array([s.start + pin.slot_duration for s in pin.slots])
+    home = np.ones(pin.n_slots, dtype=bool) if state.departure is None else ends <= state.departure
+    available = home & state.plugged_in
+    last_home = np.flatnonzero(home)
+    return EvSpec(
+        capacity_kwh=c.capacity_kwh,
+        initial_soc_kwh=c.capacity_kwh * state.soc_percent / 100.0,
+        max_charge_kw=c.max_charge_kw,
+        min_charge_kw=c.min_charge_kw,
+        charge_efficiency=c.charge_efficiency,
+        available=available,
+        target_kwh=c.capacity_kwh * state.target_soc_percent / 100.0,
+        target_slot=int(last_home[-1]) if len(last_home) else None,
     )
 
 
@@ -90,6 +123,7 @@ def to_kepler_input(
         battery=battery,
         water=water,
         soc_target=target,
+        ev=ev_spec(pin, cfg),
         options=SolverOptions(
             time_limit_s=k.time_limit_s,
             mip_gap=k.mip_gap,

@@ -21,6 +21,7 @@ import numpy as np
 
 from darkstar.errors import DarkstarError
 from darkstar.physics.battery import soc_trajectory_kwh
+from darkstar.planner.solver.ev import EvVars, add_ev_constraints, ev_soc_trajectory_kwh
 from darkstar.planner.solver.manual import add_manual_constraints
 from darkstar.planner.solver.model import LinearModel, lagged
 from darkstar.planner.solver.types import (
@@ -101,6 +102,7 @@ class _Vars:
     curtail: NDArray[np.int64]
     shed: NDArray[np.int64]
     water_on: NDArray[np.int64] | None
+    ev: EvVars | None = None
 
 
 def add_battery_constraints(
@@ -209,12 +211,14 @@ def add_grid_constraints(
     discharge: NDArray[np.int64],
     water_on: NDArray[np.int64] | None,
     exclusive_slots: NDArray[np.int64],
+    ev_charge: NDArray[np.int64] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """Add grid import/export, curtailment, load shedding and the energy balance.
 
-    Equations, for every slot t (PV and load forecasts given in kWh per slot)::
+    Equations, for every slot t (PV and load forecasts given in kWh per slot; ``q_t`` the
+    car's charge, :mod:`~darkstar.planner.solver.ev`)::
 
-        pv_t/h - u_t + d_t + i_t + l_t = load_t/h + c_t + e_t + P w_t    (balance)
+        pv_t/h - u_t + d_t + i_t + l_t = load_t/h + c_t + e_t + P w_t + q_t   (balance)
         0 <= i_t <= min(fuse, import_limit),  0 <= e_t <= fuse (0 if export is off)
         0 <= u_t <= pv_t/h,  0 <= l_t <= load_t/h
         i_t <= I g_t,  e_t <= E (1 - g_t),  g_t binary                     (grid_mode, some t)
@@ -249,6 +253,8 @@ def add_grid_constraints(
     ]
     if water_on is not None and kin.water is not None:
         terms.append((water_on, -kin.water.power_kw))
+    if ev_charge is not None:
+        terms.append((ev_charge, -1.0))
     rhs = (kin.load_kwh - kin.pv_kwh) / h
     m.add_rows("energy_balance", terms, lb=rhs, ub=rhs)
     if len(exclusive_slots) and export_cap > 0:
@@ -319,6 +325,12 @@ def build_model(
     )
     water_vars = add_water_constraints(m, kin)
     water_on = None if water_vars is None else water_vars.on
+    ev = add_ev_constraints(
+        m,
+        kin,
+        penalty_sek_per_kwh=hard_penalty_sek_per_kwh(kin),
+        tiebreak_sek_per_kwh=THROUGHPUT_TIEBREAK_SEK_PER_KWH,
+    )
     grid_import, grid_export, curtail, shed = add_grid_constraints(
         m,
         kin,
@@ -326,6 +338,7 @@ def build_model(
         discharge=discharge,
         water_on=water_on,
         exclusive_slots=grid_binaries,
+        ev_charge=None if ev is None else ev.charge,
     )
     if kin.export_commitment is not None:
         add_export_commitment_constraints(m, kin, grid_export)
@@ -338,6 +351,7 @@ def build_model(
         curtail=curtail,
         shed=shed,
         water_on=water_on,
+        ev=ev,
     )
 
 
@@ -373,7 +387,9 @@ def minimum_violations(kin: KeplerInput, *, battery_binaries: NDArray[np.int64])
         return ViolationLimits()
     no_binaries = np.zeros(0, dtype=np.int64)
     manual = None if kin.manual is None else kin.manual.bounds_only()
-    lp_input = replace(kin, water=None, soc_target=None, export_commitment=None, manual=manual)
+    lp_input = replace(
+        kin, water=None, soc_target=None, export_commitment=None, manual=manual, ev=None
+    )
     m, _ = build_model(lp_input, battery_binaries=battery_binaries, grid_binaries=no_binaries)
     blocks = [m.cols(name) for name in VIOLATION_PRIORITY]
     weights = [m.costs(cols) for cols in blocks]
@@ -448,6 +464,8 @@ def _extract(kin: KeplerInput, v: _Vars, x: NDArray[np.float64]) -> PlanArrays:
         load_shedding_kw=_clean(x[v.shed]),
         water_heating_kw=water_kw,
         soc_kwh=_clean(x[v.soc]),
+        ev_charge_kw=None if v.ev is None else _clean(x[v.ev.charge]),
+        ev_soc_kwh=None if v.ev is None else _clean(x[v.ev.soc]),
     )
 
 
@@ -479,11 +497,16 @@ def _exact_physics(kin: KeplerInput, plan: PlanArrays) -> PlanArrays:
         - plan.battery_discharge_kw
         + plan.water_heating_kw
     )
+    ev_soc = plan.ev_soc_kwh
+    if kin.ev is not None and plan.ev_charge_kw is not None:
+        net_kw = net_kw + plan.ev_charge_kw
+        ev_soc = ev_soc_trajectory_kwh(kin.ev, plan.ev_charge_kw, h)
     return replace(
         plan,
         grid_import_kw=_clean(net_kw),
         grid_export_kw=_clean(-net_kw),
         soc_kwh=_clean(soc),
+        ev_soc_kwh=ev_soc,
     )
 
 

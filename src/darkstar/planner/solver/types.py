@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BatterySpec",
+    "EvSpec",
     "ExportCommitment",
     "GridSpec",
     "KeplerInput",
@@ -194,6 +195,26 @@ class ManualOverrides:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EvSpec:
+    """The electric car as a second store the plan may charge (never discharge).
+
+    ``available[t]``: the car is plugged in and still home for the whole slot t. The SoC at
+    the end of slot ``target_slot`` should reach ``target_kwh`` (a soft constraint: what
+    cannot be reached is a shortfall); ``target_slot`` None means no slot ends before the
+    departure, so nothing can be charged for it.
+    """
+
+    capacity_kwh: float
+    initial_soc_kwh: float
+    max_charge_kw: float
+    min_charge_kw: float
+    charge_efficiency: float
+    available: NDArray[np.bool_]
+    target_kwh: float
+    target_slot: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class SolverOptions:
     """Solver limits and economic knobs."""
 
@@ -221,6 +242,8 @@ class KeplerInput:
     export_commitment: ExportCommitment | None = None
     manual: ManualOverrides | None = None
     """Per-slot overrides from manual blocks; None = none (the model is unchanged)."""
+    ev: EvSpec | None = None
+    """The electric car; None = no car in this plan."""
 
     def __post_init__(self) -> None:
         n = len(self.import_price_sek_per_kwh)
@@ -238,6 +261,9 @@ class KeplerInput:
         commitment = self.export_commitment
         if commitment is not None and commitment.end_slot > n:
             msg = f"KeplerInput.export_commitment ends at slot {commitment.end_slot}, after {n}"
+            raise ValueError(msg)
+        if self.ev is not None and len(self.ev.available) != n:
+            msg = f"KeplerInput.ev.available has {len(self.ev.available)} slots, expected {n}"
             raise ValueError(msg)
         if self.manual is not None and len(self.manual.forced_direction) != n:
             msg = f"KeplerInput.manual has {len(self.manual.forced_direction)} slots, expected {n}"
@@ -261,6 +287,10 @@ class PlanArrays:
     load_shedding_kw: NDArray[np.float64]
     water_heating_kw: NDArray[np.float64]
     soc_kwh: NDArray[np.float64]
+    ev_charge_kw: NDArray[np.float64] | None = None
+    """AC power into the car; None without a car."""
+    ev_soc_kwh: NDArray[np.float64] | None = None
+    """The car's SoC at each slot's end; None without a car."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -666,6 +666,111 @@ def _ev_efficiency(key: str) -> None:
     assert _objective(_plan(_car, PLAIN_EV, key, 1.0)) == pytest.approx(4.0, abs=OBJ_TOL)
 
 
+#: An ideal empty 4 kWh battery; a capacity tariff of 80 SEK/kW/month on the 3 highest
+#: hours (any day, all hours); the month's peaks so far 2.5, 2.5, 2.5 kW.
+PEAK_TARIFF: dict[str, Any] = {
+    **IDEAL_BATTERY,
+    "battery": {
+        **IDEAL_BATTERY["battery"],
+        "capacity_kwh": 4.0,
+        "max_charge_kw": 4.0,
+        "max_discharge_kw": 4.0,
+    },
+    "grid": {
+        "max_power_kw": 20.0,
+        "capacity_tariff": {
+            "sek_per_kw_month": 80.0,
+            "peaks_counted": 3,
+            "distinct_days": False,
+            "hours": "all",
+            "months": list(range(1, 13)),
+            "night_factor": 1.0,
+        },
+    },
+}
+
+
+def _peak(config: dict[str, Any]) -> dict[str, Any]:
+    """Hours 00-02 at 1, 2, 2 SEK with 0, 3, 3 kWh load (tests/planner/test_capacity_tariff).
+
+    Charging c kWh at 00:00 costs ``12 - c`` in energy and raises the billed mean by
+    ``(c - 2.5) / 3`` kW above 2.5: with 80 SEK/kW shave (c = 2.5, 9.5 SEK), else c = 4.
+    """
+    request = build_request(
+        import_prices=[1.0, 2.0, 2.0],
+        load_kwh=[0.0, 3.0, 3.0],
+        soc_percent=0.0,
+        config=config,
+    )
+    request["state"]["month_peaks_kw"] = [2.5, 2.5, 2.5]
+    return request
+
+
+def _charged(out: PlanOutcome) -> float:
+    return float(_col(out, "battery_charge_kw")[0])
+
+
+@_case("grid.capacity_tariff.sek_per_kw_month")
+def _peak_fee(key: str) -> None:
+    assert _objective(_plan(_peak, PEAK_TARIFF, key, 80.0)) == pytest.approx(9.5, abs=OBJ_TOL)
+    assert _objective(_plan(_peak, PEAK_TARIFF, key, 0.0)) == pytest.approx(8.0, abs=OBJ_TOL)
+
+
+@_case("grid.capacity_tariff.peaks_counted")
+def _peak_count(key: str) -> None:
+    # the billed peak is the mean of the counted ones, missing ones as 0: one counted ->
+    # 2.5 kW; ten counted -> (3 x 2.5) / 10 = 0.75 kW
+    one = _plan(_peak, PEAK_TARIFF, key, 1)
+    ten = _plan(_peak, PEAK_TARIFF, key, 10)
+    assert one.document["meta"]["capacity_tariff"]["billed_peak_kw_before"] == pytest.approx(2.5)
+    assert ten.document["meta"]["capacity_tariff"]["billed_peak_kw_before"] == pytest.approx(0.75)
+
+
+@_case("grid.capacity_tariff.distinct_days")
+def _peak_days(key: str) -> None:
+    # one day: with distinct days its three hours are one value (the day's highest)
+    both = _plan(
+        _peak,
+        merge_config(PEAK_TARIFF, {"grid": {"capacity_tariff": {"sek_per_kw_month": 2.0}}}),
+        key,
+        False,
+    )
+    one = _plan(
+        _peak,
+        merge_config(PEAK_TARIFF, {"grid": {"capacity_tariff": {"sek_per_kw_month": 2.0}}}),
+        key,
+        True,
+    )
+    assert both.document["meta"]["capacity_tariff"]["billed_peak_kw_planned"] == pytest.approx(3.0)
+    assert one.document["meta"]["capacity_tariff"]["billed_peak_kw_planned"] == pytest.approx(3.0)
+    assert both.kepler_input.capacity_tariff is not None
+    assert one.kepler_input.capacity_tariff is not None
+    assert len(both.kepler_input.capacity_tariff.value_month) == 3
+    assert len(one.kepler_input.capacity_tariff.value_month) == 1
+
+
+@_case("grid.capacity_tariff.hours")
+def _peak_hours(key: str) -> None:
+    # 00:00 outside 7-19 counts with the night factor 1.0 here: same; at 0 (below) it
+    # does not count, so the battery charges fully
+    night = merge_config(PEAK_TARIFF, {"grid": {"capacity_tariff": {"night_factor": 0.0}}})
+    assert _charged(_plan(_peak, night, key, "all")) == pytest.approx(2.5)
+    assert _charged(_plan(_peak, night, key, "7-19")) == pytest.approx(4.0)
+
+
+@_case("grid.capacity_tariff.months")
+def _peak_months(key: str) -> None:
+    assert _charged(_plan(_peak, PEAK_TARIFF, key, [3])) == pytest.approx(2.5)  # 10 March
+    assert _charged(_plan(_peak, PEAK_TARIFF, key, [6, 7])) == pytest.approx(4.0)
+
+
+@_case("grid.capacity_tariff.night_factor")
+def _peak_night(key: str) -> None:
+    hours = merge_config(PEAK_TARIFF, {"grid": {"capacity_tariff": {"hours": "7-19"}}})
+    assert _charged(_plan(_peak, hours, key, 1.0)) == pytest.approx(2.5)
+    assert _charged(_plan(_peak, hours, key, 0.5)) == pytest.approx(4.0)  # 4 x 0.5 < 2.5
+
+
 #: Keys that do not reach the plan yet (bugs), as xfail(strict) cases: key -> reason.
 KNOWN_DEAD_KEYS: dict[str, str] = {}
 

@@ -18,6 +18,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "CapacityTariffConfig",
     "EvConfig",
     "PvConfig",
     "PvArrayConfig",
@@ -85,6 +86,50 @@ class BatteryEconomicsConfig(_Section):
     )
 
 
+class CapacityTariffConfig(_Section):
+    """Power (capacity) tariff: the month's highest hourly import peaks are billed."""
+
+    sek_per_kw_month: float = Field(
+        0.0, ge=0, le=1000, description="Price of the billed peak [SEK/kW/month]; 0 = none."
+    )
+    peaks_counted: int = Field(3, ge=1, le=10, description="Peaks averaged into the bill.")
+    distinct_days: bool = Field(True, description="At most one counted peak per day.")
+    hours: str = Field(
+        "all",
+        pattern=r"^(all|([01]?[0-9]|2[0-3])-([01]?[0-9]|2[0-4]))$",
+        description="Local hours whose peaks count fully, e.g. 7-19, or all.",
+    )
+    months: list[int] = Field(
+        default_factory=lambda: list(range(1, 13)),
+        min_length=1,
+        max_length=12,
+        description="Months the tariff applies in (1-12).",
+    )
+    night_factor: float = Field(
+        1.0, ge=0, le=1, description="Weight of peaks outside hours (0 = not counted)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        bad = [m for m in self.months if not 1 <= m <= 12]
+        if bad:
+            msg = f"months: {bad} are not months 1-12"
+            raise ValueError(msg)
+        if self.hours != "all":
+            first, last = (int(x) for x in self.hours.split("-"))
+            if first >= last:
+                msg = f"hours: {self.hours!r} must run from an earlier to a later hour"
+                raise ValueError(msg)
+        return self
+
+    def weight_at_hour(self, hour: int) -> float:
+        """Weight of an import peak in local clock hour ``hour`` (0-23)."""
+        if self.hours == "all":
+            return 1.0
+        first, last = (int(x) for x in self.hours.split("-"))
+        return 1.0 if first <= hour < last else self.night_factor
+
+
 class GridConfig(_Section):
     """Grid connection limits."""
 
@@ -94,6 +139,7 @@ class GridConfig(_Section):
     import_limit_kw: float | None = Field(
         None, ge=0.1, le=1000, description="Peak shaving: hard cap on import [kW]; null = none."
     )
+    capacity_tariff: CapacityTariffConfig = Field(default_factory=CapacityTariffConfig)
 
 
 class ExportConfig(_Section):

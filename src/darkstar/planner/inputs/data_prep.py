@@ -81,6 +81,7 @@ def prepare_input(request: PlanRequest) -> PlannerInput:
         water_heated_today_kwh=request.state.water_heated_today_kwh,
         water_last_legionella_at=None if legionella is None else legionella.astimezone(UTC),
         ev=ev_state,
+        month_peaks_kw=tuple(request.state.month_peaks_kw),
     )
     return PlannerInput(
         timezone=ZoneInfo(request.timezone),

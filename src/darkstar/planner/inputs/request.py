@@ -8,7 +8,7 @@ as one line naming the field.
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -111,6 +111,11 @@ class StateIn(_Strict):
     )
     water_last_legionella_at: AwareDatetime | None = None
     ev: EvStateIn | None = None
+    month_peaks_kw: list[Annotated[float, Field(ge=0, le=1000)]] = Field(
+        default_factory=list,
+        max_length=31,
+        description="The month's counted hourly import peaks so far [kW] (capacity tariff).",
+    )
 
 
 class PlanRequest(_Strict):

@@ -59,6 +59,7 @@ class PlannerState:
     water_heated_today_kwh: float = 0.0
     water_last_legionella_at: datetime | None = None
     ev: EvState | None = None
+    month_peaks_kw: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

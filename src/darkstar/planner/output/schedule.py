@@ -26,6 +26,7 @@ import numpy as np
 from darkstar import __version__
 from darkstar.errors import InputError
 from darkstar.physics.timegrid import to_local_iso
+from darkstar.planner.solver.capacity import billed_peak_kw
 from darkstar.planner.solver.ev import ev_shortfall_kwh
 
 if TYPE_CHECKING:
@@ -294,8 +295,24 @@ def build_schedule_document(
         "warnings": list(result.warnings),
         "fallback_reason": result.fallback_reason,
         "ev": _ev_meta(pin, kin.ev, plan),
+        "capacity_tariff": _capacity_meta(kin, plan),
     }
     return {"meta": meta, "schedule": rows}
+
+
+def _capacity_meta(kin: KeplerInput, plan: PlanArrays) -> dict[str, Any] | None:
+    """``meta.capacity_tariff``: this month's billed peak before and with the plan."""
+    spec = kin.capacity_tariff
+    if spec is None:
+        return None
+    before, planned = billed_peak_kw(spec, plan.grid_import_kw, kin.slot_h)
+    return {
+        "sek_per_kw_month": spec.fee_sek_per_kw,
+        "peaks_counted": spec.peaks_counted,
+        "billed_peak_kw_before": round(before, 6),
+        "billed_peak_kw_planned": round(planned, 6),
+        "increase_sek": round(spec.fee_sek_per_kw * (planned - before), 6),
+    }
 
 
 def _ev_meta(pin: PlannerInput, ev: EvSpec | None, plan: PlanArrays) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ import numpy as np
 from darkstar.planner.scheduling.water_heating import build_water_spec
 from darkstar.planner.solver.types import (
     BatterySpec,
+    CapacityTariffSpec,
     EvSpec,
     GridSpec,
     KeplerInput,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "TARGET_SOC_PENALTY_MARGIN_SEK_PER_KWH",
     "battery_spec",
+    "capacity_tariff_spec",
     "ev_spec",
     "to_kepler_input",
 ]
@@ -83,6 +85,48 @@ def ev_spec(pin: PlannerInput, cfg: DarkstarConfig) -> EvSpec | None:
     )
 
 
+def capacity_tariff_spec(pin: PlannerInput, cfg: DarkstarConfig) -> CapacityTariffSpec | None:
+    """Index the horizon's clock hours, days and months for the capacity tariff."""
+    tariff = cfg.grid.capacity_tariff
+    if tariff.sek_per_kw_month <= 0:
+        return None
+    slot_hour = np.zeros(pin.n_slots, dtype=np.int64)
+    hour_keys: list[tuple[int, int, int, int]] = []  # (year, month, day, hour) local
+    for t, slot in enumerate(pin.slots):
+        local = slot.start.astimezone(pin.timezone)
+        # the repeated hour of an autumn DST change is two hours: the UTC hour tells them
+        # apart (the local hour, for the tariff's hours, is kept in the hundreds)
+        utc_hour = slot.start.hour
+        key = (local.year, local.month, local.day, local.hour * 100 + utc_hour)
+        if not hour_keys or hour_keys[-1] != key:
+            hour_keys.append(key)
+        slot_hour[t] = len(hour_keys) - 1
+    months = list(dict.fromkeys((y, m) for y, m, _, _ in hour_keys))
+    value_keys: list[tuple[int, int, int, int]] = []
+    hour_value = np.full(len(hour_keys), -1, dtype=np.int64)
+    hour_weight = np.zeros(len(hour_keys))
+    for k, (y, m, d, h) in enumerate(hour_keys):
+        hour_weight[k] = tariff.weight_at_hour(h // 100)
+        if m not in tariff.months or hour_weight[k] <= 0:
+            continue
+        vkey = (y, m, d, -1) if tariff.distinct_days else (y, m, d, h)
+        if vkey not in value_keys:
+            value_keys.append(vkey)
+        hour_value[k] = value_keys.index(vkey)
+    value_month = np.array([months.index((y, m)) for y, m, _, _ in value_keys], dtype=np.int64)
+    first_month_billed = months[0][1] in tariff.months
+    existing = tuple(pin.state.month_peaks_kw) if first_month_billed else ()
+    return CapacityTariffSpec(
+        fee_sek_per_kw=tariff.sek_per_kw_month,
+        peaks_counted=tariff.peaks_counted,
+        slot_hour=slot_hour,
+        hour_weight=hour_weight,
+        hour_value=hour_value,
+        value_month=value_month,
+        existing_kw=(existing, *(() for _ in months[1:])),
+    )
+
+
 def to_kepler_input(
     pin: PlannerInput,
     cfg: DarkstarConfig,
@@ -124,6 +168,7 @@ def to_kepler_input(
         water=water,
         soc_target=target,
         ev=ev_spec(pin, cfg),
+        capacity_tariff=capacity_tariff_spec(pin, cfg),
         options=SolverOptions(
             time_limit_s=k.time_limit_s,
             mip_gap=k.mip_gap,

@@ -21,6 +21,7 @@ import numpy as np
 
 from darkstar.errors import DarkstarError
 from darkstar.physics.battery import soc_trajectory_kwh
+from darkstar.planner.solver.capacity import add_capacity_tariff
 from darkstar.planner.solver.ev import EvVars, add_ev_constraints, ev_soc_trajectory_kwh
 from darkstar.planner.solver.manual import add_manual_constraints
 from darkstar.planner.solver.model import LinearModel, lagged
@@ -342,6 +343,8 @@ def build_model(
     )
     if kin.export_commitment is not None:
         add_export_commitment_constraints(m, kin, grid_export)
+    if kin.capacity_tariff is not None:
+        add_capacity_tariff(m, kin.capacity_tariff, grid_import=grid_import, slot_h=kin.slot_h)
     return m, _Vars(
         charge=charge,
         discharge=discharge,
@@ -388,7 +391,13 @@ def minimum_violations(kin: KeplerInput, *, battery_binaries: NDArray[np.int64])
     no_binaries = np.zeros(0, dtype=np.int64)
     manual = None if kin.manual is None else kin.manual.bounds_only()
     lp_input = replace(
-        kin, water=None, soc_target=None, export_commitment=None, manual=manual, ev=None
+        kin,
+        water=None,
+        soc_target=None,
+        export_commitment=None,
+        manual=manual,
+        ev=None,
+        capacity_tariff=None,
     )
     m, _ = build_model(lp_input, battery_binaries=battery_binaries, grid_binaries=no_binaries)
     blocks = [m.cols(name) for name in VIOLATION_PRIORITY]

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BatterySpec",
+    "CapacityTariffSpec",
     "EvSpec",
     "ExportCommitment",
     "GridSpec",
@@ -195,6 +196,26 @@ class ManualOverrides:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CapacityTariffSpec:
+    """The month's billed import peak (:mod:`~darkstar.planner.solver.capacity`), indexed.
+
+    ``slot_hour[t]``: the local clock hour slot t belongs to; ``hour_weight[k]``: that
+    hour's weight; ``hour_value[k]``: the peak value it feeds (its day with distinct days,
+    else itself; -1 outside the tariff's months); ``value_month[j]``: the month group of
+    value j (0 = the horizon's first month); ``existing_kw[g]``: the counted peaks of month
+    group g measured before the horizon (only group 0 has any).
+    """
+
+    fee_sek_per_kw: float
+    peaks_counted: int
+    slot_hour: NDArray[np.int64]
+    hour_weight: NDArray[np.float64]
+    hour_value: NDArray[np.int64]
+    value_month: NDArray[np.int64]
+    existing_kw: tuple[tuple[float, ...], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class EvSpec:
     """The electric car as a second store the plan may charge (never discharge).
 
@@ -244,6 +265,8 @@ class KeplerInput:
     """Per-slot overrides from manual blocks; None = none (the model is unchanged)."""
     ev: EvSpec | None = None
     """The electric car; None = no car in this plan."""
+    capacity_tariff: CapacityTariffSpec | None = None
+    """The month's billed peak; None = no capacity tariff."""
 
     def __post_init__(self) -> None:
         n = len(self.import_price_sek_per_kwh)

@@ -33,7 +33,13 @@ def _recording_console() -> Console:
 
 def test_run_solver_bench_small_rows_sane() -> None:
     rows = run_solver_bench(slot_counts=[24], repeats=2, mip_gap=0.001)
-    assert [(r.n_slots, r.config) for r in rows] == [(24, "water"), (24, "no water")]
+    assert [(r.n_slots, r.config) for r in rows] == [
+        (24, "water"),
+        (24, "no water"),
+        (24, "water+ev+peak"),
+    ]
+    water, _, full = rows
+    assert full.n_variables > water.n_variables  # the car and the peak rows are there
     for row in rows:
         assert row.n_instances == 2
         assert row.status_counts == {"optimal": 2}

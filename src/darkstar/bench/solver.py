@@ -70,8 +70,34 @@ WATER_HEATING_CONFIG: Final[dict[str, Any]] = {
 }
 """Realistic water heating: every feature that makes the MILP hard is switched on."""
 
-CONFIGS: Final = ("water", "no water")
-"""The two configurations each instance is planned with."""
+CONFIGS: Final = ("water", "no water", "water+ev+peak")
+"""The configurations each instance is planned with (the last adds :data:`EV_STATE` with
+:data:`EV_CONFIG` and :data:`CAPACITY_TARIFF` to the water heating)."""
+
+EV_CONFIG: Final[dict[str, Any]] = {
+    "capacity_kwh": 60.0,
+    "max_charge_kw": 11.0,
+    "min_charge_kw": 4.1,
+    "charge_efficiency": 0.9,
+}
+"""A three-phase 11 kW charger (4.1 kW minimum) and a 60 kWh car."""
+
+EV_STATE: Final[dict[str, Any]] = {"soc_percent": 30.0, "target_soc_percent": 80.0}
+"""The car at the start: plugged in, leaving 14 h after the first slot with 80 % wanted."""
+
+EV_DEPARTURE: Final = timedelta(hours=14)
+
+CAPACITY_TARIFF: Final[dict[str, Any]] = {
+    "sek_per_kw_month": 80.0,
+    "peaks_counted": 3,
+    "distinct_days": True,
+    "hours": "7-19",
+    "night_factor": 0.5,
+}
+"""80 SEK/kW/month on the mean of the month's three highest daily peaks, nights at half."""
+
+MONTH_PEAKS_KW: Final = [4.0, 3.5, 3.0]
+"""The month's counted peaks so far in the ``water+ev+peak`` configuration [kW]."""
 
 _TILE_SHIFT: Final = timedelta(days=2)
 """Shift between tiled copies of a base day; equals its 192 x 15 min length."""
@@ -98,7 +124,7 @@ class SolverBenchRow:
     n_slots : int
         Horizon length [slots of 15 min].
     config : str
-        ``"water"`` or ``"no water"``.
+        ``"water"``, ``"no water"`` or ``"water+ev+peak"``.
     n_instances : int
         Instances solved.
     median_solve_ms, p95_solve_ms, max_solve_ms : float
@@ -220,9 +246,22 @@ def _with_config(request: dict[str, Any], *, config: str, mip_gap: float) -> dic
     """Return ``request`` with the bench configuration ``config`` merged into its config."""
     out = dict(request)
     cfg = copy.deepcopy(request["config"])
-    cfg.setdefault("system", {})["has_water_heater"] = config == "water"
-    if config == "water":
+    cfg.setdefault("system", {})["has_water_heater"] = config != "no water"
+    if config != "no water":
         cfg["water_heating"] = dict(WATER_HEATING_CONFIG)
+    if config == "water+ev+peak":
+        cfg["ev"] = dict(EV_CONFIG)
+        cfg.setdefault("grid", {})["capacity_tariff"] = dict(CAPACITY_TARIFF)
+        first = datetime.fromisoformat(request["slots"][0]["start"])
+        out["state"] = {
+            **request["state"],
+            "ev": {
+                **EV_STATE,
+                "plugged_in": True,
+                "departure": (first + EV_DEPARTURE).isoformat(),
+            },
+            "month_peaks_kw": list(MONTH_PEAKS_KW),
+        }
     cfg.setdefault("kepler", {})["mip_gap"] = mip_gap
     out["config"] = cfg
     return out

@@ -76,6 +76,8 @@ export type ScheduleRow = {
   grid_export_kw: number;
   water_heating_kw: number;
   ev_charging_kw: number;
+  /** The car's SoC at the slot's end; null without a car in the plan. */
+  ev_soc_percent?: number | null;
   pv_curtailment_kw: number;
   load_shedding_kw: number;
   projected_soc_percent: number;

@@ -171,6 +171,7 @@ class ScheduleRow(BaseModel):
     grid_export_kw: float
     water_heating_kw: float
     ev_charging_kw: float
+    ev_soc_percent: float | None = None
     pv_curtailment_kw: float
     load_shedding_kw: float
     projected_soc_percent: float

@@ -273,7 +273,7 @@ def whatif_export_command(
     """Net SEK impact of exporting KWH in one hour, found by re-planning with it."""
     _setup_logging(verbose)
     from darkstar.config import load_config
-    from darkstar.simulation.whatif import print_export_whatif, whatif_export
+    from darkstar.planner.whatif import print_export_whatif, whatif_export
 
     try:
         energy_kwh = float(kwh)

@@ -256,6 +256,46 @@ def test_simulate_hold_block_keeps_the_battery_idle(
     assert client.get(f"{API}/planning/blocks").json() == {"blocks": []}  # nothing saved
 
 
+def test_export_whatif_re_plans_the_agents_horizon(
+    client: TestClient, runtime: Runtime, auth: dict[str, str]
+) -> None:
+    before = runtime.agent.plan_document
+    reply = client.post(
+        f"{API}/planning/whatif/export", headers=auth, json={"energy_kwh": 3, "at": "today peak"}
+    )
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["mode"] == "full"
+    assert body["energy_kwh"] == 3
+    assert body["window"]["end_slot"] - body["window"]["first_slot"] == 4  # one hour
+    assert body["whatif_export_kwh"] + body["shortfall_kwh"] == pytest.approx(3.0, abs=1e-6)
+    assert body["net_impact_sek"] == pytest.approx(
+        body["whatif_cost_sek"] - body["base_cost_sek"], abs=1e-5
+    )
+    assert runtime.agent.plan_document is before  # nothing saved or put in force
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "field"),
+    [
+        ({"energy_kwh": -1}, 422, "energy_kwh"),
+        ({"energy_kwh": 1, "at": "next tuesday"}, 422, "at"),
+        ({"energy_kwh": 1, "extra": 1}, 422, "extra"),
+    ],
+)
+def test_export_whatif_refuses_bad_input(
+    client: TestClient, auth: dict[str, str], payload: dict[str, object], status: int, field: str
+) -> None:
+    reply = client.post(f"{API}/planning/whatif/export", headers=auth, json=payload)
+    assert reply.status_code == status
+    assert field in reply.text
+
+
+def test_export_whatif_needs_the_token(client: TestClient) -> None:
+    reply = client.post(f"{API}/planning/whatif/export", json={"energy_kwh": 1})
+    assert reply.status_code == 401
+
+
 def test_bad_block_names_the_field(
     client: TestClient, runtime: Runtime, auth: dict[str, str]
 ) -> None:

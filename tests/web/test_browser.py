@@ -241,3 +241,17 @@ def test_dashboard_and_radar_say_where_the_inputs_come_from(
     radar = page.get_by_test_id("aurora-inputs")
     radar.wait_for()
     assert "Forecasts" in (radar.text_content() or "")
+
+
+def test_planning_export_whatif_shows_the_net_impact(page: Page, server: tuple[str, str]) -> None:
+    base, _ = server
+    _open(page, base, "planning")
+    panel = page.get_by_test_id("whatif-export")
+    panel.get_by_test_id("whatif-kwh").fill("2")
+    panel.get_by_test_id("whatif-at").select_option("today peak")
+    panel.get_by_test_id("whatif-run").click()
+    impact = panel.get_by_test_id("whatif-impact")
+    impact.wait_for(timeout=30_000)
+    text = impact.text_content() or ""
+    assert "SEK" in text
+    assert "Window" in (panel.get_by_test_id("whatif-result").text_content() or "")

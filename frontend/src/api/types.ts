@@ -224,3 +224,22 @@ export type LiveMessage =
   | { type: "status"; data: Status }
   | { type: "schedule"; data: { planned_at: string; status: string } }
   | { type: "job"; data: Job };
+
+/** POST /planning/whatif/export: the re-plan with an export commitment, nothing saved. */
+export type ExportWhatIfResult = {
+  mode: string;
+  at: string;
+  energy_kwh: number;
+  window: { start: string; end: string; first_slot: number; end_slot: number };
+  base_cost_sek: number;
+  whatif_cost_sek: number;
+  /** whatif - base: negative = the export earns money. */
+  net_impact_sek: number;
+  base_export_kwh: number;
+  whatif_export_kwh: number;
+  shortfall_kwh: number;
+  soc_end_change_kwh: number;
+  base_status: string;
+  whatif_status: string;
+  warnings: string[];
+};

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { api } from "../api/client";
 import type { ManualAction, ManualBlock, ScheduleDocument, SimulateResult } from "../api/types";
+import { ExportWhatIf } from "../components/ExportWhatIf";
 import { Legend, Timeline } from "../components/Timeline";
 import { PageRoot, type Result, ResultText, Section, num } from "../components/ui";
 import { ApiError, messageOf } from "../lib/errors";
@@ -218,6 +219,8 @@ export function Planning() {
           ) : null}
         </div>
       </Section>
+
+      <ExportWhatIf tz={tz} />
 
       <Section title="Saved blocks">
         {saved.length ? (

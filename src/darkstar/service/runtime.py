@@ -42,8 +42,9 @@ from darkstar.config.loader import load_config, read_config_file_data
 from darkstar.config.yaml_io import update_config_file
 from darkstar.errors import BusyError, InputError, StorageError
 from darkstar.executor.controller import InverterMode, SlotCommand
-from darkstar.planner.pipeline import HEURISTIC_PRIMARY
+from darkstar.planner.pipeline import HEURISTIC_PRIMARY, PlanMode
 from darkstar.planner.strategy.manual_plan import ManualBlock, manual_blocks_from_records
+from darkstar.planner.whatif import whatif_export_input
 from darkstar.service.agent import SLOT, AgentLoop, PlanEvent, SlotRun
 from darkstar.service.user_state import (
     Override,
@@ -610,6 +611,40 @@ class Runtime:
             "simulated_cost_sek": simulated_cost,
             "delta_sek": simulated_cost - current_cost,
         }
+
+    def whatif_export(self, *, energy_kwh: float, at: str) -> dict[str, Any]:
+        """Re-plan from now with ``energy_kwh`` exported in the window ``at``; save nothing.
+
+        The agent's planner input (its prices, forecasts, manual blocks and config, mode
+        ``full``) is taken under the lock and solved twice outside it, like a simulation,
+        one at a time (:func:`darkstar.planner.whatif.whatif_export_input`).
+
+        Raises
+        ------
+        BusyError
+            While another simulation is running.
+        InputError
+            Naming ``energy_kwh`` or ``at``, or when the SoC sensor is unavailable.
+        """
+        if not self._simulation.acquire(blocking=False):
+            raise BusyError("simulation", "another simulation is running; try again shortly")
+        try:
+            with self.lock:
+                draft = self.agent.draft_request(self.agent.manual_blocks)
+            if draft is None:
+                problem = self.agent.plan_problem or "the SoC sensor is unavailable"
+                raise InputError("soc", f"{problem}: cannot plan a what-if now")
+            result = whatif_export_input(
+                draft.pin,
+                draft.cfg,
+                energy_kwh=energy_kwh,
+                at=at,
+                mode=PlanMode.FULL,
+                manual_blocks=draft.manual_blocks,
+            )
+        finally:
+            self._simulation.release()
+        return result.to_dict(include_documents=False)
 
     def save_blocks(self, blocks: list[dict[str, str]]) -> None:
         """Save ``blocks`` for every later plan and replan now.

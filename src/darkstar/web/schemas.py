@@ -508,3 +508,44 @@ class LogsOut(BaseModel):
     """Log records, newest first."""
 
     records: list[LogRecordOut]
+
+
+class ExportWhatIfIn(BaseModel):
+    """An export commitment to try: ``energy_kwh`` within the hour ``at``."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    energy_kwh: float = Field(ge=0, le=1000, description="Energy to export [kWh].")
+    at: str = Field(
+        "tomorrow peak",
+        max_length=64,
+        description="'today peak', 'tomorrow peak' or a local time (ISO 8601).",
+    )
+
+
+class ExportWindowOut(BaseModel):
+    """The hour the export is committed in."""
+
+    start: str
+    end: str
+    first_slot: int
+    end_slot: int
+
+
+class ExportWhatIfOut(BaseModel):
+    """The export what-if: both plans' costs and the net impact [SEK]."""
+
+    mode: str
+    at: str
+    energy_kwh: float
+    window: ExportWindowOut
+    base_cost_sek: float
+    whatif_cost_sek: float
+    net_impact_sek: float
+    base_export_kwh: float
+    whatif_export_kwh: float
+    shortfall_kwh: float
+    soc_end_change_kwh: float
+    base_status: str
+    whatif_status: str
+    warnings: list[str]

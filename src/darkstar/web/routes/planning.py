@@ -1,11 +1,18 @@
-"""Manual blocks: list, simulate before saving, save."""
+"""Manual blocks (list, simulate before saving, save) and the export what-if."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from darkstar.web.deps import RuntimeDep, TokenDep
-from darkstar.web.schemas import BlocksIn, BlocksOut, ErrorOut, SimulateOut
+from darkstar.web.schemas import (
+    BlocksIn,
+    BlocksOut,
+    ErrorOut,
+    ExportWhatIfIn,
+    ExportWhatIfOut,
+    SimulateOut,
+)
 
 router = APIRouter(tags=["planning"])
 
@@ -46,3 +53,21 @@ def save_blocks(body: BlocksIn, runtime: RuntimeDep, _: TokenDep) -> dict[str, o
     """Save ``blocks``; every plan from now on obeys them; replans at once."""
     runtime.save_blocks([b.model_dump() for b in body.blocks])
     return {"blocks": runtime.blocks_view()}
+
+
+@router.post(
+    "/planning/whatif/export",
+    response_model=ExportWhatIfOut,
+    responses={
+        422: {"model": ErrorOut},
+        401: {"model": ErrorOut},
+        429: {"model": ErrorOut, "description": "Another simulation is running."},
+    },
+)
+def whatif_export(body: ExportWhatIfIn, runtime: RuntimeDep, _: TokenDep) -> dict[str, object]:
+    """Export ``energy_kwh`` at ``at`` (``tomorrow peak``, ``today peak`` or a local time).
+
+    Re-plans from now twice, with and without the commitment, and returns the net impact
+    on the horizon's cost (negative: the export earns money); nothing is saved.
+    """
+    return runtime.whatif_export(energy_kwh=body.energy_kwh, at=body.at)

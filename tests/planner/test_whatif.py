@@ -1,4 +1,4 @@
-"""Tests of the export what-if (``simulation/whatif.py``) and ``darkstar whatif export``.
+"""Tests of the export what-if (``planner/whatif.py``) and ``darkstar whatif export``.
 
 The micro-scenarios plan three one-hour slots from 2026-03-10 00:00 local time with a
 lossless battery (efficiencies 1.0, no wear, floor 0 %), so every kW is a kWh and the net
@@ -25,7 +25,7 @@ from darkstar.planner.inputs.types import PlannerInput
 from darkstar.planner.pipeline import plan_request
 from darkstar.planner.solver import kepler
 from darkstar.planner.solver.types import ExportCommitment
-from darkstar.simulation.whatif import ExportWhatIf, resolve_peak_window, whatif_export
+from darkstar.planner.whatif import ExportWhatIf, resolve_peak_window, whatif_export
 
 IMPACT_TOL = 1e-6
 KW_TOL = 1e-6

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from darkstar.config.models import DarkstarConfig
     from darkstar.planner.inputs.types import PlannerInput
     from darkstar.planner.solver.types import KeplerInput, PlanArrays
+    from darkstar.planner.strategy.manual_plan import ManualBlock
 
 __all__ = [
     "PEAK_CHOICES",
@@ -52,6 +53,7 @@ __all__ = [
     "print_export_whatif",
     "resolve_peak_window",
     "whatif_export",
+    "whatif_export_input",
 ]
 
 logger = logging.getLogger(__name__)
@@ -360,16 +362,46 @@ def whatif_export(
     from darkstar.config import merge_config, parse_config
     from darkstar.planner.inputs import parse_plan_request, prepare_input
 
-    if not (math.isfinite(energy_kwh) and energy_kwh >= 0):
-        raise InputError("energy_kwh", f"must be a finite number >= 0, got {energy_kwh:g}")
-    try:
-        plan_mode = PlanMode(mode)
-    except ValueError:
-        raise InputError("mode", f"must be 'full' or 'baseline', got {mode!r}") from None
+    _check_energy(energy_kwh)
+    plan_mode = _mode(mode)
     parsed = parse_plan_request(request)
     base_data = {} if base_config is None else base_config.model_dump()
     config = parse_config(merge_config(base_data, parsed.config))
-    pin = prepare_input(parsed)
+    return whatif_export_input(
+        prepare_input(parsed), config, energy_kwh=energy_kwh, at=at, mode=plan_mode
+    )
+
+
+def _check_energy(energy_kwh: float) -> None:
+    if not (math.isfinite(energy_kwh) and energy_kwh >= 0):
+        raise InputError("energy_kwh", f"must be a finite number >= 0, got {energy_kwh:g}")
+
+
+def _mode(mode: PlanMode | str) -> PlanMode:
+    try:
+        return PlanMode(mode)
+    except ValueError:
+        raise InputError("mode", f"must be 'full' or 'baseline', got {mode!r}") from None
+
+
+def whatif_export_input(
+    pin: PlannerInput,
+    config: DarkstarConfig,
+    *,
+    energy_kwh: float,
+    at: str,
+    mode: PlanMode | str = PlanMode.BASELINE,
+    manual_blocks: tuple[ManualBlock, ...] = (),
+) -> ExportWhatIf:
+    """:func:`whatif_export` on a prepared planner input (the agent's, for the API).
+
+    Raises
+    ------
+    InputError
+        Naming ``energy_kwh``, ``mode`` or ``at``.
+    """
+    _check_energy(energy_kwh)
+    plan_mode = _mode(mode)
     first, end = resolve_peak_window(pin, at)
     window_start = pin.slots[first].start
     window_end = pin.slots[end - 1].start + pin.slot_duration
@@ -377,7 +409,9 @@ def whatif_export(
     logger.info("what-if: export %.3f kWh from %s (slots %d-%d)", energy_kwh, window, first, end)
 
     planned_at = datetime.now(UTC)
-    base = generate_schedule(pin, config, mode=plan_mode, planned_at=planned_at)
+    base = generate_schedule(
+        pin, config, mode=plan_mode, planned_at=planned_at, manual_blocks=manual_blocks
+    )
     commitment = ExportCommitment(first_slot=first, end_slot=end, energy_kwh=energy_kwh)
     whatif = _replan(pin, base, commitment, mode=plan_mode, planned_at=planned_at)
 

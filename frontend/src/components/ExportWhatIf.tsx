@@ -37,7 +37,7 @@ export function ExportWhatIf({ tz }: { tz: string }) {
     <Section title="Export what-if" testId="whatif-export">
       <div className="form-row">
         <label>
-          Export
+          Export [kWh]
           <input
             type="number"
             min={0}
@@ -45,17 +45,18 @@ export function ExportWhatIf({ tz }: { tz: string }) {
             value={kwh}
             onChange={(e) => setKwh(e.target.value)}
             data-testid="whatif-kwh"
-            aria-label="Energy to export in kWh"
           />
-          kWh at
         </label>
-        <select value={at} onChange={(e) => setAt(e.target.value)} data-testid="whatif-at" aria-label="Window">
-          {WINDOWS.map((w) => (
-            <option key={w} value={w}>
-              {w}
-            </option>
-          ))}
-        </select>
+        <label>
+          At
+          <select value={at} onChange={(e) => setAt(e.target.value)} data-testid="whatif-at">
+            {WINDOWS.map((w) => (
+              <option key={w} value={w}>
+                {w}
+              </option>
+            ))}
+          </select>
+        </label>
         <button type="button" className="btn" disabled={busy} onClick={() => void run()} data-testid="whatif-run">
           Calculate
         </button>

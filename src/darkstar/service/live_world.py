@@ -172,6 +172,7 @@ class LiveWorld:
         self._first_whole = floor if opened == floor else floor + SLOT
         self._interrupted: set[datetime] = set()
         self.load_note: str | None = None
+        self.load_days = 0
         self.last_backfill: str | None = None
         self.catch_up()
 
@@ -277,7 +278,7 @@ class LiveWorld:
                 f"flat {self.default_load_kw:g} kW (forecasting.default_load_kw)"
             )
         )
-        self._load_days = len(days)
+        self.load_days = len(days)
         return out
 
     def prices_at(self, moment: datetime) -> tuple[float, float] | None:
@@ -307,7 +308,7 @@ class LiveWorld:
         pv = self.pv.status()
         load = {
             "source": f"house history: same local slot, last {LOAD_HISTORY_DAYS} days",
-            "days": getattr(self, "_load_days", 0),
+            "days": self.load_days,
             "fault": self.load_note,
         }
         faults = [f for f in (pv.get("fault"), self.load_note) if f]

@@ -133,19 +133,24 @@ class PriceBook:
             if have is not None and have.final:
                 continue
             if have is None:
-                cached = load_price_day(self.store, area=self.area, currency=self.currency, day=day)
+                cached = self._cached(day)
                 if cached is not None:
-                    self.days[day] = have = cached
+                    self.days[day] = cached
                     if cached.final:
                         continue
+            # missing or preliminary here: a failure to fetch it is a fault
             problem = self._fetch(day, now)
-            if problem is not None and (have is None or not have.final):
+            if problem is not None:
                 faults.append(problem)
         self.fault = "; ".join(faults) or None
         # keep yesterday (the plan in force may start there), drop older days
         oldest = delivery_date_of(now) - timedelta(days=1)
         for day in [d for d in self.days if d < oldest]:
             del self.days[day]
+
+    def _cached(self, day: date) -> PriceDay | None:
+        """Return the day from the store's cache (whole), or ``None``."""
+        return load_price_day(self.store, area=self.area, currency=self.currency, day=day)
 
     def _fetch(self, day: date, now: datetime) -> str | None:
         """Ask the source for ``day`` unless backing off; return a problem in words."""
@@ -216,7 +221,7 @@ class PriceBook:
         """
         day = delivery_date_of(moment)
         if day not in self.days and day not in self._past_failed:
-            cached = load_price_day(self.store, area=self.area, currency=self.currency, day=day)
+            cached = self._cached(day)
             if cached is None:
                 try:
                     cached = self.source.fetch_day(self.area, day, currency=self.currency)

@@ -177,10 +177,7 @@ def build_schedule_rows(
     ev_kw = np.zeros(pin.n_slots) if plan.ev_charge_kw is None else plan.ev_charge_kw
     ev_pct: list[float | None] = [None] * pin.n_slots
     if ev is not None:
-        ev_soc = (
-            np.full(pin.n_slots, ev.initial_soc_kwh) if plan.ev_soc_kwh is None else plan.ev_soc_kwh
-        )
-        ev_pct = [100.0 * float(x) / ev.capacity_kwh for x in ev_soc]
+        ev_pct = [100.0 * float(x) / ev.capacity_kwh for x in _ev_soc_kwh(pin, ev, plan)]
     actions = _actions(plan)
     soc_end = plan.soc_kwh
     targets = _soc_targets(actions, soc_end, battery) if battery else [0.0] * pin.n_slots
@@ -300,6 +297,15 @@ def build_schedule_document(
     return {"meta": meta, "schedule": rows}
 
 
+def _ev_soc_kwh(
+    pin: PlannerInput, ev: EvSpec, plan: PlanArrays
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Return the car's SoC at each slot's end: the plan's, or the start value (fallback)."""
+    if plan.ev_soc_kwh is None:
+        return np.full(pin.n_slots, ev.initial_soc_kwh)
+    return plan.ev_soc_kwh
+
+
 def _capacity_meta(kin: KeplerInput, plan: PlanArrays) -> dict[str, Any] | None:
     """``meta.capacity_tariff``: this month's billed peak before and with the plan."""
     spec = kin.capacity_tariff
@@ -320,7 +326,7 @@ def _ev_meta(pin: PlannerInput, ev: EvSpec | None, plan: PlanArrays) -> dict[str
     if ev is None:
         return None
     state = pin.state.ev
-    soc = np.full(pin.n_slots, ev.initial_soc_kwh) if plan.ev_soc_kwh is None else plan.ev_soc_kwh
+    soc = _ev_soc_kwh(pin, ev, plan)
     charge = np.zeros(pin.n_slots) if plan.ev_charge_kw is None else plan.ev_charge_kw
     short = ev_shortfall_kwh(ev, soc)
     deadline = (

@@ -102,7 +102,7 @@ def capacity_tariff_spec(pin: PlannerInput, cfg: DarkstarConfig) -> CapacityTari
             hour_keys.append(key)
         slot_hour[t] = len(hour_keys) - 1
     months = list(dict.fromkeys((y, m) for y, m, _, _ in hour_keys))
-    value_keys: list[tuple[int, int, int, int]] = []
+    value_keys: dict[tuple[int, int, int, int], int] = {}  # value key -> its index
     hour_value = np.full(len(hour_keys), -1, dtype=np.int64)
     hour_weight = np.zeros(len(hour_keys))
     for k, (y, m, d, h) in enumerate(hour_keys):
@@ -110,10 +110,9 @@ def capacity_tariff_spec(pin: PlannerInput, cfg: DarkstarConfig) -> CapacityTari
         if m not in tariff.months or hour_weight[k] <= 0:
             continue
         vkey = (y, m, d, -1) if tariff.distinct_days else (y, m, d, h)
-        if vkey not in value_keys:
-            value_keys.append(vkey)
-        hour_value[k] = value_keys.index(vkey)
-    value_month = np.array([months.index((y, m)) for y, m, _, _ in value_keys], dtype=np.int64)
+        hour_value[k] = value_keys.setdefault(vkey, len(value_keys))
+    month_index = {month: g for g, month in enumerate(months)}
+    value_month = np.array([month_index[y, m] for y, m, _, _ in value_keys], dtype=np.int64)
     first_month_billed = months[0][1] in tariff.months
     existing = tuple(pin.state.month_peaks_kw) if first_month_billed else ()
     return CapacityTariffSpec(

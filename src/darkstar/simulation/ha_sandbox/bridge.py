@@ -24,15 +24,16 @@ from typing import TYPE_CHECKING, Any
 
 from darkstar.errors import InputError
 from darkstar.house import HouseError
+from darkstar.service.live_world import SlotClockHouse
 from darkstar.service.world import HouseEntities
 from darkstar.simulation.entities import STATE_UNAVAILABLE, SimEntity
 from darkstar.simulation.ha_sandbox.config import RAW_UNAVAILABLE, SANDBOX_ENTITIES
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Sequence
     from zoneinfo import ZoneInfo
 
-    from darkstar.house import EntityState, House, Unsubscribe
+    from darkstar.house import EntityState, House
     from darkstar.planner.inputs.types import PlannerInput
     from darkstar.service.world import PvOutlook
     from darkstar.simulation.house import SimulatedHouse
@@ -220,8 +221,8 @@ class ClockMap:
         return None if k < 0 else self.sims[k]
 
 
-class _SimClockedHouse:
-    """Home Assistant for states and services, the simulated home's clock for ``now``.
+class _SimClockedHouse(SlotClockHouse):
+    """Home Assistant on the simulated home's clock (always a slot start).
 
     History is asked in simulated time and answered in it, through the :class:`ClockMap`.
     """
@@ -229,30 +230,14 @@ class _SimClockedHouse:
     def __init__(
         self, ha: HomeAssistantHouse, clock: Callable[[], datetime], clock_map: ClockMap
     ) -> None:
-        self._ha, self._clock, self._map = ha, clock, clock_map
-
-    @property
-    def now(self) -> datetime:
-        """The simulated time (the replayed year runs faster than the wall clock)."""
-        return self._clock()
-
-    def get_state(self, entity_id: str) -> EntityState:
-        """Read one entity from Home Assistant."""
-        return self._ha.get_state(entity_id)
-
-    def get_states(self, entity_ids: Sequence[str]) -> dict[str, EntityState]:
-        """Read entities from Home Assistant."""
-        return self._ha.get_states(entity_ids)
-
-    def call_service(self, domain: str, service: str, data: Mapping[str, Any]) -> None:
-        """Call a Home Assistant service."""
-        self._ha.call_service(domain, service, data)
+        super().__init__(ha, clock)
+        self._map = clock_map
 
     def history(
         self, entity_ids: Sequence[str], *, start: datetime, end: datetime
     ) -> dict[str, list[EntityState]]:
         """Home Assistant's recorder history, its wall-clock stamps mapped to simulated time."""
-        recorded = self._ha.history(
+        recorded = self.inner.history(
             entity_ids, start=self._map.wall_of(start), end=self._map.wall_of(end)
         )
         out: dict[str, list[EntityState]] = {}
@@ -263,12 +248,6 @@ class _SimClockedHouse:
                 if sim is not None:
                     out[entity_id].append(dataclasses.replace(state, last_updated=sim))
         return out
-
-    def subscribe(
-        self, entity_ids: Sequence[str], callback: Callable[[EntityState], None]
-    ) -> Unsubscribe:
-        """Subscribe through Home Assistant's WebSocket."""
-        return self._ha.subscribe(entity_ids, callback)
 
 
 class SandboxWorld:

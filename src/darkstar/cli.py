@@ -107,6 +107,13 @@ def plan(
     mode: Annotated[str, typer.Option(help="full or baseline.")] = "full",
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    debug_output: Annotated[
+        Path | None,
+        typer.Option(
+            "--debug-output",
+            help="Also write the planner debug document (planner_debug.json) here.",
+        ),
+    ] = None,
 ) -> None:
     """Plan one horizon offline and write ``schedule.json``."""
     _setup_logging(verbose)
@@ -117,11 +124,15 @@ def plan(
 
     if mode not in {m.value for m in PlanMode}:
         raise _fail(f"--mode: must be 'full' or 'baseline', got {mode!r}")
-    with _user_errors(catch_all=not debug):
+    with _user_errors(catch_all=not debug, flags={"debug_output": "--debug-output"}):
         request = parse_plan_request(read_json_file(input_path, field="input"))
         config = load_config(config_path, overrides=request.config)
         pin = prepare_input(request)
-        outcome = generate_schedule(pin, config, mode=PlanMode(mode))
+        outcome = generate_schedule(
+            pin, config, mode=PlanMode(mode), debug=debug_output is not None
+        )
+        if debug_output is not None:  # first: a bad path exits 2 with no schedule written
+            _write_debug_output(outcome.debug, debug_output)
         write_schedule(outcome.document, output_path)
     meta = outcome.document["meta"]  # its warnings were already logged to stderr
     typer.echo(
@@ -129,6 +140,24 @@ def plan(
         f"energy cost {meta['energy_cost_sek']:.2f} SEK, solved in {meta['solve_time_ms']:.0f} ms "
         f"-> {output_path}"
     )
+
+
+def _write_debug_output(document: dict[str, Any] | None, path: Path) -> None:
+    """Write the planner debug document to ``path`` (``--debug-output``).
+
+    Raises
+    ------
+    InputError
+        Naming ``debug_output`` when the path cannot be written or no document was built.
+    """
+    from darkstar.planner.output.schedule import OutputError, write_schedule
+
+    if document is None:
+        raise InputError("debug_output", "the planner debug document could not be built")
+    try:
+        write_schedule(document, path)
+    except OutputError as exc:
+        raise InputError("debug_output", exc.message) from None
 
 
 @bench_app.command("solver")

@@ -255,3 +255,23 @@ def test_planning_export_whatif_shows_the_net_impact(page: Page, server: tuple[s
     text = impact.text_content() or ""
     assert "SEK" in text
     assert "Window" in (panel.get_by_test_id("whatif-result").text_content() or "")
+
+
+def test_debug_page_shows_the_planner_debug(page: Page, server: tuple[str, str]) -> None:
+    base, _ = server
+    _open(page, base, "debug")
+    page.wait_for_selector('[data-testid="planner-debug"][data-state="ready"]')
+    assert "highs: Optimal" in (page.get_by_test_id("planner-debug-solver").text_content() or "")
+    assert "min" in (page.get_by_test_id("planner-debug-inputs").text_content() or "")
+    rows = page.get_by_test_id("binding-row")
+    names = {rows.nth(i).get_attribute("data-name") for i in range(rows.count())}
+    assert {"soc_floor", "soc_ceiling", "grid_import_max", "grid_export_max"} <= names
+    page.wait_for_function(
+        "document.querySelector('[data-testid=\"chart-marginal-value\"]')?.dataset.seriesPoints"
+    )
+    chart = page.get_by_test_id("chart-marginal-value")
+    points = json.loads(chart.get_attribute("data-series-points") or "{}")
+    assert set(points) == {"Marginal value"}
+    assert points["Marginal value"] > 96  # one value per slot of the plan (>= one day)
+    document = httpx.get(f"{base}/api/v1/planner/debug").json()
+    assert document["status"] == "optimal"

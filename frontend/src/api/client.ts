@@ -3,6 +3,7 @@
 import { ApiError, errorFromReply, messageOf } from "../lib/errors";
 import { reportError } from "../lib/store";
 import { readToken } from "../lib/token";
+import type { PlannerDebug } from "./types";
 
 export const API_BASE = "/api/v1";
 export const TIMEOUT_MS = 10_000;
@@ -86,4 +87,20 @@ export const api = {
 
 export function isAbort(err: unknown): boolean {
   return err instanceof DOMException && err.name === "AbortError";
+}
+
+/**
+ * The plan in force's planner debug document; null before the first plan (the 404 is
+ * expected then, not an error). Any other failure goes to the error banner and is thrown.
+ */
+export async function getPlannerDebug(signal?: AbortSignal): Promise<PlannerDebug | null> {
+  try {
+    return await request<PlannerDebug>("/planner/debug", { signal, silent: true });
+  } catch (err) {
+    if (err instanceof ApiError) {
+      if (err.status === 404) return null;
+      reportError(err.detail);
+    }
+    throw err;
+  }
 }

@@ -243,3 +243,94 @@ export type ExportWhatIfResult = {
   whatif_status: string;
   warnings: string[];
 };
+
+/** Min, mean and max of a per-slot series (null for an empty horizon). */
+export type SeriesStats = { min: number | null; mean: number | null; max: number | null };
+
+/** One kind of constraint the plan sits on, with the slots where it does (docs/api.md). */
+export type BindingConstraint = {
+  name: string;
+  description: string;
+  unit: "kW" | "kWh";
+  slots: number[];
+  starts: string[];
+  /** The bound the solution sits on, per listed slot. */
+  bound: (number | null)[];
+  detail?: Record<string, unknown>;
+};
+
+/** The plan in force's planner_debug.json (GET /planner/debug). */
+export type PlannerDebug = {
+  schema_version: number;
+  planned_at: string;
+  status: string;
+  slot_starts: string[];
+  inputs: {
+    n_slots: number;
+    first_slot_start: string;
+    last_slot_start: string;
+    horizon_end: string;
+    slot_minutes: number;
+    timezone: string;
+    import_price_sek_per_kwh: SeriesStats;
+    export_price_sek_per_kwh: SeriesStats;
+    pv_forecast_kwh: number | null;
+    load_forecast_kwh: number | null;
+    adjusted_pv_kwh: number | null;
+    adjusted_load_kwh: number | null;
+    initial_soc_percent: number | null;
+    water_heated_today_kwh: number | null;
+    battery: Record<string, number | null> | null;
+    grid: { max_power_kw: number | null; import_cap_kw: number | null; export_enabled: boolean };
+    water_heater: boolean;
+    ev: { soc_percent: number | null; plugged_in: boolean; departure: string | null; target_soc_percent: number | null } | null;
+    month_peaks_kw: (number | null)[] | null;
+    /** Per optional slot field (pv_p10_kwh, ..., temperature_c): how many slots carry it. */
+    optional_fields: Record<string, number>;
+  };
+  strategy: {
+    mode: string;
+    load_factor?: number;
+    pv_confidence_percent?: number;
+    target_soc_percent?: number | null;
+    target_soc_at?: string | null;
+    plan_mode: string | null;
+    target_soc_slot: number | null;
+    target_soc_kwh: number | null;
+    target_soc_penalty_sek_per_kwh: number | null;
+    terminal_value_sek_per_kwh: number | null;
+    export_threshold_sek_per_kwh: number | null;
+    manual_slots: number;
+  };
+  solver: {
+    name: string;
+    status: string;
+    termination: string;
+    variables: number;
+    constraints: number;
+    binaries: number;
+    solves: number;
+    solve_time_ms: number | null;
+    mip_gap: number | null;
+    mip_gap_limit: number | null;
+    time_limit_s: number | null;
+    objective_sek: number | null;
+    fallback_reason: string | null;
+    warnings: string[];
+  };
+  binding: {
+    tolerance_frac: number;
+    /** Why `constraints` is null (a fallback plan has no solver rows). */
+    reason: string | null;
+    constraints: BindingConstraint[] | null;
+  };
+  /** Per slot: SEK saved per extra kWh stored at the slot's end; null with marginal_value.reason. */
+  marginal_value_sek_per_kwh: (number | null)[] | null;
+  marginal_value: {
+    definition: string;
+    reason: string | null;
+    lp_termination: string | null;
+    lp_solve_time_ms: number | null;
+    lp_objective_sek: number | null;
+  };
+};

@@ -16,6 +16,7 @@ import numpy as np
 
 from darkstar.config import merge_config
 from darkstar.physics.timegrid import to_local_iso
+from darkstar.planner.output.debug import planner_debug
 from darkstar.planner.output.schedule import (
     ScheduleError,
     build_schedule_document,
@@ -52,11 +53,16 @@ class PlanMode(StrEnum):
 
 @dataclass(frozen=True, kw_only=True)
 class PlanOutcome:
-    """A planned horizon: the ``schedule.json`` document and what produced it."""
+    """A planned horizon: the ``schedule.json`` document and what produced it.
+
+    ``debug`` is the ``planner_debug.json`` document
+    (:func:`darkstar.planner.output.debug.planner_debug`) when it was asked for, else None.
+    """
 
     document: dict[str, Any]
     result: KeplerResult
     kepler_input: KeplerInput
+    debug: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,12 +113,15 @@ def generate_schedule(
     mode: PlanMode | str = PlanMode.FULL,
     planned_at: datetime | None = None,
     manual_blocks: Sequence[ManualBlock] = (),
+    debug: bool = False,
 ) -> PlanOutcome:
     """Plan one horizon and return the validated ``schedule.json`` document.
 
     Never raises for a valid input: when the solver fails, the document carries
     ``status = "fallback"`` and the reason. ``manual_blocks`` bind Kepler's plan in either
-    mode; the fallback ignores them and says so in ``meta.warnings``.
+    mode; the fallback ignores them and says so in ``meta.warnings``. With ``debug``, the
+    outcome also carries the ``planner_debug.json`` document (one extra LP solve; the
+    backtest leaves it off).
 
     Raises
     ------
@@ -134,7 +143,13 @@ def generate_schedule(
     kin = kin if manual is None else replace(kin, manual=manual)
     solve = _heuristic_primary if cfg.planner.primary == "heuristic" else solve_with_fallback
     return solve_kepler_input(
-        pin, kin, mode=mode, strategy_meta=strategy.meta, planned_at=planned_at, solve=solve
+        pin,
+        kin,
+        mode=mode,
+        strategy_meta=strategy.meta,
+        planned_at=planned_at,
+        solve=solve,
+        debug=debug,
     )
 
 
@@ -155,12 +170,13 @@ def solve_kepler_input(
     strategy_meta: dict[str, Any],
     planned_at: datetime | None = None,
     solve: Callable[[KeplerInput], KeplerResult] = solve_with_fallback,
+    debug: bool = False,
 ) -> PlanOutcome:
     """Solve a prepared solver input and return the validated document (never raises).
 
     Kepler with the heuristic fallback (or ``solve``), the schedule document, and the
     fallback again if the plan fails validation. Shared by :func:`generate_schedule` and
-    what-if re-solves.
+    what-if re-solves. ``debug``: also build the ``planner_debug.json`` document.
     """
     result = _note_manual(kin, solve(kin))
     document = build_schedule_document(
@@ -177,7 +193,19 @@ def solve_kepler_input(
         check_schedule(document["schedule"], slot_h=pin.slot_h)
     for warning in result.warnings:
         logger.warning("%s", warning)
-    return PlanOutcome(document=document, result=result, kepler_input=kin)
+    debug_document = _debug_document(pin, kin, result, document) if debug else None
+    return PlanOutcome(document=document, result=result, kepler_input=kin, debug=debug_document)
+
+
+def _debug_document(
+    pin: PlannerInput, kin: KeplerInput, result: KeplerResult, document: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Return the debug document, or None (logged) when building it fails: never the plan."""
+    try:
+        return planner_debug(pin, kin, result, document=document)
+    except Exception:  # a debug view must not take the plan down with it
+        logger.exception("planner debug document failed")
+        return None
 
 
 def _note_manual(kin: KeplerInput, result: KeplerResult) -> KeplerResult:

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DB_FILE",
+    "PLANNER_DEBUG_FILE",
     "SCHEDULE_FILE",
     "SLOT",
     "STALE_PLAN",
@@ -77,6 +78,10 @@ _SLOT_H = SLOT.total_seconds() / 3600.0
 
 SCHEDULE_FILE = "schedule.json"
 """Name of the schedule written in ``out_dir``."""
+
+PLANNER_DEBUG_FILE = "planner_debug.json"
+"""Name of the plan's debug document written next to the schedule
+(:func:`darkstar.planner.output.debug.planner_debug`)."""
 
 DB_FILE = "planner_learning.db"
 """Name of the learning store in ``out_dir``."""
@@ -210,15 +215,21 @@ class PlanDraft:
 
         ``meta.inputs`` says where the prices and forecasts came from (:meth:`World.inputs`).
         """
-        document = generate_schedule(
+        return self.solve_with_debug(debug=False)[0]
+
+    def solve_with_debug(self, *, debug: bool) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """PLAN like :meth:`solve`; with ``debug`` also return ``planner_debug.json``."""
+        outcome = generate_schedule(
             self.pin,
             self.cfg,
             mode=PlanMode.FULL,
             planned_at=self.planned_at,
             manual_blocks=self.manual_blocks,
-        ).document
+            debug=debug,
+        )
+        document = outcome.document
         document["meta"]["inputs"] = dict(self.inputs)
-        return document
+        return document, outcome.debug
 
 
 #: Rewrites the planned command for the slot starting at the given time; returns the
@@ -244,6 +255,9 @@ class AgentLoop:
         Planner and device settings; replace it to plan with new settings.
     plan_document : dict or None
         The ``schedule.json`` document in force.
+    plan_debug : dict or None
+        The ``planner_debug.json`` document of the plan in force (written next to
+        ``schedule.json``); None before the first plan.
     last_flows_kw : dict
         Mean powers of the last executed slot from the counters (``pv_kwh`` -> kW, ...);
         empty before the first slot or after an unreadable counter.
@@ -278,9 +292,11 @@ class AgentLoop:
         self.house: House = world.house
         self.tz = world.tz
         self.schedule_path = out_dir / SCHEDULE_FILE
+        self.debug_path = out_dir / PLANNER_DEBUG_FILE
         self.start = self.house.now
         self.plan: _Plan | None = None
         self.plan_document: dict[str, Any] | None = None
+        self.plan_debug: dict[str, Any] | None = None
         self.last_flows_kw: dict[str, float] = {}
         self.plans_made = self.plans_skipped = self.steps_run = 0
         self.cost_sek = 0.0
@@ -402,13 +418,18 @@ class AgentLoop:
         return None if draft is None else draft.solve()
 
     def plan_now(self) -> tuple[PlanEvent, float | None]:
-        """Plan from the current slot and put the plan in force; skip without a SoC."""
+        """Plan from the current slot and put the plan in force; skip without a SoC.
+
+        The plan's ``planner_debug.json`` is kept (:attr:`plan_debug`) and written next to
+        ``schedule.json``; a failed write of it is logged and changes nothing else.
+        """
         now = self.house.now
-        document = self.draft_plan(self.manual_blocks)
-        if document is None:
+        draft = self.draft_request(self.manual_blocks)
+        if draft is None:
             self.plans_skipped += 1
             logger.warning("%s: %s, keeping the previous plan", now, self.plan_problem)
             return PlanEvent.SKIPPED, None
+        document, debug = draft.solve_with_debug(debug=True)
         try:
             write_schedule(document, self.schedule_path)
             self.schedule_write_error = None
@@ -421,10 +442,12 @@ class AgentLoop:
                 else f"{self.schedule_path}: {exc}"
             )
             logger.error("%s", self.schedule_write_error)  # noqa: TRY400 - no traceback needed
+        self._write_debug(debug)
         record_plan(self.store, document=document)
         meta = document["meta"]
         self.plan = _Plan(rows=document["schedule"], start=now, status=str(meta["status"]))
         self.plan_document = document
+        self.plan_debug = debug
         self.plans_made += 1
         logger.info(
             "planned at %s: %s, %.2f SEK, %.0f ms",
@@ -434,6 +457,19 @@ class AgentLoop:
             float(meta["solve_time_ms"]),
         )
         return PlanEvent.PLANNED, float(meta["solve_time_ms"])
+
+    def _write_debug(self, debug: dict[str, Any] | None) -> None:
+        """Write ``planner_debug.json`` atomically (None: remove the previous plan's).
+
+        A failure is logged, never raised: the file is a view, the plan goes on without it.
+        """
+        try:
+            if debug is None:
+                self.debug_path.unlink(missing_ok=True)
+            else:
+                write_schedule(debug, self.debug_path)  # the same atomic JSON write
+        except (OSError, InputError) as exc:
+            logger.warning("%s: %s", self.debug_path, exc)
 
     def current_row(self) -> dict[str, Any] | None:
         """Return the plan's row for the slot the next step executes, if a plan covers it."""

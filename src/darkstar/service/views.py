@@ -35,6 +35,7 @@ __all__ = [
     "learning_view",
     "override_view",
     "performance_view",
+    "planner_debug_view",
     "status_view",
 ]
 
@@ -63,6 +64,15 @@ def job_view(job: Job) -> dict[str, Any]:
         "created_at": job.created_at.isoformat(),
         "finished_at": None if job.finished_at is None else job.finished_at.isoformat(),
     }
+
+
+def planner_debug_view(runtime: Runtime) -> dict[str, Any] | None:
+    """Return the plan in force's ``planner_debug.json`` document; ``None`` before a plan.
+
+    The document is built once per plan and never changed, so it is returned as is.
+    """
+    with runtime.lock:
+        return runtime.agent.plan_debug
 
 
 def _local_midnight(moment: datetime, tz: ZoneInfo) -> datetime:

@@ -35,6 +35,7 @@ __all__ = [
     "ManualBlockIn",
     "OverrideOut",
     "PerformanceOut",
+    "PlannerDebugOut",
     "ReflexIn",
     "ReflexOut",
     "ScheduleDocument",
@@ -202,6 +203,25 @@ class ScheduleDocument(BaseModel):
 
     meta: ScheduleMeta
     schedule: list[ScheduleRow]
+
+
+class PlannerDebugOut(BaseModel):
+    """``planner_debug.json`` of the plan in force (``docs/api.md``, *Planner debug*)."""
+
+    model_config = ConfigDict(extra="allow")
+    schema_version: int
+    planned_at: str
+    status: str
+    slot_starts: list[str]
+    inputs: dict[str, Any]
+    strategy: dict[str, Any]
+    solver: dict[str, Any]
+    binding: dict[str, Any]
+    marginal_value_sek_per_kwh: list[float | None] | None = Field(
+        description="Per slot: SEK saved per extra kWh stored at the slot's end; "
+        "null without a Kepler solution or a battery."
+    )
+    marginal_value: dict[str, Any]
 
 
 class HistorySlotOut(BaseModel):

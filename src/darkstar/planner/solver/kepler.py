@@ -24,7 +24,7 @@ from darkstar.physics.battery import soc_trajectory_kwh
 from darkstar.planner.solver.capacity import add_capacity_tariff
 from darkstar.planner.solver.ev import EvVars, add_ev_constraints, ev_soc_trajectory_kwh
 from darkstar.planner.solver.manual import add_manual_constraints
-from darkstar.planner.solver.model import LinearModel, lagged
+from darkstar.planner.solver.model import LinearModel, SolvedModel, lagged
 from darkstar.planner.solver.types import (
     KeplerInput,
     KeplerResult,
@@ -623,4 +623,5 @@ def solve_kepler(kin: KeplerInput) -> KeplerResult:
         objective_sek=outcome.objective,
         report=report,
         warnings=tuple(water_warnings(kin, plan)),
+        solved=SolvedModel(model=m, x=outcome.x),
     )

@@ -3,6 +3,11 @@
 Variables and rows are added in named blocks (``battery_charge_kw``, ``soc_balance``) as
 numpy arrays, assembled once into a column-wise sparse matrix and passed to HiGHS with
 ``passModel``: no per-coefficient Python calls, no modelling layer.
+
+For the planner's debug view (:mod:`darkstar.planner.output.debug`) a solved model is kept
+with its solution (:class:`SolvedModel`): its blocks can be read back by name (bounds, row
+activities), and :meth:`LinearModel.solve_lp_fixed` re-solves it as an LP with the integer
+columns fixed at the solution, for the row duals.
 """
 
 from __future__ import annotations
@@ -22,7 +27,15 @@ if TYPE_CHECKING:
 
     from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["HIGHS_OPTIONS", "LinearModel", "SolveOutcome", "Term", "lagged"]
+__all__ = [
+    "HIGHS_OPTIONS",
+    "FixedLpDuals",
+    "LinearModel",
+    "SolveOutcome",
+    "SolvedModel",
+    "Term",
+    "lagged",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +56,30 @@ class SolveOutcome:
     proven_optimal: bool
     objective: float
     mip_gap: float
+    solve_time_ms: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class FixedLpDuals:
+    """Row duals of a MILP's LP with its integer columns fixed (:meth:`LinearModel.solve_lp_fixed`).
+
+    Attributes
+    ----------
+    row_dual : NDArray[np.float64] or None
+        Per row, HiGHS's dual: the change of the optimal objective per unit increase of the
+        row's active bound [objective unit per row unit]; None when HiGHS has no valid dual
+        solution (``termination`` says why).
+    termination : str
+        HiGHS's model status of the LP solve.
+    objective : float
+        The LP's optimal objective (NaN without a solution).
+    solve_time_ms : float
+        Wall time of the LP solve [ms].
+    """
+
+    row_dual: NDArray[np.float64] | None
+    termination: str
+    objective: float
     solve_time_ms: float
 
 
@@ -215,13 +252,53 @@ class LinearModel:
         self.row_blocks[name] = (self.n_rows, n)
         self.n_rows += n
 
-    def _to_highs_lp(self) -> highspy.HighsLp:
+    def rows(self, name: str) -> NDArray[np.int64]:
+        """Row indices of the block ``name`` (empty when the block was not added)."""
+        start, n = self.row_blocks.get(name, (0, 0))
+        return np.arange(start, start + n, dtype=np.int64)
+
+    def col_bounds(
+        self, cols: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Lower and upper bounds of ``cols``."""
+        return np.concatenate(self._lb)[cols], np.concatenate(self._ub)[cols]
+
+    def row_bounds(
+        self, rows: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Lower and upper bounds of ``rows``."""
+        if not self._row_lb:
+            return np.zeros(0), np.zeros(0)
+        return np.concatenate(self._row_lb)[rows], np.concatenate(self._row_ub)[rows]
+
+    def row_activity(self, x: NDArray[np.float64], rows: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Return ``sum_k coef_k x[col_k]`` of each of ``rows`` at the point ``x``."""
+        if not self._rows_i:
+            return np.zeros(len(rows))
+        i = np.concatenate(self._rows_i)
+        j = np.concatenate(self._rows_j)
+        v = np.concatenate(self._rows_v)
+        activity = np.bincount(i, weights=v * x[j], minlength=self.n_rows)
+        return np.asarray(activity[rows], dtype=np.float64)
+
+    def _to_highs_lp(self, *, fix_integer_at: NDArray[np.float64] | None = None) -> highspy.HighsLp:
+        """Assemble the HiGHS model; with ``fix_integer_at``, the LP with integers fixed."""
         lp = highspy.HighsLp()
         lp.num_col_ = self.n_cols
         lp.num_row_ = self.n_rows
         lp.col_cost_ = np.concatenate(self._cost)
-        lp.col_lower_ = np.concatenate(self._lb)
-        lp.col_upper_ = np.concatenate(self._ub)
+        col_lower = np.concatenate(self._lb)
+        col_upper = np.concatenate(self._ub)
+        integer = np.concatenate(self._integer)
+        if fix_integer_at is not None:
+            fixed = np.clip(
+                np.round(fix_integer_at[integer]), col_lower[integer], col_upper[integer]
+            )
+            col_lower[integer] = fixed
+            col_upper[integer] = fixed
+            integer = np.zeros_like(integer)
+        lp.col_lower_ = col_lower
+        lp.col_upper_ = col_upper
         lp.row_lower_ = np.concatenate(self._row_lb) if self._row_lb else np.zeros(0)
         lp.row_upper_ = np.concatenate(self._row_ub) if self._row_ub else np.zeros(0)
         lp.offset_ = self.offset
@@ -235,7 +312,6 @@ class LinearModel:
         lp.a_matrix_.start_ = starts.astype(np.int32)
         lp.a_matrix_.index_ = rows.astype(np.int32)
         lp.a_matrix_.value_ = vals
-        integer = np.concatenate(self._integer)
         if integer.any():
             lp.integrality_ = [
                 highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
@@ -281,3 +357,59 @@ class LinearModel:
             mip_gap=gap,
             solve_time_ms=elapsed_ms,
         )
+
+    def solve_lp_fixed(self, x: NDArray[np.float64], *, time_limit_s: float) -> FixedLpDuals:
+        """Re-solve as an LP with every integer column fixed at its (rounded) value in ``x``.
+
+        The continuous columns keep their bounds, so the LP's optimum is the MILP's for the
+        same on/off decisions, and its row duals price each row at that solution (for a
+        minimisation, ``row_dual[r] = d objective / d bound_r``). Where the LP is degenerate
+        HiGHS returns one of several valid dual solutions.
+
+        Parameters
+        ----------
+        x : NDArray[np.float64]
+            A solution of this model (every column), e.g. :attr:`SolveOutcome.x`.
+        time_limit_s : float
+            Time limit of the LP solve [s].
+
+        Returns
+        -------
+        FixedLpDuals
+            The duals, or ``row_dual`` None with HiGHS's termination when it has none.
+        """
+        t0 = time.perf_counter()
+        h = _new_highs()
+        h.setOptionValue("time_limit", float(time_limit_s))
+        h.setOptionValue("random_seed", 0)
+        h.passModel(self._to_highs_lp(fix_integer_at=np.asarray(x, dtype=np.float64)))
+        h.run()
+        elapsed_ms = (time.perf_counter() - t0) * 1000.0
+        status = h.getModelStatus()
+        info = h.getInfo()
+        termination = h.modelStatusToString(status)
+        solved = status == highspy.HighsModelStatus.kOptimal and info.dual_solution_status == 2
+        row_dual = np.asarray(h.getSolution().row_dual, dtype=np.float64) if solved else None
+        logger.debug("highs fixed LP: %s in %.1f ms", termination, elapsed_ms)
+        return FixedLpDuals(
+            row_dual=row_dual,
+            termination=termination,
+            objective=float(info.objective_function_value) if solved else float("nan"),
+            solve_time_ms=elapsed_ms,
+        )
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SolvedModel:
+    """A built model and the solution a plan was extracted from (for the debug view).
+
+    Attributes
+    ----------
+    model : LinearModel
+        The model of the final solve, blocks named as the builders named them.
+    x : NDArray[np.float64]
+        The solver's value of every column (before any cleaning of the plan).
+    """
+
+    model: LinearModel
+    x: NDArray[np.float64]

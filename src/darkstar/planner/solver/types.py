@@ -15,6 +15,8 @@ import numpy as np
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
+    from darkstar.planner.solver.model import SolvedModel
+
 __all__ = [
     "BatterySpec",
     "CapacityTariffSpec",
@@ -340,6 +342,8 @@ class KeplerResult:
     report: SolverReport
     warnings: tuple[str, ...] = ()
     fallback_reason: str | None = None
+    solved: SolvedModel | None = field(default=None, repr=False, compare=False)
+    """The final model and its solution (Kepler only; for the debug view)."""
 
     @property
     def is_ok(self) -> bool:

@@ -1,12 +1,12 @@
-"""Plan runs (background jobs)."""
+"""Plan runs (background jobs) and the planner's debug document."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
-from darkstar.service.views import job_view
+from darkstar.service.views import job_view, planner_debug_view
 from darkstar.web.deps import RuntimeDep, TokenDep
-from darkstar.web.schemas import ErrorOut, JobOut
+from darkstar.web.schemas import ErrorOut, JobOut, PlannerDebugOut
 
 router = APIRouter(tags=["planner"])
 
@@ -33,3 +33,18 @@ def get_job(job_id: str, runtime: RuntimeDep) -> dict[str, object]:
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id!r}")
     return job_view(job)
+
+
+@router.get(
+    "/planner/debug",
+    response_model=PlannerDebugOut,
+    responses={404: {"model": ErrorOut, "description": "No plan yet."}},
+)
+def planner_debug(runtime: RuntimeDep) -> dict[str, object]:
+    """The plan in force's ``planner_debug.json``: inputs, strategy, solver, binding, values."""
+    document = planner_debug_view(runtime)
+    if document is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, "no planner debug yet: the first plan is pending"
+        )
+    return document

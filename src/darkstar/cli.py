@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -224,17 +225,32 @@ def backtest(
     out_dir: Annotated[Path, typer.Option(help="Where to write CSV and charts.")] = Path(
         "build/backtest"
     ),
+    start: Annotated[
+        str | None, typer.Option(help="First day, YYYY-MM-DD (local); default: 1 January.")
+    ] = None,
+    ev: Annotated[
+        bool,
+        typer.Option(
+            "--ev",
+            help="The car experiment instead: a commuting car charged smartly vs on "
+            "arrival (and peak-unaware with a capacity tariff); prints its own table.",
+        ),
+    ] = False,
+    capacity_tariff: Annotated[
+        float | None,
+        typer.Option(help="Capacity tariff [SEK/kW/month]: sets grid.capacity_tariff."),
+    ] = None,
 ) -> None:
     """Closed-loop backtest on the simulated home with real prices, weather and load."""
     _setup_logging(False)
-    from darkstar.config import load_config
+    from darkstar.config import load_config, merge_config, parse_config
     from darkstar.simulation.backtest import (
         BacktestSpec,
         ForecastKind,
         PriceHorizon,
         TerminalPolicy,
     )
-    from darkstar.simulation.runner import run_backtest_command
+    from darkstar.simulation.runner import run_backtest_command, run_ev_command
 
     if forecast == "aurora":
         raise _fail("--forecast: 'aurora' needs the Aurora forecaster, which is not built yet")
@@ -249,12 +265,18 @@ def backtest(
             raise _fail(f"{option}: must be one of {allowed}, got {value!r}")
     if days is not None and days < 1:
         raise _fail(f"--days: must be >= 1, got {days}")
+    try:
+        first_day = None if start is None else date.fromisoformat(start)
+    except ValueError:
+        raise _fail(f"--start: must be a date YYYY-MM-DD, got {start!r}") from None
     # name the options the user typed, not the library's fields
     flags = {
         "area": "--area",
         "year": "--year",
         "replan_minutes": "--replan-minutes",
         "profile": "--load",
+        "start": "--start",
+        "grid.capacity_tariff.sek_per_kw_month": "--capacity-tariff",
     }
     with _user_errors(flags=flags):
         spec = BacktestSpec(
@@ -266,6 +288,20 @@ def backtest(
             water=water,
         )
         config = load_config(config_path)
+        if capacity_tariff is not None:
+            override = {"grid": {"capacity_tariff": {"sek_per_kw_month": capacity_tariff}}}
+            config = parse_config(merge_config(config.model_dump(mode="json"), override))
+        if ev:
+            run_ev_command(
+                area=area,
+                year=year,
+                start=first_day,
+                days=days,
+                spec=spec,
+                cfg=config,
+                load_profile=load,
+            )
+            return
         run_backtest_command(
             area=area,
             year=year,
@@ -274,6 +310,7 @@ def backtest(
             cfg=config,
             out_dir=out_dir,
             load_profile=load,
+            start=first_day,
         )
 
 

@@ -168,3 +168,52 @@ def test_pending_calls_compare_water_heater_setpoints() -> None:
     other = {"water_heater.tank": _shown("water_heater.tank", "electric", temperature=55.0)}
     assert pending_calls([call], same) == []
     assert pending_calls([call], other) == [call]
+
+
+EV_HELPERS = replace(
+    HELPERS,
+    ev_soc="sensor.car_soc",
+    ev_plugged="binary_sensor.car_plugged",
+    ev_charger="switch.car_charger",
+    ev_charge_power="number.car_power",
+)
+CAR_IDS = {"switch.car_charger", "number.car_power"}
+EV_STATES = STATES | {"number.car_power": _number("number.car_power", "W", 0, 11000)}
+
+
+def test_command_calls_switch_the_car_charger_on_at_the_planned_power() -> None:
+    calls = command_calls(replace(CMD, ev_charge_kw=4.1), EV_HELPERS, EV_STATES)
+    assert calls[-2:] == [
+        ServiceCall(
+            domain="number",
+            service="set_value",
+            data={"entity_id": "number.car_power", "value": 4100.0},  # W
+        ),
+        ServiceCall(domain="switch", service="turn_on", data={"entity_id": "switch.car_charger"}),
+    ]
+
+
+def test_command_calls_switch_the_car_charger_off_without_touching_its_power() -> None:
+    calls = command_calls(replace(CMD, ev_charge_kw=0.0), EV_HELPERS, EV_STATES)
+    assert calls[-1] == ServiceCall(
+        domain="switch", service="turn_off", data={"entity_id": "switch.car_charger"}
+    )
+    assert all(c.data["entity_id"] != "number.car_power" for c in calls)
+
+
+def test_command_calls_leave_the_car_alone_when_the_command_does_not_drive_it() -> None:
+    calls = command_calls(replace(CMD, ev_charge_kw=None), EV_HELPERS, EV_STATES)
+    assert {c.data["entity_id"] for c in calls}.isdisjoint(
+        {"switch.car_charger", "number.car_power"}
+    )
+    # and a house without the car's roles never gets a car call, whatever the command says
+    calls = command_calls(replace(CMD, ev_charge_kw=3.0), HELPERS, STATES)
+    assert {c.data["entity_id"] for c in calls}.isdisjoint(
+        {"switch.car_charger", "number.car_power"}
+    )
+
+
+def test_command_calls_refuse_a_car_charger_that_is_no_switch() -> None:
+    entities = replace(EV_HELPERS, ev_charger="number.car_charger")
+    with pytest.raises(InputError, match=r"number\.car_charger"):
+        command_calls(replace(CMD, ev_charge_kw=3.0), entities, EV_STATES)

@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from darkstar.config.models import CapacityTariffConfig
 from darkstar.examples import build_request
+from darkstar.physics.capacity import billed_peak_kw, counted_peaks_kw
 from darkstar.planner.pipeline import PlanOutcome, plan_request
 from darkstar.planner.solver.capacity import top_n_sum
 from darkstar.planner.solver.kepler import THROUGHPUT_TIEBREAK_SEK_PER_KWH
@@ -216,6 +219,15 @@ def test_the_billed_peak_is_computed_as_defined(
     full = config["grid"]["capacity_tariff"]
     expected = _independent_billed(out.document["schedule"], full, peaks)
     assert meta["billed_peak_kw_planned"] == pytest.approx(expected, abs=1e-3)
+    # the bill the agent and the backtest compute from measured imports says the same
+    measured = [
+        (datetime.fromisoformat(r["start"]).astimezone(UTC), r["grid_import_kw"])
+        for r in out.document["schedule"]
+    ]
+    values = counted_peaks_kw(
+        measured, CapacityTariffConfig(**full), tz=ZoneInfo("Europe/Stockholm"), slot_h=0.5
+    )
+    assert billed_peak_kw([*peaks, *values[2026, 3]], 3) == pytest.approx(expected, abs=1e-9)
     assert meta["billed_peak_kw_before"] == pytest.approx(top_n_sum(peaks, 3) / 3, abs=1e-6)
     assert meta["increase_sek"] == pytest.approx(
         fee * (meta["billed_peak_kw_planned"] - meta["billed_peak_kw_before"]), abs=1e-3

@@ -813,7 +813,14 @@ SERVICE_SECTIONS = (
     "pv.",
 )
 #: Single keys the live loop reads, not the planner.
-SERVICE_KEYS = {"forecasting.default_load_kw"}
+SERVICE_KEYS = {
+    "forecasting.default_load_kw",
+    # the car's state and departure come with a request's state.ev; the agent reads these
+    "system.has_ev",
+    "ev.departure_time",
+    "ev.departure_weekdays",
+    "ev.target_soc_percent",
+}
 
 
 def test_every_config_key_has_a_case() -> None:

@@ -51,6 +51,31 @@ export type Status = {
   problems: string[];
   /** Where each planning input came from, how far it reaches or how old it is, and its fault. */
   inputs: InputSource[];
+  /** The car (null without one): its state, departure and what the plan in force does. */
+  ev?: EvStatus | null;
+  /** This month's capacity tariff (null without one): counted peaks and their charge. */
+  capacity_tariff?: CapacityTariffStatus | null;
+};
+
+export type EvStatus = {
+  soc_percent: number | null;
+  plugged_in: boolean | null;
+  departure: string | null;
+  target_soc_percent: number;
+  charging_kw: number | null;
+  target_met: boolean | null;
+  shortfall_kwh: number | null;
+  problem: string | null;
+};
+
+export type CapacityTariffStatus = {
+  month: string;
+  sek_per_kw_month: number;
+  peaks_counted: number;
+  peaks_kw: number[];
+  billed_peak_kw: number;
+  charge_sek: number;
+  planned_billed_peak_kw: number | null;
 };
 
 /** One planning input (prices, PV forecast, load forecast, backfill) and its origin. */

@@ -190,6 +190,39 @@ export function Dashboard() {
             v={s ? `${num(s.water_cold_minutes_today, 0)} min${s.water_planned ? "" : " (not planned)"}` : "–"}
           />
         </div>
+        {s?.ev && (
+          <div className="card" data-testid="card-ev">
+            <h3>Car</h3>
+            <div className="big">{num(s.ev.soc_percent, 0)} %</div>
+            <KV k="Plugged in" v={s.ev.plugged_in === null ? "–" : s.ev.plugged_in ? "yes" : "no"} />
+            <KV k="Departure" v={s.ev.departure ? fmtDateTime(s.ev.departure, tz) : "none set"} />
+            <KV
+              k={`Target ${num(s.ev.target_soc_percent, 0)} %`}
+              v={
+                s.ev.target_met === null
+                  ? "not planned"
+                  : s.ev.target_met
+                    ? "met by the plan"
+                    : `short ${num(s.ev.shortfall_kwh, 1)} kWh`
+              }
+            />
+            <KV k="Charging now" v={`${num(s.ev.charging_kw, 1)} kW`} />
+            {s.ev.problem && <div className="muted small">{s.ev.problem}</div>}
+          </div>
+        )}
+        {s?.capacity_tariff && (
+          <div className="card" data-testid="card-capacity">
+            <h3>Capacity tariff {s.capacity_tariff.month}</h3>
+            <div className="big">{num(s.capacity_tariff.billed_peak_kw, 2)} kW</div>
+            <KV k="Charge so far" v={`${num(s.capacity_tariff.charge_sek, 0)} SEK`} />
+            <KV
+              k={`Top ${s.capacity_tariff.peaks_counted} peaks`}
+              v={s.capacity_tariff.peaks_kw.length ? s.capacity_tariff.peaks_kw.map((p) => num(p, 1)).join(" · ") + " kW" : "none yet"}
+            />
+            <KV k="Fee" v={`${num(s.capacity_tariff.sek_per_kw_month, 0)} SEK/kW/month`} />
+            <KV k="With the plan" v={`${num(s.capacity_tariff.planned_billed_peak_kw, 2)} kW`} />
+          </div>
+        )}
       </div>
 
       {s && s.inputs.length > 0 && (

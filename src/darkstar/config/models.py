@@ -13,9 +13,13 @@ daily anti-legionella cycle at most, and a 0.1 s solve.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 __all__ = [
     "CapacityTariffConfig",
@@ -37,6 +41,7 @@ __all__ = [
     "InputSensorsConfig",
     "KeplerConfig",
     "PlannerConfig",
+    "REQUIRED_WITH_EV",
     "REQUIRED_WITH_HOME_ASSISTANT",
     "SIndexConfig",
     "SystemConfig",
@@ -54,6 +59,9 @@ class SystemConfig(_Section):
 
     has_battery: bool = Field(True, description="The house has a controllable battery.")
     has_water_heater: bool = Field(True, description="The house has a plannable water heater.")
+    has_ev: bool = Field(
+        False, description="The house has an electric car the planner charges (section ev)."
+    )
 
 
 class BatteryConfig(_Section):
@@ -258,6 +266,8 @@ class InputSensorsConfig(_Section):
     battery_discharge_energy: str | None = _entity("Battery discharge energy counter (AC side).")
     water_heater_energy: str | None = _entity("Water heater energy counter (optional).")
     water_temperature: str | None = _entity("Water tank temperature [°C] (optional).")
+    ev_soc: str | None = _entity("Car state of charge [%] (with system.has_ev).")
+    ev_plugged: str | None = _entity("Car plugged in: binary_sensor on/off (with system.has_ev).")
 
 
 class ExecutorConfig(_Section):
@@ -271,6 +281,8 @@ class ExecutorConfig(_Section):
     soc_target: str | None = _entity("Battery SoC target number [%].")
     grid_charging: str | None = _entity("Grid charging switch (optional).")
     water_heater: str | None = _entity("Water heater entity or setpoint number (optional).")
+    ev_charger: str | None = _entity("Car charger on/off switch (with system.has_ev).")
+    ev_charge_power: str | None = _entity("Car charge power number [W or kW] (with system.has_ev).")
 
 
 class PlannerConfig(_Section):
@@ -292,6 +304,19 @@ class EvConfig(_Section):
     charge_efficiency: float = Field(
         0.9, ge=0.5, le=1, description="Car SoC gained per AC kWh in [fraction]."
     )
+    departure_time: str | None = Field(
+        "07:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Earliest usual departure, local HH:MM; null: charge by the horizon end.",
+    )
+    departure_weekdays: list[int] = Field(
+        default_factory=lambda: [1, 2, 3, 4, 5],
+        max_length=7,
+        description="ISO weekdays of the departure (1 = Monday ... 7 = Sunday).",
+    )
+    target_soc_percent: float = Field(
+        80.0, ge=0, le=100, description="Car SoC wanted at departure [%]."
+    )
 
     @model_validator(mode="after")
     def _check_powers(self) -> Self:
@@ -301,7 +326,34 @@ class EvConfig(_Section):
                 f"max_charge_kw ({self.max_charge_kw})"
             )
             raise ValueError(msg)
+        bad = [d for d in self.departure_weekdays if not 1 <= d <= 7]
+        if bad:
+            msg = f"departure_weekdays: {bad} are not ISO weekdays 1-7"
+            raise ValueError(msg)
         return self
+
+    def next_departure(self, after: datetime, tz: ZoneInfo) -> datetime | None:
+        """Return the first configured departure strictly after ``after`` (UTC), or None.
+
+        >>> from datetime import UTC
+        >>> from zoneinfo import ZoneInfo
+        >>> ev = EvConfig(departure_time="07:30", departure_weekdays=[1, 2, 3, 4, 5])
+        >>> friday_evening = datetime(2018, 1, 5, 18, tzinfo=UTC)
+        >>> ev.next_departure(friday_evening, ZoneInfo("Europe/Stockholm")).isoformat()
+        '2018-01-08T06:30:00+00:00'
+        """
+        if self.departure_time is None or not self.departure_weekdays:
+            return None
+        hour, minute = (int(x) for x in self.departure_time.split(":"))
+        local_day = after.astimezone(tz).date()
+        for offset in range(8):
+            day = local_day + timedelta(days=offset)
+            if day.isoweekday() not in self.departure_weekdays:
+                continue
+            moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
+            if moment.astimezone(UTC) > after:
+                return moment.astimezone(UTC)
+        return None
 
 
 class PricesConfig(_Section):
@@ -386,6 +438,14 @@ REQUIRED_WITH_HOME_ASSISTANT = (
     "executor.soc_target",
 )
 
+REQUIRED_WITH_EV = (
+    "input_sensors.ev_soc",
+    "input_sensors.ev_plugged",
+    "executor.ev_charger",
+    "executor.ev_charge_power",
+)
+"""Also required with Home Assistant when ``system.has_ev``."""
+
 
 class DarkstarConfig(_Section):
     """The whole ``config.yaml``."""
@@ -414,10 +474,11 @@ class DarkstarConfig(_Section):
         """Return the keys :data:`REQUIRED_WITH_HOME_ASSISTANT` that are still null.
 
         Checked when Home Assistant is opened (not by the model: a Settings change may
-        set the URL before the entities).
+        set the URL before the entities); with ``system.has_ev`` also :data:`REQUIRED_WITH_EV`.
         """
+        keys = REQUIRED_WITH_HOME_ASSISTANT + (REQUIRED_WITH_EV if self.system.has_ev else ())
         return [
             key
-            for key in REQUIRED_WITH_HOME_ASSISTANT
+            for key in keys
             if getattr(getattr(self, key.split(".")[0]), key.split(".")[1]) is None
         ]

@@ -16,7 +16,8 @@ hold           hold                battery idle
 In ``self_consumption`` the inverter follows the real house within the limits, so a
 forecast error is absorbed by the battery instead of the grid, but never by more power
 than the plan allowed. The water heater gets a high setpoint in planned heating slots and
-a comfort floor otherwise, so the tank never goes cold because of a plan.
+a comfort floor otherwise, so the tank never goes cold because of a plan. With ``ev``, the
+car's charger is switched on at the planned ``ev_charging_kw`` and off when it is 0.
 """
 
 from __future__ import annotations
@@ -60,10 +61,12 @@ class SlotCommand:
     discharge_limit_kw: float
     soc_target_percent: float
     water_setpoint_c: float | None
+    ev_charge_kw: float | None = None
+    """Car charging power [kW]: 0 = charger off; None = the car is not controlled."""
 
 
 def command_for_slot(
-    row: dict[str, Any], *, water: WaterHeaterSetpoints | None = None
+    row: dict[str, Any], *, water: WaterHeaterSetpoints | None = None, ev: bool = False
 ) -> SlotCommand:
     """Return the command for one ``schedule.json`` row (see the module table).
 
@@ -101,15 +104,22 @@ def command_for_slot(
         discharge_limit_kw=discharge_limit,
         soc_target_percent=target,
         water_setpoint_c=setpoint,
+        ev_charge_kw=float(row.get("ev_charging_kw") or 0.0) if ev else None,
     )
 
 
-def idle_command(*, min_soc_percent: float, water_setpoint_c: float | None = None) -> SlotCommand:
-    """Return the command for a slot no plan covers: battery idle, water as given."""
+def idle_command(
+    *,
+    min_soc_percent: float,
+    water_setpoint_c: float | None = None,
+    ev_charge_kw: float | None = None,
+) -> SlotCommand:
+    """Return the command for a slot no plan covers: battery idle, water and car as given."""
     return SlotCommand(
         mode=InverterMode.HOLD,
         charge_limit_kw=0.0,
         discharge_limit_kw=0.0,
         soc_target_percent=min_soc_percent,
         water_setpoint_c=water_setpoint_c,
+        ev_charge_kw=ev_charge_kw,
     )

@@ -21,7 +21,11 @@ soc_target         number, input_number (%)                     set_value, value
 grid_charging      switch, input_boolean                        turn_on / turn_off
 water_heater       water_heater; number, input_number (°C)      set_temperature /
                                                                 set_value
+ev_charger         switch, input_boolean                        turn_on / turn_off
+ev_charge_power    number, input_number (W or kW)               set_value, value
 =================  ==========================================  =====================
+
+The car's power is written only while its charger is on (a charger keeps its last power).
 """
 
 from __future__ import annotations
@@ -132,6 +136,20 @@ def command_calls(
             )
         else:
             calls.append(_number_call(states[heater], cmd.water_setpoint_c))
+    if entities.has_ev and cmd.ev_charge_kw is not None:
+        charger, power = str(entities.ev_charger), str(entities.ev_charge_power)
+        if _domain(charger) not in {"switch", "input_boolean"}:
+            raise InputError(charger, "ev_charger must be a switch or input_boolean")
+        on = cmd.ev_charge_kw > 0
+        if on:
+            calls.append(_number_call(states[power], _power_value(states[power], cmd.ev_charge_kw)))
+        calls.append(
+            ServiceCall(
+                domain=_domain(charger),
+                service="turn_on" if on else "turn_off",
+                data={"entity_id": charger},
+            )
+        )
     return calls
 
 
@@ -178,6 +196,8 @@ def write_command(house: House, entities: HouseEntities, cmd: SlotCommand) -> li
     targets += [e for e in (entities.soc_target, entities.grid_charging) if e is not None]
     if entities.water_heater is not None and cmd.water_setpoint_c is not None:
         targets.append(entities.water_heater)
+    if entities.has_ev and cmd.ev_charge_kw is not None:
+        targets += [str(entities.ev_charger), str(entities.ev_charge_power)]
     states = house.get_states(targets)
     calls = pending_calls(command_calls(cmd, entities, states), states)
     for call in calls:

@@ -22,6 +22,7 @@ from darkstar.house.units import (
     Quantity,
     UnreadableState,
     read_number,
+    read_on_off,
 )
 
 __all__ = [
@@ -34,4 +35,5 @@ __all__ = [
     "UnreadableState",
     "Unsubscribe",
     "read_number",
+    "read_on_off",
 ]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from darkstar.house.interface import EntityState
 
-__all__ = ["UNIT_MAP", "Quantity", "UnreadableState", "read_number"]
+__all__ = ["UNIT_MAP", "Quantity", "UnreadableState", "read_number", "read_on_off"]
 
 
 class Quantity(StrEnum):
@@ -112,3 +112,28 @@ def read_number(state: EntityState, quantity: Quantity) -> float:
     if not math.isfinite(value):
         raise UnreadableState(state.entity_id, f"state is {state.state!r}, not a finite number")
     return units[unit](value)
+
+
+def read_on_off(state: EntityState) -> bool:
+    """Return a binary state (``binary_sensor``, ``switch``, ``input_boolean``) as a bool.
+
+    Raises
+    ------
+    UnreadableState
+        For anything but ``"on"`` or ``"off"`` (``unavailable``, ``unknown``...).
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> from darkstar.house.interface import EntityState
+    >>> at = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> read_on_off(EntityState("binary_sensor.car_plugged", "on", {}, at))
+    True
+    >>> read_on_off(EntityState("binary_sensor.car_plugged", "unknown", {}, at))
+    Traceback (most recent call last):
+    ...
+    darkstar.house.units.UnreadableState: binary_sensor.car_plugged: state is 'unknown', not on/off
+    """
+    if state.state not in {"on", "off"}:
+        raise UnreadableState(state.entity_id, f"state is {state.state!r}, not on/off")
+    return state.state == "on"

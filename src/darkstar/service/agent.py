@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -32,13 +32,15 @@ from darkstar.executor.controller import (
     idle_command,
 )
 from darkstar.executor.dispatcher import write_command
-from darkstar.house import HouseError, Quantity, UnreadableState, read_number
+from darkstar.house import HouseError, Quantity, UnreadableState, read_number, read_on_off
 from darkstar.learning.store.repository import (
     log_execution,
     read_plan_vs_actual,
     record_observation,
     record_plan,
 )
+from darkstar.physics.capacity import counted_peaks_kw
+from darkstar.planner.inputs.types import EvState
 from darkstar.planner.output.schedule import write_schedule
 from darkstar.planner.pipeline import PlanMode, generate_schedule
 from darkstar.planner.scheduling.water_heating import water_day_start_utc
@@ -311,6 +313,7 @@ class AgentLoop:
         self.writes = 0
         self.house_error: str | None = None
         self.plan_problem: str | None = None
+        self.ev_problem: str | None = None
 
     @property
     def steps_left(self) -> int | None:
@@ -375,13 +378,69 @@ class AgentLoop:
         rows = read_plan_vs_actual(self.store, start=start, end=now)
         return sum(r.observed.water_heater_kwh for r in rows if r.observed is not None)
 
+    def observe_ev(self) -> EvState | None:
+        """OBSERVE the car: SoC and plug, with the configured departure and target.
+
+        ``None`` without a car (``system.has_ev`` and the car's entity roles), or when its
+        state cannot be read (:attr:`ev_problem` says why; the plan then leaves the car out
+        and the executor leaves the charger as it is).
+        """
+        entities, ev = self.world.entities, self.cfg.ev
+        self.ev_problem = None
+        if not (self.cfg.system.has_ev and entities.has_ev):
+            return None
+        soc_id, plug_id = str(entities.ev_soc), str(entities.ev_plugged)
+        try:
+            states = self.house.get_states([soc_id, plug_id])
+            soc = read_number(states[soc_id], Quantity.PERCENT)
+            plugged = read_on_off(states[plug_id])
+        except _HOUSE_ERRORS as exc:
+            self.ev_problem = f"car state unreadable: {exc}"
+            logger.warning("%s", self.ev_problem)
+            return None
+        now = self.house.now
+        return EvState(
+            soc_percent=min(100.0, max(0.0, soc)),
+            plugged_in=plugged,
+            departure=ev.next_departure(now, self.tz),
+            target_soc_percent=ev.target_soc_percent,
+        )
+
+    def month_peaks_kw(self) -> tuple[float, ...]:
+        """Return the capacity tariff's counted peaks of this month measured so far [kW].
+
+        From the stored observations (grid import per slot), the bill's definition
+        (:func:`darkstar.physics.capacity.counted_peaks_kw`); today's peak so far is one of
+        them. Empty without a capacity tariff.
+        """
+        tariff = self.cfg.grid.capacity_tariff
+        if tariff.sek_per_kw_month <= 0:
+            return ()
+        now = self.house.now
+        local = now.astimezone(self.tz)
+        month_start = datetime(local.year, local.month, 1, tzinfo=self.tz).astimezone(UTC)
+        rows = read_plan_vs_actual(self.store, start=month_start, end=now)
+        slots = [
+            (r.slot_start, r.observed.grid_import_kwh / _SLOT_H)
+            for r in rows
+            if r.observed is not None
+        ]
+        values = counted_peaks_kw(slots, tariff, tz=self.tz, slot_h=_SLOT_H)
+        return tuple(values.get((local.year, local.month), ()))
+
     def pin_at(self, soc_percent: float) -> PlannerInput:
-        """Build the planner input from the next slot on, with what the world knows now."""
-        return self.world.planner_input(
+        """Build the planner input from the next slot on, with what the world knows now.
+
+        The car's state and the month's measured peaks are added here, from the house and
+        the store, the same for every world.
+        """
+        pin = self.world.planner_input(
             soc_percent=min(100.0, max(0.0, soc_percent)),
             now=self.house.now,
             water_heated_today_kwh=self.water_heated_today_kwh(),
         )
+        state = replace(pin.state, ev=self.observe_ev(), month_peaks_kw=self.month_peaks_kw())
+        return replace(pin, state=state)
 
     def draft_request(self, manual_blocks: Sequence[ManualBlock]) -> PlanDraft | None:
         """OBSERVE the SoC and freeze what a plan from the current slot needs.
@@ -492,7 +551,9 @@ class AgentLoop:
             min_soc_percent=self.cfg.battery.min_soc_percent,
             water_setpoint_c=None if water is None else water.floor_c,
         )
-        cmd = idle if row is None else command_for_slot(row, water=water)
+        # the car is driven only by a plan that has it (its state was read)
+        planned_ev = self.plan_document is not None and self.plan_document["meta"].get("ev")
+        cmd = idle if row is None else command_for_slot(row, water=water, ev=bool(planned_ev))
         if self.command_hook is None:
             return cmd, None
         return self.command_hook(self.house.now, cmd)

@@ -17,6 +17,7 @@ from darkstar.learning.store.repository import (
     daily_metrics,
     read_plan_vs_actual,
 )
+from darkstar.physics.capacity import billed_peak_kw, capacity_charge_sek
 from darkstar.physics.timegrid import to_local_iso
 from darkstar.service.agent import SLOT
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from zoneinfo import ZoneInfo
 
+    from darkstar.service.agent import AgentLoop
     from darkstar.service.runtime import Job, Override, Runtime
 
 __all__ = [
@@ -125,7 +127,49 @@ def status_view(runtime: Runtime) -> dict[str, Any]:
             "water_cold_minutes_today": _cold_minutes(today),
             "problems": runtime.problems(),
             "inputs": inputs_view(agent.world.inputs(house.now), tz),
+            "ev": _ev_view(agent, row, meta),
+            "capacity_tariff": _capacity_view(agent, meta),
         }
+
+
+def _ev_view(
+    agent: AgentLoop, row: Mapping[str, Any] | None, meta: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """Return the car's status, or None without one (``Status.ev``)."""
+    if not (agent.cfg.system.has_ev and agent.world.entities.has_ev):
+        return None
+    state, tz = agent.observe_ev(), agent.tz
+    planned = None if meta is None else meta.get("ev")
+    return {
+        "soc_percent": None if state is None else state.soc_percent,
+        "plugged_in": None if state is None else state.plugged_in,
+        "departure": None
+        if state is None or state.departure is None
+        else to_local_iso(state.departure, tz),
+        "target_soc_percent": agent.cfg.ev.target_soc_percent,
+        "charging_kw": None if row is None else row.get("ev_charging_kw"),
+        "target_met": None if planned is None else planned["target_met"],
+        "shortfall_kwh": None if planned is None else planned["shortfall_kwh"],
+        "problem": agent.ev_problem,
+    }
+
+
+def _capacity_view(agent: AgentLoop, meta: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Return the month's counted peaks and their charge, or None without a tariff."""
+    tariff = agent.cfg.grid.capacity_tariff
+    if tariff.sek_per_kw_month <= 0:
+        return None
+    peaks = sorted(agent.month_peaks_kw(), reverse=True)[: tariff.peaks_counted]
+    planned = None if meta is None else meta.get("capacity_tariff")
+    return {
+        "month": agent.house.now.astimezone(agent.tz).strftime("%Y-%m"),
+        "sek_per_kw_month": tariff.sek_per_kw_month,
+        "peaks_counted": tariff.peaks_counted,
+        "peaks_kw": peaks,
+        "billed_peak_kw": billed_peak_kw(peaks, tariff.peaks_counted),
+        "charge_sek": capacity_charge_sek(peaks, tariff),
+        "planned_billed_peak_kw": None if planned is None else planned["billed_peak_kw_planned"],
+    }
 
 
 def inputs_view(inputs: Mapping[str, Any], tz: ZoneInfo) -> list[dict[str, Any]]:

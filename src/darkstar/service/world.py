@@ -52,6 +52,9 @@ class HouseEntities:
     ``discharge_power`` (``number``/``input_number`` in W or kW), ``soc_target`` [%],
     ``grid_charging`` (``switch``/``input_boolean``), ``water_heater`` (a ``water_heater``
     entity, or a ``number``/``input_number`` setpoint in °C). ``None`` = not present.
+    The car (with ``system.has_ev``): ``ev_soc`` [%] and ``ev_plugged`` (on = plugged) are
+    read, ``ev_charger`` (``switch``/``input_boolean``) and ``ev_charge_power``
+    (``number``/``input_number`` in W or kW) written.
     """
 
     battery_soc: str
@@ -69,6 +72,16 @@ class HouseEntities:
     soc_target: str
     grid_charging: str | None
     water_heater: str | None
+    ev_soc: str | None = None
+    ev_plugged: str | None = None
+    ev_charger: str | None = None
+    ev_charge_power: str | None = None
+
+    @property
+    def has_ev(self) -> bool:
+        """Whether every car role is named (the car can be read and driven)."""
+        roles = (self.ev_soc, self.ev_plugged, self.ev_charger, self.ev_charge_power)
+        return all(r is not None for r in roles)
 
     @classmethod
     def from_config(cls, cfg: DarkstarConfig) -> HouseEntities:
@@ -104,6 +117,16 @@ class HouseEntities:
             soc_target=str(executor.soc_target),
             grid_charging=executor.grid_charging,
             water_heater=executor.water_heater,
+            **(
+                {
+                    "ev_soc": sensors.ev_soc,
+                    "ev_plugged": sensors.ev_plugged,
+                    "ev_charger": executor.ev_charger,
+                    "ev_charge_power": executor.ev_charge_power,
+                }
+                if cfg.system.has_ev
+                else {}
+            ),
         )
 
     def counters(self) -> dict[str, str]:

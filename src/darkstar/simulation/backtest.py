@@ -32,16 +32,18 @@ from darkstar.executor.controller import (
     idle_command,
 )
 from darkstar.executor.dispatcher import write_command
-from darkstar.planner.inputs.types import PlannerInput, PlannerState, SlotData
+from darkstar.physics.capacity import counted_peaks_kw
+from darkstar.planner.inputs.types import EvState, PlannerInput, PlannerState, SlotData
 from darkstar.planner.pipeline import PlanMode, generate_schedule
 from darkstar.planner.scheduling.terminal_value import persistence_extension
 from darkstar.planner.scheduling.water_heating import water_day_start_utc
 from darkstar.planner.solver.adapter import to_kepler_input
 from darkstar.planner.solver.kepler import solve_kepler
-from darkstar.simulation.datasets import hot_water_draw_kwh
-from darkstar.simulation.entities import SIM_HOUSE_ENTITIES
+from darkstar.simulation.datasets import ev_trips, hot_water_draw_kwh
+from darkstar.simulation.entities import SIM_HOUSE_ENTITIES, SIM_HOUSE_ENTITIES_EV
 from darkstar.simulation.house import (
     BatterySimSpec,
+    EvSpec,
     GridSpec,
     HouseSpec,
     SimulatedHouse,
@@ -50,22 +52,29 @@ from darkstar.simulation.house import (
 from darkstar.simulation.tank import tank_heat_capacity_kwh_per_k
 
 if TYPE_CHECKING:
+    import pandas as pd  # type: ignore[import-untyped]
     from numpy.typing import NDArray
 
     from darkstar.config.models import DarkstarConfig
-    from darkstar.simulation.datasets import YearData
+    from darkstar.service.world import HouseEntities
+    from darkstar.simulation.datasets import EvTrip, YearData
 
 __all__ = [
     "BacktestRun",
     "BacktestSpec",
+    "CarSlots",
+    "EvDeparture",
+    "EvPolicy",
     "Forecaster",
     "ForecastKind",
     "LoopResult",
     "PriceHorizon",
     "TerminalPolicy",
     "apply_command",
+    "car_slots",
     "house_spec",
     "known_price_end",
+    "on_arrival_charging_kw",
     "perfect_foresight",
     "planner_input",
     "run_backtest",
@@ -95,6 +104,16 @@ class PriceHorizon(StrEnum):
     H48 = "48h"
 
 
+class EvPolicy(StrEnum):
+    """How the car in the closed loop is charged."""
+
+    SMART = "smart"
+    """Kepler plans the car: cheapest slots before the configured departure."""
+    ON_ARRIVAL = "on_arrival"
+    """A plain charger: full power from plug-in until the target (the planner only sees it
+    as load, known in advance, so the comparison isolates the control of the car)."""
+
+
 class TerminalPolicy(StrEnum):
     """How the planner values energy left at the end of the known prices."""
 
@@ -116,6 +135,10 @@ class BacktestSpec:
     """Plan the water heater too (hot-water draws, tank physics, comfort metric)."""
     persistence_days: int = 2
     """Days of persistence prices after the last known one (``terminal="persistence"``)."""
+    ev: EvPolicy | None = None
+    """A commuting car (the bundled trips, ``config.ev``), charged by this policy."""
+    peak_aware: bool = True
+    """Plan with ``grid.capacity_tariff``; false plans without it (the bill still counts it)."""
 
     def __post_init__(self) -> None:
         if self.replan_minutes % 15 or not 15 <= self.replan_minutes <= 24 * 60:
@@ -143,6 +166,22 @@ class LoopResult:
     solve_ms: float = 0.0
     water_heater_kw: NDArray[np.float64] | None = None
     tank_temp_c: NDArray[np.float64] | None = None
+    ev_charge_kw: NDArray[np.float64] | None = None
+    """Car charging (AC) with ``spec.ev`` [kW]."""
+    ev_departures: tuple[EvDeparture, ...] = ()
+    """The car's SoC at each departure against its target, with ``spec.ev``."""
+    ev_soc_kwh: tuple[float, float] | None = None
+    """The car's energy at the start and the end of the run, with ``spec.ev`` [kWh]."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvDeparture:
+    """The car leaving: when, its SoC and the configured target [%], energy it lacked."""
+
+    at: datetime
+    soc_percent: float
+    target_soc_percent: float
+    trip_shortfall_kwh: float
 
 
 def known_price_end(now: datetime, *, tz: ZoneInfo, horizon: PriceHorizon) -> datetime:
@@ -172,6 +211,8 @@ def known_price_end(now: datetime, *, tz: ZoneInfo, horizon: PriceHorizon) -> da
 #: Tank of the simulated home when the water heater is planned: 200 L at 55 degC to start.
 TANK_VOLUME_L = 200.0
 TANK_START_C = 55.0
+#: The car's SoC when a run starts [%].
+EV_START_SOC_PERCENT = 50.0
 #: Hot water below this is a comfort miss (a shower needs about 40 degC at the tap).
 COMFORT_MIN_C = 40.0
 #: Hot-water draws are sized from the daily quota: the rest of it covers standing losses.
@@ -220,9 +261,62 @@ def house_spec(
     )
 
 
-def apply_command(house: SimulatedHouse, cmd: SlotCommand) -> None:
+def apply_command(
+    house: SimulatedHouse, cmd: SlotCommand, entities: HouseEntities = SIM_HOUSE_ENTITIES
+) -> None:
     """Write one command to the house, as the executor does through HA."""
-    write_command(house, SIM_HOUSE_ENTITIES, cmd)
+    write_command(house, entities, cmd)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CarSlots:
+    """The commuting car per slot of a run: plugged in for the whole slot, energy driven."""
+
+    plugged: NDArray[np.bool_]
+    trip_kwh: NDArray[np.float64]
+
+
+def car_slots(trips: list[EvTrip], index: pd.DatetimeIndex) -> CarSlots:
+    """Place ``trips`` on the slots of ``index``.
+
+    The car is away from the slot holding the departure to the one holding the arrival;
+    the trip's energy is spread evenly over those slots.
+    """
+    n, first = len(index), index[0].to_pydatetime()
+    plugged, trip_kwh = np.ones(n, dtype=bool), np.zeros(n)
+    for trip in trips:
+        a = max(0, (trip.departure - first) // _SLOT)
+        b = min(n, -(-(trip.arrival - first) // _SLOT))  # ceil: the arrival's slot is away
+        if a < b:
+            plugged[a:b] = False
+            trip_kwh[a:b] += trip.energy_kwh / (b - a)
+    return CarSlots(plugged=plugged, trip_kwh=trip_kwh)
+
+
+def on_arrival_charging_kw(
+    car: CarSlots,
+    cfg: DarkstarConfig,
+    *,
+    load_kw: NDArray[np.float64],
+    initial_soc_kwh: float,
+) -> NDArray[np.float64]:
+    """Charging of a plain charger: from plug-in at full power to the target [kW per slot].
+
+    Its power is the charger's maximum, less what the fuse leaves beside the house's load
+    (a charger with load balancing), and just enough in the slot that reaches the target.
+    The same recursion as the simulated car, so the house realises exactly this profile.
+    """
+    ev = cfg.ev
+    target_kwh = ev.capacity_kwh * ev.target_soc_percent / 100.0
+    soc, out = initial_soc_kwh, np.zeros(len(car.plugged))
+    for t in range(len(out)):
+        soc = max(0.0, soc - float(car.trip_kwh[t]))
+        if car.plugged[t] and soc < target_kwh:
+            room_kw = max(0.0, cfg.grid.max_power_kw - float(load_kw[t]))
+            need_kw = (target_kwh - soc) / (ev.charge_efficiency * _SLOT_H)
+            out[t] = min(ev.max_charge_kw, room_kw, need_kw)
+            soc += out[t] * _SLOT_H * ev.charge_efficiency
+    return out
 
 
 class Forecaster:
@@ -281,11 +375,15 @@ def planner_input(
     spec: BacktestSpec,
     water_heated_today_kwh: float = 0.0,
     prices: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
+    ev: EvState | None = None,
+    month_peaks_kw: tuple[float, ...] = (),
+    extra_load_kw: NDArray[np.float64] | None = None,
 ) -> PlannerInput:
     """Build what the planner knows at slot ``first``: prices to ``end`` (+ extension).
 
     ``prices``: import and export prices of slots ``first`` to ``end`` from elsewhere (a
-    live price source) instead of the year's own.
+    live price source) instead of the year's own. ``extra_load_kw`` (aligned with the
+    year) is load known in advance on top of the household's, e.g. a plain car charger.
     """
     index = year.index
     all_imp = year.import_price_sek_per_kwh.to_numpy()
@@ -302,6 +400,8 @@ def planner_input(
     imp, exp = imp[: last - first], exp[: last - first]
     pv = year.pv_kw.to_numpy()[first:last] * forecaster.pv_factor[first:last] * _SLOT_H
     load = year.load_kw.to_numpy()[first:last] * forecaster.load_factor[first:last] * _SLOT_H
+    if extra_load_kw is not None:
+        load = load + extra_load_kw[first:last] * _SLOT_H
     slots = tuple(
         SlotData(
             start=index[first + i].to_pydatetime(),
@@ -316,7 +416,12 @@ def planner_input(
         timezone=tz,
         slots=slots,
         slot_duration=_SLOT,
-        state=PlannerState(soc_percent=soc_percent, water_heated_today_kwh=water_heated_today_kwh),
+        state=PlannerState(
+            soc_percent=soc_percent,
+            water_heated_today_kwh=water_heated_today_kwh,
+            ev=ev,
+            month_peaks_kw=month_peaks_kw,
+        ),
     )
 
 
@@ -328,6 +433,26 @@ def draw_litres(
     kwh = hot_water_draw_kwh(index=year.index[:n_slots], daily_kwh=daily_kwh, timezone=timezone)
     kwh_per_litre = tank_heat_capacity_kwh_per_k(1.0) * (DRAW_REFERENCE_C - 10.0)
     return np.asarray(kwh.to_numpy(), dtype=np.float64) / kwh_per_litre
+
+
+def _month_peaks_kw(
+    index: pd.DatetimeIndex,
+    import_kw: NDArray[np.float64],
+    now: datetime,
+    cfg: DarkstarConfig,
+    tz: ZoneInfo,
+) -> tuple[float, ...]:
+    """Return the counted peaks of ``now``'s month measured before it (today's so far too)."""
+    tariff = cfg.grid.capacity_tariff
+    if tariff.sek_per_kw_month <= 0:
+        return ()
+    local = now.astimezone(tz)
+    month_start = datetime(local.year, local.month, 1, tzinfo=tz).astimezone(UTC)
+    a = max(0, (month_start - index[0].to_pydatetime()) // _SLOT)
+    b = (now - index[0].to_pydatetime()) // _SLOT
+    slots = zip(index[a:b].to_pydatetime(), import_kw[a:b].tolist(), strict=True)
+    values = counted_peaks_kw(slots, tariff, tz=tz, slot_h=_SLOT_H)
+    return tuple(values.get((local.year, local.month), ()))
 
 
 def run_loop(
@@ -345,20 +470,54 @@ def run_loop(
     With ``spec.water`` the water heater is planned too (``no_battery`` runs it as a
     conventional heater on a fixed 55 degC thermostat), hot water is drawn from the tank,
     and the tank temperature at every slot end is recorded for the comfort metric.
+
+    With ``spec.ev`` a car commutes on the bundled trips (:func:`ev_trips`, seeded by
+    ``spec.seed``) and arrives with less energy: ``kepler`` charges it as ``spec.ev`` says,
+    the other strategies with a plain charger (``on_arrival``). With a capacity tariff in
+    ``cfg`` each plan gets the month's peaks measured so far; ``spec.peak_aware=False``
+    plans as if there were no such tariff.
     """
     tz = ZoneInfo(timezone)
     cfg = cfg.model_copy(
         update={"system": cfg.system.model_copy(update={"has_water_heater": spec.water})}
     )
+    plan_cfg = cfg
+    if not spec.peak_aware:
+        no_tariff = cfg.grid.capacity_tariff.model_copy(update={"sek_per_kw_month": 0.0})
+        plan_cfg = cfg.model_copy(
+            update={"grid": cfg.grid.model_copy(update={"capacity_tariff": no_tariff})}
+        )
     index = year.index
     start_soc = cfg.battery.min_soc_percent
-    house = SimulatedHouse(
-        house_spec(cfg, initial_soc_percent=start_soc, water=spec.water),
-        start=index[0].to_pydatetime(),
-    )
-    forecaster = Forecaster(spec, len(index))
-    planner = _kepler_planner(cfg) if strategy == "kepler" else _heuristic_planner(cfg)
     pv_kw, load_kw = year.pv_kw.to_numpy(), year.load_kw.to_numpy()
+    car: CarSlots | None = None
+    plain_kw: NDArray[np.float64] | None = None
+    smart = spec.ev is EvPolicy.SMART and strategy == "kepler"
+    spec_house = house_spec(cfg, initial_soc_percent=start_soc, water=spec.water)
+    if spec.ev is not None:
+        first_day = index[0].tz_convert(tz).date()
+        trips = ev_trips(start=first_day, days=n_slots // 96 + 2, seed=spec.seed, timezone=timezone)
+        car = car_slots(trips, index[:n_slots])
+        ev_start_kwh = cfg.ev.capacity_kwh * EV_START_SOC_PERCENT / 100.0
+        spec_house = replace(
+            spec_house,
+            ev=EvSpec(
+                capacity_kwh=cfg.ev.capacity_kwh,
+                max_charge_kw=cfg.ev.max_charge_kw,
+                initial_soc_percent=EV_START_SOC_PERCENT,
+                initial_plugged=bool(car.plugged[0]),
+                charge_efficiency=cfg.ev.charge_efficiency,
+            ),
+        )
+        if not smart:
+            plain_kw = np.zeros(len(index))
+            plain_kw[:n_slots] = on_arrival_charging_kw(
+                car, cfg, load_kw=load_kw[:n_slots], initial_soc_kwh=ev_start_kwh
+            )
+    house = SimulatedHouse(spec_house, start=index[0].to_pydatetime())
+    entities = SIM_HOUSE_ENTITIES if car is None else SIM_HOUSE_ENTITIES_EV
+    forecaster = Forecaster(spec, len(index))
+    planner = _kepler_planner(plan_cfg) if strategy == "kepler" else _heuristic_planner(cfg)
     draws_l = draw_litres(year, cfg, n_slots, timezone) if spec.water else np.zeros(n_slots)
     setpoints = WaterHeaterSetpoints() if spec.water else None
     out = {
@@ -374,8 +533,10 @@ def run_loop(
             "planned_soc_kwh",
             "water_heater_kw",
             "tank_temp_c",
+            "ev_charge_kw",
         )
     }
+    departures: list[list[Any]] = []  # [at, soc %, trip shortfall kWh]
     step = spec.replan_minutes // 15
     hold = idle_command(
         min_soc_percent=cfg.battery.min_soc_percent,
@@ -393,6 +554,14 @@ def run_loop(
             )
             since = max(0, (day_start - index[0]) // _SLOT)
             heated_kwh = _SLOT_H * float(np.sum(out["water_heater_kw"][since:first]))
+            ev_state = None
+            if smart and car is not None:
+                ev_state = EvState(
+                    soc_percent=100.0 * float(house.ev_soc_kwh or 0.0) / cfg.ev.capacity_kwh,
+                    plugged_in=bool(car.plugged[first]),
+                    departure=cfg.ev.next_departure(now, tz),
+                    target_soc_percent=cfg.ev.target_soc_percent,
+                )
             pin = planner_input(
                 year,
                 first=first,
@@ -402,19 +571,34 @@ def run_loop(
                 forecaster=forecaster,
                 spec=spec,
                 water_heated_today_kwh=heated_kwh,
+                ev=ev_state,
+                month_peaks_kw=_month_peaks_kw(index, out["grid_import_kw"], now, plan_cfg, tz),
+                extra_load_kw=plain_kw,
             )
             rows, planning_ms = planner(pin)
             solve_ms += planning_ms
         for k in range(min(step, n_slots - first)):
             t = first + k
-            cmd = command_for_slot(rows[k], water=setpoints) if rows else hold
-            apply_command(house, cmd)
+            cmd = command_for_slot(rows[k], water=setpoints, ev=smart) if rows else hold
+            if plain_kw is not None:
+                cmd = replace(cmd, ev_charge_kw=float(plain_kw[t]))
+            apply_command(house, cmd, entities)
+            trip_kwh, plugged = 0.0, None
+            if car is not None:
+                trip_kwh, plugged = float(car.trip_kwh[t]), bool(car.plugged[t])
+                if t > 0 and car.plugged[t - 1] and not car.plugged[t]:
+                    soc_pct = 100.0 * float(house.ev_soc_kwh or 0.0) / cfg.ev.capacity_kwh
+                    departures.append([index[t].to_pydatetime(), soc_pct, 0.0])
             r = house.step(
                 duration=_SLOT,
                 pv_kw=float(pv_kw[t]),
                 load_kw=float(load_kw[t]),
                 hot_water_draw_l=float(draws_l[t]),
+                ev_trip_kwh=trip_kwh,
+                ev_plugged=plugged,
             )
+            if departures:
+                departures[-1][2] += r.ev_trip_shortfall_kwh
             out["grid_import_kw"][t] = r.grid_import_kw
             out["grid_export_kw"][t] = r.grid_export_kw
             out["battery_charge_kw"][t] = r.battery_charge_kw
@@ -425,16 +609,29 @@ def run_loop(
             out["planned_soc_kwh"][t] = rows[k]["projected_soc_kwh"] if rows else r.soc_kwh
             out["water_heater_kw"][t] = r.water_heater_kw
             out["tank_temp_c"][t] = r.water_temp_c
+            out["ev_charge_kw"][t] = r.ev_charge_kw
         if progress is not None:
             progress(min(step, n_slots - first))
     water_heater_kw = out.pop("water_heater_kw")
     tank_temp_c = out.pop("tank_temp_c")
+    ev_charge_kw = out.pop("ev_charge_kw")
     return LoopResult(
         name=strategy,
         index=np.arange(n_slots),
         solve_ms=solve_ms,
         water_heater_kw=water_heater_kw if spec.water else None,
         tank_temp_c=tank_temp_c if spec.water else None,
+        ev_charge_kw=ev_charge_kw if car is not None else None,
+        ev_soc_kwh=None if car is None else (ev_start_kwh, float(house.ev_soc_kwh or 0.0)),
+        ev_departures=tuple(
+            EvDeparture(
+                at=at,
+                soc_percent=soc,
+                target_soc_percent=cfg.ev.target_soc_percent,
+                trip_shortfall_kwh=short,
+            )
+            for at, soc, short in departures
+        ),
         **out,
     )
 
@@ -540,7 +737,8 @@ def run_backtest(
             progress=report,
         )
         seconds[strategy] = time.perf_counter() - t0
-    if not spec.water:  # a whole-period MILP with water binaries is no quick reference
+    # a whole-period MILP with water or car binaries is no quick reference
+    if not spec.water and spec.ev is None:
         t0 = time.perf_counter()
         results["perfect_foresight"] = perfect_foresight(
             year, cfg, n_slots=n_slots, timezone=timezone

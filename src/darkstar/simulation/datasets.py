@@ -26,7 +26,7 @@ import csv
 import itertools
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from importlib import metadata
@@ -858,6 +858,10 @@ class YearData:
     def index(self) -> pd.DatetimeIndex:
         """The common UTC index of interval starts."""
         return self.spot_price_sek_per_kwh.index
+
+    def window(self, first: int, end: int) -> YearData:
+        """Return slots ``first`` to ``end`` (exclusive) of the year."""
+        return replace(self, **{f: getattr(self, f).iloc[first:end] for f in _YEAR_SERIES})
 
     def to_frame(self) -> pd.DataFrame:
         """Return the series as columns of one DataFrame, named as the fields."""

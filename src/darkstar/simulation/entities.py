@@ -13,7 +13,7 @@ entity reads ``"unavailable"``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ __all__ = [
     "COUNTER_FLOWS",
     "EV_ENTITIES",
     "SIM_HOUSE_ENTITIES",
+    "SIM_HOUSE_ENTITIES_EV",
     "SIM_ENTITY_MAP",
     "STATE_OFF",
     "STATE_ON",
@@ -278,4 +279,13 @@ SIM_HOUSE_ENTITIES = HouseEntities(
     grid_charging=SimEntity.GRID_CHARGING,
     water_heater=SimEntity.WATER_HEATER,
 )
-"""The simulated home's entities in their roles."""
+"""The simulated home's entities in their roles (without a car)."""
+
+SIM_HOUSE_ENTITIES_EV = replace(
+    SIM_HOUSE_ENTITIES,
+    ev_soc=SimEntity.EV_SOC,
+    ev_plugged=SimEntity.EV_PLUGGED,
+    ev_charger=SimEntity.EV_CHARGER,
+    ev_charge_power=SimEntity.EV_CHARGE_POWER,
+)
+"""The simulated home's entities in their roles, with its car."""

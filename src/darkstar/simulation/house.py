@@ -14,7 +14,7 @@ A step is cut into equal sub-steps of at most :data:`SUBSTEP_MAX_S`. In each:
    power, except in the sub-step that reaches the setpoint, where it draws just enough
    to land on it and switches off (:func:`~darkstar.simulation.tank.heater_demand_kw`).
 3. The EV charges at its set power while plugged in with the charger switch on, up to
-   its capacity (no charging loss: the EV meter counts the energy into the car).
+   its capacity (the EV meter counts the AC energy; the car gains it times its efficiency).
 4. The inverter balances the house (:func:`~darkstar.simulation.inverter.dispatch`:
    work modes, fuse, shedding, curtailment); then battery, tank and EV are integrated.
 
@@ -103,12 +103,16 @@ class EvSpec:
         SoC at the start, in [0, 100] [%].
     initial_plugged : bool
         Whether the EV is plugged in at the start.
+    charge_efficiency : float
+        Car energy gained per AC kWh the charger draws, in (0, 1] [-]; the EV meter
+        counts the AC side.
     """
 
     capacity_kwh: float
     max_charge_kw: float
     initial_soc_percent: float
     initial_plugged: bool = True
+    charge_efficiency: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("capacity_kwh", "max_charge_kw"):
@@ -117,6 +121,7 @@ class EvSpec:
         require(
             0 <= self.initial_soc_percent <= 100, "ev.initial_soc_percent", "must be in [0, 100]"
         )
+        require(0 < self.charge_efficiency <= 1, "ev.charge_efficiency", "must be in (0, 1]")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -651,7 +656,7 @@ class SimulatedHouse:
         ev = self._spec.ev
         if ev is None or not (self._ev_plugged and self._ev_charger_on):
             return 0.0
-        headroom_kw = (ev.capacity_kwh - self._ev_soc_kwh) / dt_h
+        headroom_kw = (ev.capacity_kwh - self._ev_soc_kwh) / dt_h / ev.charge_efficiency
         return max(0.0, min(self._ev_limit_kw, ev.max_charge_kw, headroom_kw))
 
     def _integrate(self, flows: Flows, *, loss_kw: float, dt_h: float) -> None:
@@ -670,7 +675,8 @@ class SimulatedHouse:
         if self._water_temp_c >= self._water_setpoint_c - _SETPOINT_REACHED_K:
             self._heating = False
         if ev is not None:
-            self._ev_soc_kwh = min(ev.capacity_kwh, self._ev_soc_kwh + flows.ev_charge * dt_h)
+            gained_kwh = flows.ev_charge * dt_h * ev.charge_efficiency
+            self._ev_soc_kwh = min(ev.capacity_kwh, self._ev_soc_kwh + gained_kwh)
 
     def _result(
         self,

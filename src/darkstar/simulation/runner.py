@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from darkstar.errors import InputError
 from darkstar.simulation.backtest import run_backtest
 from darkstar.simulation.datasets import load_year
+from darkstar.simulation.ev_report import EvRow, ev_rows, print_ev_report, run_ev_variants
 from darkstar.simulation.report import (
     monthly_costs,
     print_report,
@@ -23,8 +27,89 @@ if TYPE_CHECKING:
 
     from darkstar.config.models import DarkstarConfig
     from darkstar.simulation.backtest import BacktestSpec
+    from darkstar.simulation.datasets import YearData
 
-__all__ = ["run_backtest_command"]
+__all__ = ["run_backtest_command", "run_ev_command", "start_slot"]
+
+
+def start_slot(data: YearData, start: date | None, timezone: str) -> int:
+    """Return the slot of local midnight ``start`` in ``data`` (0 without a start).
+
+    Raises
+    ------
+    InputError
+        Naming ``start`` when that day is not in the year.
+    """
+    if start is None:
+        return 0
+    midnight = datetime(start.year, start.month, start.day, tzinfo=ZoneInfo(timezone))
+    first = int(data.index.searchsorted(midnight.astimezone(UTC)))
+    if first >= len(data.index) or data.index[first] != midnight.astimezone(UTC):
+        raise InputError("start", f"{start.isoformat()} is not a day of the data year")
+    return first
+
+
+def run_ev_command(
+    *,
+    area: str,
+    year: int,
+    start: date | None,
+    days: int | None,
+    spec: BacktestSpec,
+    cfg: DarkstarConfig,
+    timezone: str = "Europe/Stockholm",
+    load_profile: str = "h25",
+    console: Console | None = None,
+) -> list[EvRow]:
+    """Run the car experiment (:mod:`darkstar.simulation.ev_report`) and print its table."""
+    console = console or Console(width=160)
+    t0 = time.perf_counter()
+    data = load_year(area=area, year=year, timezone=timezone, load_profile=load_profile)
+    first = start_slot(data, start, timezone)
+    data = data.window(first, len(data.index))
+    n_slots = len(data.index) if days is None else min(len(data.index), days * 96)
+    names = ["smart", "on_arrival"]
+    if cfg.grid.capacity_tariff.sek_per_kw_month > 0:
+        names.append("smart_unaware")
+    with _progress(console) as progress:
+        tasks = {name: progress.add_task(name, total=n_slots) for name in names}
+        runs = run_ev_variants(
+            data,
+            cfg,
+            spec,
+            n_slots=n_slots,
+            timezone=timezone,
+            progress=lambda name, done: progress.advance(tasks[name], done),
+        )
+    rows = ev_rows(runs, data, cfg, n_slots=n_slots, tz=ZoneInfo(timezone))
+    tariff = cfg.grid.capacity_tariff
+    fee = (
+        f"capacity tariff {tariff.sek_per_kw_month:g} SEK/kW/month (top {tariff.peaks_counted}"
+        f"{', distinct days' if tariff.distinct_days else ''}, hours {tariff.hours})"
+        if tariff.sek_per_kw_month > 0
+        else "no capacity tariff"
+    )
+    title = (
+        f"EV backtest {area} from {data.index[0].tz_convert(timezone).date()}, "
+        f"{n_slots / 96:.0f} days, load {load_profile}, {fee}, car {cfg.ev.capacity_kwh:g} kWh "
+        f"{cfg.ev.max_charge_kw:g}/{cfg.ev.min_charge_kw:g} kW, departure "
+        f"{cfg.ev.departure_time} at {cfg.ev.target_soc_percent:g} %"
+    )
+    print_ev_report(console, rows, title=title)
+    timing = ", ".join(f"{r.name} {r.seconds:.1f} s" for r in runs)
+    console.print(f"ran in {time.perf_counter() - t0:.1f} s ({timing})")
+    return rows
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description:>18}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f} %"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def run_backtest_command(
@@ -35,6 +120,7 @@ def run_backtest_command(
     spec: BacktestSpec,
     cfg: DarkstarConfig,
     out_dir: Path,
+    start: date | None = None,
     timezone: str = "Europe/Stockholm",
     load_profile: str = "h25",
     console: Console | None = None,
@@ -43,15 +129,9 @@ def run_backtest_command(
     console = console or Console(width=140)
     t0 = time.perf_counter()
     data = load_year(area=area, year=year, timezone=timezone, load_profile=load_profile)
+    data = data.window(start_slot(data, start, timezone), len(data.index))
     n_slots = len(data.index) if days is None else min(len(data.index), days * 96)
-    with Progress(
-        TextColumn("{task.description:>12}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>5.1f} %"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    with _progress(console) as progress:
         tasks = {
             name: progress.add_task(name, total=n_slots)
             for name in ("no_battery", "heuristic", "kepler")
@@ -67,7 +147,8 @@ def run_backtest_command(
     metrics = strategy_metrics(run.results, data, cfg, n_slots=n_slots, timezone=timezone)
     monthly = monthly_costs(run.results, data, cfg, n_slots=n_slots, timezone=timezone)
     title = (
-        f"Backtest {area} {year}, {n_slots / 96:.0f} days, replan {spec.replan_minutes} min, "
+        f"Backtest {area} {year}{f' from {start}' if start else ''}, {n_slots / 96:.0f} days, "
+        f"replan {spec.replan_minutes} min, "
         f"forecast {spec.forecast}, prices {spec.price_horizon}, terminal {spec.terminal}, "
         f"load {load_profile}"
     )

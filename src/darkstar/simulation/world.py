@@ -6,7 +6,7 @@
 entities, :data:`SIM_HOUSE_ENTITIES`), planning sees the prices a real house would know
 (:func:`~darkstar.simulation.backtest.known_price_end`) and the simulator's perfect PV and
 load forecasts, and :meth:`SimulatedWorld.advance` runs one slot of the house on the year's
-actual PV and load.
+actual PV and load (and, with a car, its bundled commuting trips).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from darkstar.simulation.backtest import (
     known_price_end,
     planner_input,
 )
-from darkstar.simulation.entities import SIM_HOUSE_ENTITIES
+from darkstar.simulation.entities import SIM_HOUSE_ENTITIES, SIM_HOUSE_ENTITIES_EV
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from darkstar.planner.inputs.types import PlannerInput
     from darkstar.service.prices import PriceBook
     from darkstar.service.world import HouseEntities
+    from darkstar.simulation.backtest import CarSlots
     from darkstar.simulation.datasets import YearData
     from darkstar.simulation.house import SimulatedHouse, StepResult
 
@@ -69,8 +70,10 @@ class SimulatedWorld:
         timezone: str,
         draws_l: NDArray[np.float64] | None = None,
         prices: PriceBook | None = None,
+        car: CarSlots | None = None,
     ) -> None:
         self.year, self._house = year, house
+        self.car = car
         self.prices = prices
         self._draws_l = draws_l
         self._tz = ZoneInfo(timezone)
@@ -93,8 +96,8 @@ class SimulatedWorld:
 
     @property
     def entities(self) -> HouseEntities:
-        """The simulated home's entity roles."""
-        return SIM_HOUSE_ENTITIES
+        """The simulated home's entity roles (with the car's when it has one)."""
+        return SIM_HOUSE_ENTITIES if self.car is None else SIM_HOUSE_ENTITIES_EV
 
     @property
     def tz(self) -> ZoneInfo:
@@ -186,11 +189,14 @@ class SimulatedWorld:
         return True
 
     def advance(self, tick: Callable[[], None] | None = None) -> None:  # noqa: ARG002
-        """Run the current slot on the year's actual PV, load and hot-water draws."""
+        """Run the current slot on the year's actual PV, load, hot-water draws and trips."""
         t = self.index_at(self._house.now)
+        car = self.car
         self.last_step = self._house.step(
             duration=SLOT,
             pv_kw=float(self.pv_kw[t]),
             load_kw=float(self.load_kw[t]),
             hot_water_draw_l=0.0 if self._draws_l is None else float(self._draws_l[t]),
+            ev_trip_kwh=0.0 if car is None else float(car.trip_kwh[t]),
+            ev_plugged=None if car is None else bool(car.plugged[t]),
         )

@@ -129,6 +129,31 @@ class InputSourceOut(BaseModel):
     fault: str | None
 
 
+class EvStatusOut(BaseModel):
+    """The car now and what the plan in force does for it."""
+
+    soc_percent: Number
+    plugged_in: bool | None
+    departure: str | None
+    target_soc_percent: float
+    charging_kw: Number
+    target_met: bool | None
+    shortfall_kwh: Number
+    problem: str | None
+
+
+class CapacityTariffStatusOut(BaseModel):
+    """The capacity tariff of the current month: counted peaks so far and their cost."""
+
+    month: str
+    sek_per_kw_month: float
+    peaks_counted: int
+    peaks_kw: list[float]
+    billed_peak_kw: float
+    charge_sek: float
+    planned_billed_peak_kw: Number
+
+
 class StatusOut(BaseModel):
     """Live status of the house, the plan and the executor."""
 
@@ -154,6 +179,8 @@ class StatusOut(BaseModel):
     water_cold_minutes_today: float = 0.0
     problems: list[str] = []
     inputs: list[InputSourceOut] = []
+    ev: EvStatusOut | None = None
+    capacity_tariff: CapacityTariffStatusOut | None = None
 
 
 class ScheduleRow(BaseModel):

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from darkstar.physics.capacity import hour_key
 from darkstar.planner.scheduling.water_heating import build_water_spec
 from darkstar.planner.solver.types import (
     BatterySpec,
@@ -93,11 +94,7 @@ def capacity_tariff_spec(pin: PlannerInput, cfg: DarkstarConfig) -> CapacityTari
     slot_hour = np.zeros(pin.n_slots, dtype=np.int64)
     hour_keys: list[tuple[int, int, int, int]] = []  # (year, month, day, hour) local
     for t, slot in enumerate(pin.slots):
-        local = slot.start.astimezone(pin.timezone)
-        # the repeated hour of an autumn DST change is two hours: the UTC hour tells them
-        # apart (the local hour, for the tariff's hours, is kept in the hundreds)
-        utc_hour = slot.start.hour
-        key = (local.year, local.month, local.day, local.hour * 100 + utc_hour)
+        key = hour_key(slot.start, pin.timezone)  # the same hours the bill counts
         if not hour_keys or hour_keys[-1] != key:
             hour_keys.append(key)
         slot_hour[t] = len(hour_keys) - 1

@@ -276,7 +276,7 @@ def backtest(
         "replan_minutes": "--replan-minutes",
         "profile": "--load",
         "start": "--start",
-        "grid.capacity_tariff.sek_per_kw_month": "--capacity-tariff",
+        "config.grid.capacity_tariff.sek_per_kw_month": "--capacity-tariff",
     }
     with _user_errors(flags=flags):
         spec = BacktestSpec(

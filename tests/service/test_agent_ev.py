@@ -105,3 +105,55 @@ def test_the_car_state_is_read_with_the_configured_departure(day: tuple) -> None
     assert state.departure.astimezone(TZ).time() == time(7, 0)
     assert state.departure - agent.house.now <= timedelta(days=1)
     assert state.target_soc_percent == 80.0
+
+
+def _ha_config(**ev_entities: str | None) -> dict:
+    sensors = {
+        k: f"sensor.{k}"
+        for k in (
+            "battery_soc",
+            "pv_energy",
+            "load_energy",
+            "grid_import_energy",
+            "grid_export_energy",
+            "battery_charge_energy",
+            "battery_discharge_energy",
+        )
+    }
+    executor = {k: f"number.{k}" for k in ("charge_power", "discharge_power", "soc_target")}
+    executor["inverter_mode"] = "select.mode"
+    return {
+        "system": {"has_ev": True},
+        "input_sensors": sensors
+        | {k: v for k, v in ev_entities.items() if k in ("ev_soc", "ev_plugged")},
+        "executor": executor
+        | {k: v for k, v in ev_entities.items() if k in ("ev_charger", "ev_charge_power")},
+    }
+
+
+def test_house_entities_read_the_cars_roles_from_the_config() -> None:
+    from darkstar.service.world import HouseEntities
+
+    cfg = parse_config(
+        _ha_config(
+            ev_soc="sensor.car_soc",
+            ev_plugged="binary_sensor.car_plugged",
+            ev_charger="switch.car_charger",
+            ev_charge_power="number.car_power",
+        )
+    )
+    entities = HouseEntities.from_config(cfg)
+    assert entities.has_ev
+    assert (entities.ev_soc, entities.ev_charger) == ("sensor.car_soc", "switch.car_charger")
+    # without system.has_ev the car's entities are not used
+    off = cfg.model_copy(update={"system": cfg.system.model_copy(update={"has_ev": False})})
+    assert not HouseEntities.from_config(off).has_ev
+
+
+def test_a_car_without_its_entities_is_refused_naming_the_key() -> None:
+    from darkstar.errors import ConfigError
+    from darkstar.service.world import HouseEntities
+
+    cfg = parse_config(_ha_config(ev_soc="sensor.car_soc"))
+    with pytest.raises(ConfigError, match=r"input_sensors\.ev_plugged"):
+        HouseEntities.from_config(cfg)

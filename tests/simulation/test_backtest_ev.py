@@ -122,3 +122,36 @@ def test_a_peak_aware_plan_bills_a_lower_peak(year: YearData, cfg: DarkstarConfi
     # (two days at about 11 kW + a missing third) / 3
     assert billed[False] > 7.0
     assert billed[True] < billed[False] / 2
+
+
+def test_backtest_cli_ev_prints_the_bill_of_every_policy() -> None:
+    from typer.testing import CliRunner
+
+    from darkstar.cli import app
+
+    args = ["backtest", "--ev", "--start", "2018-03-05", "--days", "1", "--capacity-tariff", "80"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    text = " ".join(result.stdout.split())
+    assert "EV backtest SE4 from 2018-03-05, 1 days" in text
+    assert "capacity tariff 80 SEK/kW/month" in text
+    for name in ("smart", "on_arrival", "smart_unaware"):
+        assert f"│ {name} " in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "prefix"),
+    [
+        (["--start", "2018-13-01"], "error: --start: must be a date YYYY-MM-DD"),
+        (["--start", "2019-01-01"], "error: --start: 2019-01-01 is not a day of the data year"),
+        (["--capacity-tariff", "-5"], "error: --capacity-tariff: "),
+    ],
+)
+def test_backtest_cli_ev_options_name_the_flag(args: list[str], prefix: str) -> None:
+    from typer.testing import CliRunner
+
+    from darkstar.cli import app
+
+    result = CliRunner().invoke(app, ["backtest", "--ev", "--days", "1", *args])
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    assert result.stderr.startswith(prefix), result.stderr

@@ -66,6 +66,9 @@ def test_status_describes_the_house_now(client: TestClient, runtime: Runtime) ->
     assert prices["source"].startswith("replayed day-ahead prices")
     assert prices["detail"].startswith("known until ")
     assert prices["fault"] is None
+    # no car and no capacity tariff in the default home
+    assert body["ev"] is None
+    assert body["capacity_tariff"] is None
 
 
 def test_schedule_is_the_written_schedule_json(client: TestClient, runtime: Runtime) -> None:

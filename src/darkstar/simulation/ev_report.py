@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from darkstar.simulation.backtest import BacktestSpec, LoopResult
     from darkstar.simulation.datasets import YearData
 
-__all__ = ["EvRow", "EvRun", "ev_rows", "print_ev_report", "run_ev_variants"]
+__all__ = ["EvRow", "EvRun", "ev_rows", "ev_variants", "print_ev_report", "run_ev_variants"]
 
 _SLOT_H = 0.25
 
@@ -67,6 +67,21 @@ class EvRow:
     plan_ms_mean: float
 
 
+def ev_variants(cfg: DarkstarConfig, spec: BacktestSpec) -> list[tuple[str, BacktestSpec]]:
+    """Return the runs of the experiment, named.
+
+    The smart car, the plain charger, and (with a capacity tariff) the smart car planned
+    without the tariff.
+    """
+    variants = [
+        ("smart", replace(spec, ev=EvPolicy.SMART, peak_aware=True)),
+        ("on_arrival", replace(spec, ev=EvPolicy.ON_ARRIVAL, peak_aware=True)),
+    ]
+    if cfg.grid.capacity_tariff.sek_per_kw_month > 0:
+        variants.append(("smart_unaware", replace(spec, ev=EvPolicy.SMART, peak_aware=False)))
+    return variants
+
+
 def run_ev_variants(
     year: YearData,
     cfg: DarkstarConfig,
@@ -76,13 +91,8 @@ def run_ev_variants(
     timezone: str,
     progress: Callable[[str, int], None] | None = None,
 ) -> list[EvRun]:
-    """Run the smart car, the plain charger, and (with a tariff) the peak-unaware car."""
-    variants = [
-        ("smart", replace(spec, ev=EvPolicy.SMART, peak_aware=True)),
-        ("on_arrival", replace(spec, ev=EvPolicy.ON_ARRIVAL, peak_aware=True)),
-    ]
-    if cfg.grid.capacity_tariff.sek_per_kw_month > 0:
-        variants.append(("smart_peak_unaware", replace(spec, ev=EvPolicy.SMART, peak_aware=False)))
+    """Run every one of :func:`ev_variants` in the closed loop."""
+    variants = ev_variants(cfg, spec)
     runs = []
     for name, variant in variants:
         t0 = time.perf_counter()
@@ -177,7 +187,10 @@ def print_ev_report(console: Console, rows: list[EvRow], *, title: str) -> None:
         "trip short kWh",
         "plan ms",
     ):
-        table.add_column(header, justify="left" if header == "strategy" else "right")
+        if header == "strategy":
+            table.add_column(header, no_wrap=True, min_width=13)
+        else:
+            table.add_column(header, justify="right")
     for r in rows:
         table.add_row(
             r.name,

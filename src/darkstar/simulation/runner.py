@@ -13,7 +13,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from darkstar.errors import InputError
 from darkstar.simulation.backtest import run_backtest
 from darkstar.simulation.datasets import load_year
-from darkstar.simulation.ev_report import EvRow, ev_rows, print_ev_report, run_ev_variants
+from darkstar.simulation.ev_report import (
+    EvRow,
+    ev_rows,
+    ev_variants,
+    print_ev_report,
+    run_ev_variants,
+)
 from darkstar.simulation.report import (
     monthly_costs,
     print_report,
@@ -68,9 +74,7 @@ def run_ev_command(
     first = start_slot(data, start, timezone)
     data = data.window(first, len(data.index))
     n_slots = len(data.index) if days is None else min(len(data.index), days * 96)
-    names = ["smart", "on_arrival"]
-    if cfg.grid.capacity_tariff.sek_per_kw_month > 0:
-        names.append("smart_unaware")
+    names = [name for name, _ in ev_variants(cfg, spec)]
     with _progress(console) as progress:
         tasks = {name: progress.add_task(name, total=n_slots) for name in names}
         runs = run_ev_variants(

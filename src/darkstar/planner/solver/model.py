@@ -360,6 +360,10 @@ class LinearModel:
         status = h.getModelStatus()
         info = h.getInfo()
         termination = h.modelStatusToString(status)
+        if status == highspy.HighsModelStatus.kInterrupt:  # only the soft stop interrupts
+            termination = (
+                f"Soft stop: within {SOFT_STOP_GAP:.0%} of the bound after {SOFT_STOP_S:g} s"
+            )
         has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
         x = np.asarray(h.getSolution().col_value, dtype=np.float64) if has_solution else None
         proven = status == highspy.HighsModelStatus.kOptimal

@@ -276,3 +276,24 @@ def test_car_invariants(
         max(0.0, (target - reached) / 100 * capacity), abs=1e-3
     )
     assert meta["target_met"] is (meta["shortfall_kwh"] <= 1e-3)
+
+
+def test_a_capacity_tariff_never_keeps_the_car_below_its_target() -> None:
+    # the car needs 4 kWh by 02:00 at up to 2 kW: both hours at 2 kW, whatever the
+    # tariff; each hour sets a new peak of 2 kW at 80 SEK/kW/month, one peak counted, so
+    # the plan pays 1 SEK/kWh energy + 80 x 2 = 160 SEK capacity rather than leave 4 kWh
+    # short (the floor penalty alone, 10 x 1 + 10 = 20 SEK/kWh, was below 80 SEK/kWh)
+    request = _request([1.0, 1.0, 1.0], target=40.0, departure=2.0)
+    request["config"]["grid"]["capacity_tariff"] = {
+        "sek_per_kw_month": 80.0,
+        "peaks_counted": 1,
+        "distinct_days": False,
+    }
+    out = plan_request(request, mode="baseline")
+    meta = out.document["meta"]
+    assert meta["ev"]["target_met"] is True
+    assert [r["ev_charging_kw"] for r in out.document["schedule"]] == pytest.approx(
+        [2.0, 2.0, 0.0]
+    )
+    assert meta["capacity_tariff"]["increase_sek"] == pytest.approx(160.0, abs=1e-6)
+    assert _objective(out) == pytest.approx(4.0 + 160.0, abs=OBJ_TOL)

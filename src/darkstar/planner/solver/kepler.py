@@ -85,12 +85,22 @@ _MAX_LAZY_ROUNDS = 3
 def hard_penalty_sek_per_kwh(kin: KeplerInput) -> float:
     """Penalty for breaking the min-SoC floor [SEK/kWh per slot].
 
-    Ten times the largest absolute price plus 10 SEK: any plan that keeps the floor is
+    Ten times the most a kWh can cost, plus 10 SEK: any plan that keeps the floor is
     cheaper than one that breaks it, so the floor is only broken where physics forces it
     (start below the floor, or load above the grid cap). Load shedding costs twice this.
+    The most a kWh can cost is the largest absolute price plus, with a capacity tariff,
+    ``fee / peaks_counted``: a kWh imported in one hour raises that hour's mean import by
+    1 kW, so the month's billed mean by at most 1/N kW (without it, a capacity tariff of
+    80 SEK/kW/month made a car leave below its target to keep a peak down).
     """
     prices = np.concatenate([kin.import_price_sek_per_kwh, kin.export_price_sek_per_kwh])
-    return float(10.0 * np.max(np.abs(prices)) + 10.0)
+    per_kwh = float(np.max(np.abs(prices)))
+    tariff = kin.capacity_tariff
+    if tariff is not None:
+        per_kwh += tariff.fee_sek_per_kw / tariff.peaks_counted * float(
+            np.max(tariff.hour_weight, initial=0.0)
+        )
+    return 10.0 * per_kwh + 10.0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,8 +16,16 @@ from sqlalchemy.exc import IntegrityError
 
 from darkstar.learning.store import Base, Store, StoreError, migrations_config, open_store
 
-TABLES = {"slot_observations", "slot_plans", "plans", "execution_log", "spot_prices"}
-HEAD = "0003_spot_prices"
+TABLES = {
+    "slot_observations",
+    "slot_plans",
+    "plans",
+    "execution_log",
+    "spot_prices",
+    "slot_forecasts",
+    "forecast_models",
+}
+HEAD = "0004_forecasts"
 
 
 def test_open_store_creates_file_and_all_tables(db_path: Path) -> None:

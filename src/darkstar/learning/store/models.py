@@ -19,10 +19,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, MetaData, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "ExecutionLog", "Plan", "SlotObservation", "SlotPlan", "SpotPrice"]
+__all__ = [
+    "Base",
+    "ExecutionLog",
+    "ForecastModel",
+    "Plan",
+    "SlotForecast",
+    "SlotObservation",
+    "SlotPlan",
+    "SpotPrice",
+]
 
 #: Deterministic constraint names, so migrations can refer to them (SQLite batch mode).
 NAMING_CONVENTION = {
@@ -148,3 +157,42 @@ class SpotPrice(Base):
     spot_per_kwh: Mapped[float]
     final: Mapped[bool]
     fetched_at: Mapped[str] = mapped_column(String(_ISO_LEN))
+
+
+class SlotForecast(Base):
+    """One slot of a forecast issued at ``issued_at_utc``: P10/P50/P90 of PV and load."""
+
+    __tablename__ = "slot_forecasts"
+    __table_args__ = (
+        UniqueConstraint("issued_at_utc", "slot_start_utc", name="uq_slot_forecasts_issued_at_utc"),
+        Index("ix_slot_forecasts_slot_start_utc", "slot_start_utc"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    issued_at_utc: Mapped[int]
+    slot_start_utc: Mapped[int]
+    pv_p10_kwh: Mapped[float]
+    pv_p50_kwh: Mapped[float]
+    pv_p90_kwh: Mapped[float]
+    load_p10_kwh: Mapped[float]
+    load_p50_kwh: Mapped[float]
+    load_p90_kwh: Mapped[float]
+    pv_source: Mapped[str] = mapped_column(String(64))
+    load_source: Mapped[str] = mapped_column(String(64))
+
+
+class ForecastModel(Base):
+    """A trained Aurora model (``target`` ``pv`` or ``load``): where its files are, how good."""
+
+    __tablename__ = "forecast_models"
+    __table_args__ = (UniqueConstraint("target", "version", name="uq_forecast_models_target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    target: Mapped[str] = mapped_column(String(8))
+    version: Mapped[str] = mapped_column(String(64))
+    trained_at: Mapped[str] = mapped_column(String(_ISO_LEN))
+    train_start_utc: Mapped[int]
+    train_end_utc: Mapped[int]
+    path: Mapped[str] = mapped_column(String(512))
+    metrics: Mapped[str] = mapped_column(Text)  # JSON text (sorted keys)
+    active: Mapped[bool]

@@ -33,6 +33,8 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (speed and plan q
 app.add_typer(bench_app, name="bench")
 whatif_app = typer.Typer(no_args_is_help=True, help="What-ifs: re-plan with an extra commitment.")
 app.add_typer(whatif_app, name="whatif")
+forecast_app = typer.Typer(no_args_is_help=True, help="Aurora forecasts (load and PV quantiles).")
+app.add_typer(forecast_app, name="forecast")
 
 _EXIT_INPUT = 2
 _EXIT_INTERNAL = 1
@@ -355,6 +357,48 @@ def whatif_export_command(
         typer.echo(json.dumps(result.to_dict(), indent=1, allow_nan=False))
     else:
         print_export_whatif(result)
+
+
+#: Library argument names of the forecast evaluation, as the command line spells them.
+_FORECAST_FLAGS = {
+    "area": "--area",
+    "year": "--year",
+    "profile": "--load",
+    "load_profiles": "--load",
+    "test_months": "--test-months",
+    "seed": "--seed",
+}
+
+
+@forecast_app.command("eval")
+def forecast_eval_command(
+    area: Annotated[str, typer.Option(help="Price area: SE4, DK1, DK2 or DE.")] = "SE4",
+    year: Annotated[int, typer.Option(help="2015 or 2018 (the bundled SMARD years).")] = 2018,
+    load: Annotated[
+        str,
+        typer.Option(help="Load profiles, comma-separated: h25 (BDEW) and SimBench ones (H0-A)."),
+    ] = "H0-A,h25",
+    test_months: Annotated[int, typer.Option(help="Months at the end that are scored.")] = 3,
+    seed: Annotated[int, typer.Option(help="Seed of the forecast errors and of LightGBM.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Walk-forward evaluation of Aurora on the test-bed year (a few minutes)."""
+    _setup_logging(verbose)
+    from darkstar.aurora.evaluate import EvaluationSpec, print_evaluation, run_evaluation
+    from darkstar.aurora.models import TrainingParams
+    from darkstar.simulation.testbed import evaluation_inputs
+
+    profiles = [p.strip() for p in load.split(",") if p.strip()]
+    with _user_errors(flags=_FORECAST_FLAGS, catch_all=not debug):
+        spec = EvaluationSpec(test_months=test_months, params=TrainingParams(seed=seed))
+        inputs = evaluation_inputs(area=area, year=year, load_profiles=profiles, seed=seed)
+        report = run_evaluation(inputs, spec, area=area, year=year, seed=seed, load=profiles)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=1, allow_nan=False))
+    else:
+        print_evaluation(report)
 
 
 @app.command()

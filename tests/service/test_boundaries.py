@@ -13,7 +13,7 @@ PACKAGE = Path(darkstar.__file__).parent
 
 #: Packages that must not import the simulator: the service talks to a World/House, the
 #: web to the service, the executor and house interface to anything that is a house.
-CLEAN = ("service", "web", "executor", "house", "planner", "learning", "sources")
+CLEAN = ("service", "web", "executor", "house", "planner", "learning", "sources", "aurora")
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import darkstar.aurora.evaluate as evaluation
+from darkstar.aurora.corrector import Corrector
+from darkstar.aurora.evaluate import (
+    EvaluationInputs,
+    EvaluationSpec,
+    horizon_slots,
+    retrain_times,
+    run_evaluation,
+    training_mask,
+)
+from darkstar.aurora.features import Site
+from darkstar.aurora.models import TrainingParams
+from darkstar.errors import InputError
+
+
+@pytest.mark.parametrize(
+    ("issue", "slots"),
+    [
+        (datetime(2018, 6, 1, 10, tzinfo=UTC), 144),  # 12:00 CEST -> 36 h
+        (datetime(2018, 10, 27, 10, tzinfo=UTC), 148),  # tomorrow has 25 hours
+        (datetime(2018, 3, 24, 11, tzinfo=UTC), 140),  # tomorrow has 23 hours
+    ],
+)
+def test_horizon_slots_to_end_of_tomorrow(issue: datetime, slots: int, site: Site) -> None:
+    index = horizon_slots(issue, site=site)
+    assert len(index) == slots
+    assert index[0] == pd.Timestamp(issue)
+    end = (index[-1] + timedelta(minutes=15)).tz_convert(site.zone)
+    assert (end.hour, end.minute) == (0, 0)
+
+
+def test_daily_issues_at_local_noon(inputs: EvaluationInputs, issues: list[datetime]) -> None:
+    assert all(i.hour == 11 for i in issues)  # 12:00 CET
+    assert len(issues) == 41  # 42 days of data; the last horizon would run past its end
+    assert issues == sorted(issues)
+
+
+def test_training_mask_excludes_rows_at_or_after_now() -> None:
+    now = datetime(2018, 1, 10, 11, tzinfo=UTC)
+    issued = pd.Series(
+        pd.to_datetime(
+            ["2018-01-09 11:00", "2018-01-09 11:00", "2018-01-10 11:00", "2018-01-08 11:00"],
+            utc=True,
+        )
+    )
+    targets = pd.DatetimeIndex(
+        ["2018-01-10 10:45", "2018-01-10 11:00", "2018-01-10 11:15", "2018-01-09 00:00"], tz="UTC"
+    )
+    assert training_mask(issued, targets, now).tolist() == [True, False, False, True]
+
+
+def test_retrain_times_weekly() -> None:
+    issues = [datetime(2018, 1, d, 11, tzinfo=UTC) for d in range(1, 31)]
+    times = retrain_times(issues, start=issues[9], every=timedelta(days=7))
+    assert [t.day for t in times] == [10, 17, 24]
+
+
+def test_walk_forward_never_trains_on_the_future(
+    inputs: EvaluationInputs, monkeypatch: pytest.MonkeyPatch, fast: TrainingParams
+) -> None:
+    seen: list[tuple[datetime, pd.Timestamp, pd.Timestamp]] = []
+    real = evaluation.fit_corrector
+
+    def spy(frame: pd.DataFrame, actual: pd.Series, **kwargs: Any) -> Corrector:
+        seen.append((kwargs["now"], frame.index.max(), frame["issued_at"].max()))
+        assert actual.index.equals(frame.index)
+        return real(frame, actual, **kwargs)
+
+    monkeypatch.setattr(evaluation, "fit_corrector", spy)
+    spec = EvaluationSpec(test_months=1, params=fast)
+    report = run_evaluation(inputs, spec, note="six weeks")
+    assert len(seen) == 2 * report.n_retrains == 2 * 5  # PV and one load, weekly
+    for now, last_target, last_issue in seen:
+        assert last_target < pd.Timestamp(now)
+        assert last_issue < pd.Timestamp(now)
+    assert report.test_start == "2018-01-11T23:00:00+00:00"  # 12 Jan local midnight
+    names = [s.name for s in report.scores]
+    assert names == ["pv", "load H0-A"]
+    for score in report.scores:
+        assert score.n_issues == 30  # 12 Jan .. 10 Feb
+        assert math.isfinite(score.mae_ratio)
+        assert score.mae_ratio > 0.0
+        assert 0.0 <= score.coverage_pct <= 100.0
+        assert sum(score.used.values()) == 5
+    pv = report.scores[0]
+    assert pv.coverage_slots < pv.n_slots  # nights do not count
+    document = json.loads(json.dumps(report.to_dict()))
+    assert document["info"]["note"] == "six weeks"
+
+
+def test_evaluation_inputs_check_indexes(inputs: EvaluationInputs) -> None:
+    with pytest.raises(InputError, match="load_kw"):
+        dataclasses.replace(inputs, load_kw={"x": inputs.pv_kw.iloc[1:]})
+
+
+def test_evaluation_spec_bounds() -> None:
+    with pytest.raises(InputError, match="test_months"):
+        EvaluationSpec(test_months=0)

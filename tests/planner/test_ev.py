@@ -292,8 +292,6 @@ def test_a_capacity_tariff_never_keeps_the_car_below_its_target() -> None:
     out = plan_request(request, mode="baseline")
     meta = out.document["meta"]
     assert meta["ev"]["target_met"] is True
-    assert [r["ev_charging_kw"] for r in out.document["schedule"]] == pytest.approx(
-        [2.0, 2.0, 0.0]
-    )
+    assert [r["ev_charging_kw"] for r in out.document["schedule"]] == pytest.approx([2.0, 2.0, 0.0])
     assert meta["capacity_tariff"]["increase_sek"] == pytest.approx(160.0, abs=1e-6)
     assert _objective(out) == pytest.approx(4.0 + 160.0, abs=OBJ_TOL)

@@ -97,8 +97,10 @@ def hard_penalty_sek_per_kwh(kin: KeplerInput) -> float:
     per_kwh = float(np.max(np.abs(prices)))
     tariff = kin.capacity_tariff
     if tariff is not None:
-        per_kwh += tariff.fee_sek_per_kw / tariff.peaks_counted * float(
-            np.max(tariff.hour_weight, initial=0.0)
+        per_kwh += (
+            tariff.fee_sek_per_kw
+            / tariff.peaks_counted
+            * float(np.max(tariff.hour_weight, initial=0.0))
         )
     return 10.0 * per_kwh + 10.0
 

@@ -16,7 +16,7 @@ Three kinds of columns:
   minus the run's time;
 - **history** columns (:func:`history_features`, :func:`pv_residual_features`) use
   measurements strictly before ``now``: the series is cut at ``now`` before anything
-  is looked up, so values after ``now`` cannot leak (``tests/aurora`` checks it).
+  is looked up, so values after ``now`` cannot leak (``tests/forecasting`` checks it).
 
 "Same slot d days before" is local wall-clock time: a target at 18:00 local looks at
 18:00 local d days earlier, across daylight-saving changes (the skipped spring hour has

@@ -95,7 +95,8 @@ def test_publish_state_every_sensor_appears_with_its_attributes(
         assert entity_id in states, entity_id
         assert states[entity_id]["state"] == state, entity_id
         assert states[entity_id]["attributes"] == attributes, entity_id
-    assert states["sensor.darkstar_plan_status"]["state"] == "optimal"
+    # "feasible" when the soft stop (2 % after 1 s) ended the solve on a loaded machine
+    assert states["sensor.darkstar_plan_status"]["state"] in {"optimal", "feasible"}
     assert states["sensor.darkstar_savings_today"]["state"] == "unknown"
     assert states["sensor.darkstar_current_action"]["state"] in {
         "charge",

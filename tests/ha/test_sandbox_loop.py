@@ -218,5 +218,7 @@ def test_the_served_loop_publishes_its_plan_into_home_assistant(
     schedule = house.get_state("sensor.darkstar_battery_schedule")
     assert len(schedule.attributes["schedule"]) > 8
     status = house.get_state("sensor.darkstar_plan_status")
-    assert status.state == "optimal"
+    # "feasible" when the soft stop (2 % after 1 s) ended the solve on a loaded machine
+    assert status.state == agent.plan_document["meta"]["status"]
+    assert status.state in {"optimal", "feasible"}
     assert house.get_state("sensor.darkstar_cost_today").attributes["unit_of_measurement"] == "SEK"

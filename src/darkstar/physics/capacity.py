@@ -14,16 +14,24 @@ optimises is what the bill counts.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from datetime import datetime
     from zoneinfo import ZoneInfo
 
     from darkstar.config.models import CapacityTariffConfig
 
-__all__ = ["HourKey", "billed_peak_kw", "capacity_charge_sek", "counted_peaks_kw", "hour_key"]
+__all__ = [
+    "HourKey",
+    "billed_peak_kw",
+    "capacity_charge_sek",
+    "counted_peaks_kw",
+    "hour_key",
+    "month_peaks_kw",
+    "month_start_utc",
+]
 
 HourKey = tuple[int, int, int, int]
 """(local year, local month, local day, local hour x 100 + UTC hour) of one clock hour."""
@@ -81,6 +89,38 @@ def counted_peaks_kw(
         month_values = values[year, month]
         month_values[value_key] = max(month_values.get(value_key, 0.0), weight * kwh)
     return {month: list(v.values()) for month, v in values.items()}
+
+
+def month_start_utc(now: datetime, tz: ZoneInfo) -> datetime:
+    """Return the start of ``now``'s local month, in UTC.
+
+    >>> from datetime import UTC, datetime
+    >>> from zoneinfo import ZoneInfo
+    >>> month_start_utc(datetime(2018, 1, 15, 12, tzinfo=UTC), ZoneInfo("Europe/Stockholm"))
+    datetime.datetime(2017, 12, 31, 23, 0, tzinfo=datetime.timezone.utc)
+    """
+    local = now.astimezone(tz)
+    return datetime(local.year, local.month, 1, tzinfo=tz).astimezone(UTC)
+
+
+def month_peaks_kw(
+    slots: Iterable[tuple[datetime, float]],
+    tariff: CapacityTariffConfig,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    slot_h: float,
+) -> tuple[float, ...]:
+    """Return the counted peak values of ``now``'s month from measured ``(start, import_kw)``.
+
+    ``slots`` are those of the month before ``now`` (today's peak so far is one of the
+    values); empty without a capacity tariff or outside its months.
+    """
+    if tariff.sek_per_kw_month <= 0:
+        return ()
+    local = now.astimezone(tz)
+    values = counted_peaks_kw(slots, tariff, tz=tz, slot_h=slot_h)
+    return tuple(values.get((local.year, local.month), ()))
 
 
 def billed_peak_kw(values: Iterable[float], peaks_counted: int) -> float:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +39,7 @@ from darkstar.learning.store.repository import (
     record_observation,
     record_plan,
 )
-from darkstar.physics.capacity import counted_peaks_kw
+from darkstar.physics.capacity import month_peaks_kw, month_start_utc
 from darkstar.planner.inputs.types import EvState
 from darkstar.planner.output.schedule import write_schedule
 from darkstar.planner.pipeline import PlanMode, generate_schedule
@@ -413,20 +413,16 @@ class AgentLoop:
         (:func:`darkstar.physics.capacity.counted_peaks_kw`); today's peak so far is one of
         them. Empty without a capacity tariff.
         """
-        tariff = self.cfg.grid.capacity_tariff
+        tariff, now = self.cfg.grid.capacity_tariff, self.house.now
         if tariff.sek_per_kw_month <= 0:
-            return ()
-        now = self.house.now
-        local = now.astimezone(self.tz)
-        month_start = datetime(local.year, local.month, 1, tzinfo=self.tz).astimezone(UTC)
-        rows = read_plan_vs_actual(self.store, start=month_start, end=now)
+            return ()  # no store read without a tariff
+        rows = read_plan_vs_actual(self.store, start=month_start_utc(now, self.tz), end=now)
         slots = [
             (r.slot_start, r.observed.grid_import_kwh / _SLOT_H)
             for r in rows
             if r.observed is not None
         ]
-        values = counted_peaks_kw(slots, tariff, tz=self.tz, slot_h=_SLOT_H)
-        return tuple(values.get((local.year, local.month), ()))
+        return month_peaks_kw(slots, tariff, now=now, tz=self.tz, slot_h=_SLOT_H)
 
     def pin_at(self, soc_percent: float) -> PlannerInput:
         """Build the planner input from the next slot on, with what the world knows now.

@@ -24,15 +24,10 @@ from darkstar.learning.store import open_store
 from darkstar.learning.store.repository import DailyMetrics, daily_metrics, last_observation
 from darkstar.service.agent import DB_FILE, SLOT, AgentLoop, AgentTick
 from darkstar.service.prices import PriceBook, PriceSource, tariff_spec
-from darkstar.simulation.backtest import (
-    EV_START_SOC_PERCENT,
-    car_slots,
-    draw_litres,
-    house_spec,
-)
-from darkstar.simulation.datasets import ev_trips, load_year
+from darkstar.simulation.backtest import commuting_car, draw_litres, house_spec
+from darkstar.simulation.datasets import load_year
 from darkstar.simulation.entities import SIM_HOUSE_ENTITIES, SimEntity
-from darkstar.simulation.house import EvSpec, SimulatedHouse
+from darkstar.simulation.house import SimulatedHouse
 from darkstar.simulation.world import SimulatedWorld
 
 if TYPE_CHECKING:
@@ -189,19 +184,9 @@ def open_agent(
     spec = house_spec(cfg, initial_soc_percent=soc_percent, water=water)
     car = None
     if cfg.system.has_ev:  # the commuting car of the backtest, over the whole data year
-        first_day = year.index[0].tz_convert(DATA_TIMEZONE).date()
-        trips = ev_trips(start=first_day, days=len(year.index) // 96 + 1, seed=0)
-        car = car_slots(trips, year.index)
-        spec = replace(
-            spec,
-            ev=EvSpec(
-                capacity_kwh=cfg.ev.capacity_kwh,
-                max_charge_kw=cfg.ev.max_charge_kw,
-                initial_soc_percent=EV_START_SOC_PERCENT,
-                initial_plugged=bool(car.plugged[(start - year.index[0]) // SLOT]),
-                charge_efficiency=cfg.ev.charge_efficiency,
-            ),
-        )
+        first = (start - year.index[0]) // SLOT
+        car, ev = commuting_car(cfg, year.index, seed=0, timezone=DATA_TIMEZONE, first=first)
+        spec = replace(spec, ev=ev)
     house = SimulatedHouse(spec, start=start, keep_history=True)
     draws = draw_litres(year, cfg, len(year.index), DATA_TIMEZONE) if water else None
     book = (

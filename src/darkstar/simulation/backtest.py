@@ -32,7 +32,7 @@ from darkstar.executor.controller import (
     idle_command,
 )
 from darkstar.executor.dispatcher import write_command
-from darkstar.physics.capacity import counted_peaks_kw
+from darkstar.physics.capacity import month_peaks_kw, month_start_utc
 from darkstar.planner.inputs.types import EvState, PlannerInput, PlannerState, SlotData
 from darkstar.planner.pipeline import PlanMode, generate_schedule
 from darkstar.planner.scheduling.terminal_value import persistence_extension
@@ -72,6 +72,7 @@ __all__ = [
     "TerminalPolicy",
     "apply_command",
     "car_slots",
+    "commuting_car",
     "house_spec",
     "known_price_end",
     "on_arrival_charging_kw",
@@ -293,6 +294,32 @@ def car_slots(trips: list[EvTrip], index: pd.DatetimeIndex) -> CarSlots:
     return CarSlots(plugged=plugged, trip_kwh=trip_kwh)
 
 
+def commuting_car(
+    cfg: DarkstarConfig,
+    index: pd.DatetimeIndex,
+    *,
+    seed: int,
+    timezone: str,
+    first: int = 0,
+) -> tuple[CarSlots, EvSpec]:
+    """Return the commuting car over ``index``: its slots and its spec.
+
+    The slots place the bundled seeded trips; the spec is ``config.ev``'s car at
+    :data:`EV_START_SOC_PERCENT`, plugged in as in slot ``first``.
+    """
+    first_day = index[0].tz_convert(timezone).date()
+    trips = ev_trips(start=first_day, days=len(index) // 96 + 2, seed=seed, timezone=timezone)
+    car = car_slots(trips, index)
+    spec = EvSpec(
+        capacity_kwh=cfg.ev.capacity_kwh,
+        max_charge_kw=cfg.ev.max_charge_kw,
+        initial_soc_percent=EV_START_SOC_PERCENT,
+        initial_plugged=bool(car.plugged[first]),
+        charge_efficiency=cfg.ev.charge_efficiency,
+    )
+    return car, spec
+
+
 def on_arrival_charging_kw(
     car: CarSlots,
     cfg: DarkstarConfig,
@@ -443,16 +470,11 @@ def _month_peaks_kw(
     tz: ZoneInfo,
 ) -> tuple[float, ...]:
     """Return the counted peaks of ``now``'s month measured before it (today's so far too)."""
-    tariff = cfg.grid.capacity_tariff
-    if tariff.sek_per_kw_month <= 0:
-        return ()
-    local = now.astimezone(tz)
-    month_start = datetime(local.year, local.month, 1, tzinfo=tz).astimezone(UTC)
-    a = max(0, (month_start - index[0].to_pydatetime()) // _SLOT)
-    b = (now - index[0].to_pydatetime()) // _SLOT
+    first = index[0].to_pydatetime()
+    a = max(0, (month_start_utc(now, tz) - first) // _SLOT)
+    b = (now - first) // _SLOT
     slots = zip(index[a:b].to_pydatetime(), import_kw[a:b].tolist(), strict=True)
-    values = counted_peaks_kw(slots, tariff, tz=tz, slot_h=_SLOT_H)
-    return tuple(values.get((local.year, local.month), ()))
+    return month_peaks_kw(slots, cfg.grid.capacity_tariff, now=now, tz=tz, slot_h=_SLOT_H)
 
 
 def run_loop(
@@ -495,20 +517,9 @@ def run_loop(
     smart = spec.ev is EvPolicy.SMART and strategy == "kepler"
     spec_house = house_spec(cfg, initial_soc_percent=start_soc, water=spec.water)
     if spec.ev is not None:
-        first_day = index[0].tz_convert(tz).date()
-        trips = ev_trips(start=first_day, days=n_slots // 96 + 2, seed=spec.seed, timezone=timezone)
-        car = car_slots(trips, index[:n_slots])
+        car, ev_spec = commuting_car(cfg, index[:n_slots], seed=spec.seed, timezone=timezone)
         ev_start_kwh = cfg.ev.capacity_kwh * EV_START_SOC_PERCENT / 100.0
-        spec_house = replace(
-            spec_house,
-            ev=EvSpec(
-                capacity_kwh=cfg.ev.capacity_kwh,
-                max_charge_kw=cfg.ev.max_charge_kw,
-                initial_soc_percent=EV_START_SOC_PERCENT,
-                initial_plugged=bool(car.plugged[0]),
-                charge_efficiency=cfg.ev.charge_efficiency,
-            ),
-        )
+        spec_house = replace(spec_house, ev=ev_spec)
         if not smart:
             plain_kw = np.zeros(len(index))
             plain_kw[:n_slots] = on_arrival_charging_kw(

@@ -209,7 +209,13 @@ def backtest(
     year: Annotated[int, typer.Option(help="2015 or 2018 (the bundled SMARD years).")] = 2018,
     days: Annotated[int | None, typer.Option(help="Run only the first N days.")] = None,
     replan_minutes: Annotated[int, typer.Option(help="Minutes between plans.")] = 60,
-    forecast: Annotated[str, typer.Option(help="perfect, noisy or aurora.")] = "perfect",
+    forecast: Annotated[
+        str,
+        typer.Option(
+            help="perfect, noisy, aurora or naive; several comma-separated (e.g. "
+            "perfect,aurora,naive) run Kepler once per forecast on the same year."
+        ),
+    ] = "perfect",
     price_horizon: Annotated[str, typer.Option(help="dayahead or 48h.")] = "dayahead",
     terminal: Annotated[str, typer.Option(help="persistence or zero.")] = "persistence",
     seed: Annotated[int, typer.Option(help="Seed of the forecast noise.")] = 0,
@@ -254,10 +260,16 @@ def backtest(
     )
     from darkstar.simulation.runner import run_backtest_command, run_ev_command
 
-    if forecast == "aurora":
-        raise _fail("--forecast: 'aurora' needs the Aurora forecaster, which is not built yet")
+    kinds = [k.strip() for k in forecast.split(",")]
+    for kind in kinds:
+        if kind not in {e.value for e in ForecastKind}:
+            allowed = ", ".join(e.value for e in ForecastKind)
+            raise _fail(f"--forecast: must be one of {allowed}, got {kind!r}")
+    if len(set(kinds)) != len(kinds):
+        raise _fail(f"--forecast: each forecast once, got {forecast!r}")
+    if ev and not {"perfect", "noisy"}.issuperset(kinds[:1]) or ev and len(kinds) > 1:
+        raise _fail("--forecast: --ev runs one forecast, perfect or noisy")
     choices = {
-        "--forecast": (forecast, ForecastKind),
         "--price-horizon": (price_horizon, PriceHorizon),
         "--terminal": (terminal, TerminalPolicy),
     }
@@ -283,7 +295,7 @@ def backtest(
     with _user_errors(flags=flags):
         spec = BacktestSpec(
             replan_minutes=replan_minutes,
-            forecast=ForecastKind(forecast),
+            forecast=ForecastKind(kinds[0]),
             price_horizon=PriceHorizon(price_horizon),
             terminal=TerminalPolicy(terminal),
             seed=seed,
@@ -313,6 +325,7 @@ def backtest(
             out_dir=out_dir,
             load_profile=load,
             start=first_day,
+            forecasts=[ForecastKind(k) for k in kinds],
         )
 
 

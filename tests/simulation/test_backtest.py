@@ -558,7 +558,19 @@ def test_backtest_cli_two_days_writes_report(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "prefix"),
     [
-        pytest.param(["--forecast", "aurora"], "error: --forecast: 'aurora'", id="aurora"),
+        pytest.param(
+            ["--forecast", "oracle"],
+            "error: --forecast: must be one of perfect, noisy, aurora, naive, got 'oracle'",
+            id="forecast_unknown",
+        ),
+        pytest.param(
+            ["--forecast", "aurora,aurora"], "error: --forecast: each forecast once", id="twice"
+        ),
+        pytest.param(
+            ["--forecast", "aurora", "--ev"],
+            "error: --forecast: --ev runs one forecast, perfect or noisy",
+            id="ev_aurora",
+        ),
         pytest.param(["--days", "0"], "error: --days: must be >= 1", id="days_0"),
         pytest.param(["--days", "-3"], "error: --days: must be >= 1", id="days_negative"),
         pytest.param(

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BacktestRun",
     "BacktestSpec",
+    "BandForecast",
     "CarSlots",
     "EvDeparture",
     "EvPolicy",
@@ -69,6 +70,7 @@ __all__ = [
     "ForecastKind",
     "LoopResult",
     "PriceHorizon",
+    "SlotForecaster",
     "TerminalPolicy",
     "apply_command",
     "car_slots",
@@ -96,6 +98,10 @@ class ForecastKind(StrEnum):
 
     PERFECT = "perfect"
     NOISY = "noisy"
+    AURORA = "aurora"
+    """Aurora, walk-forward on the test bed (:mod:`darkstar.simulation.bed_forecasts`)."""
+    NAIVE = "naive"
+    """The baselines: load = same slot of the last 7 days, PV = the physics prior."""
 
 
 class PriceHorizon(StrEnum):
@@ -346,15 +352,47 @@ def on_arrival_charging_kw(
     return out
 
 
+@dataclass(frozen=True, kw_only=True)
+class BandForecast:
+    """PV and load per slot: P50 and, when the forecaster has them, P10 and P90 [kW]."""
+
+    pv_kw: NDArray[np.float64]
+    load_kw: NDArray[np.float64]
+    pv_p10_kw: NDArray[np.float64] | None = None
+    pv_p90_kw: NDArray[np.float64] | None = None
+    load_p10_kw: NDArray[np.float64] | None = None
+    load_p90_kw: NDArray[np.float64] | None = None
+
+
+class SlotForecaster(Protocol):
+    """What the loop's planner is told about PV and load."""
+
+    def forecast(self, year: YearData, first: int, last: int) -> BandForecast:
+        """Return the forecast of slots ``first`` to ``last`` of ``year`` at slot ``first``."""
+        ...
+
+
 class Forecaster:
     """PV and load forecasts: the actual values, or the actual values with seeded noise."""
 
     def __init__(self, spec: BacktestSpec, n: int) -> None:
+        if spec.forecast not in (ForecastKind.PERFECT, ForecastKind.NOISY):
+            raise InputError(
+                "forecast",
+                f"{spec.forecast!s} needs the test bed's forecaster (BedForecasts)",
+            )
         rng = np.random.default_rng(spec.seed)
         noisy = spec.forecast is ForecastKind.NOISY
         scale = spec.noise_frac if noisy else 0.0
         self.pv_factor = np.clip(1.0 + scale * rng.standard_normal(n), 0.0, None)
         self.load_factor = np.clip(1.0 + scale * rng.standard_normal(n), 0.0, None)
+
+    def forecast(self, year: YearData, first: int, last: int) -> BandForecast:
+        """Return the actual PV and load of the slots, times the noise factors (P50 only)."""
+        return BandForecast(
+            pv_kw=year.pv_kw.to_numpy()[first:last] * self.pv_factor[first:last],
+            load_kw=year.load_kw.to_numpy()[first:last] * self.load_factor[first:last],
+        )
 
 
 #: A planner returns the schedule rows and the time it spent planning [ms].
@@ -398,7 +436,7 @@ def planner_input(
     end: int,
     soc_percent: float,
     tz: ZoneInfo,
-    forecaster: Forecaster,
+    forecaster: SlotForecaster,
     spec: BacktestSpec,
     water_heated_today_kwh: float = 0.0,
     prices: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
@@ -425,10 +463,17 @@ def planner_input(
         exp = np.r_[exp, persistence_extension(all_exp[:end], slots_per_day=96, days=days)]
     last = min(first + len(imp), len(index))
     imp, exp = imp[: last - first], exp[: last - first]
-    pv = year.pv_kw.to_numpy()[first:last] * forecaster.pv_factor[first:last] * _SLOT_H
-    load = year.load_kw.to_numpy()[first:last] * forecaster.load_factor[first:last] * _SLOT_H
-    if extra_load_kw is not None:
-        load = load + extra_load_kw[first:last] * _SLOT_H
+    fc = forecaster.forecast(year, first, last)
+    extra = np.zeros(last - first) if extra_load_kw is None else extra_load_kw[first:last]
+
+    def kwh(kw: NDArray[np.float64] | None, add: NDArray[np.float64] | None = None) -> list[Any]:
+        if kw is None:
+            return [None] * (last - first)
+        return [float(v) for v in (kw + (0.0 if add is None else add)) * _SLOT_H]
+
+    pv, pv10, pv90 = kwh(fc.pv_kw), kwh(fc.pv_p10_kw), kwh(fc.pv_p90_kw)
+    load = kwh(fc.load_kw, extra)
+    load10, load90 = kwh(fc.load_p10_kw, extra), kwh(fc.load_p90_kw, extra)
     slots = tuple(
         SlotData(
             start=index[first + i].to_pydatetime(),
@@ -436,6 +481,10 @@ def planner_input(
             export_price_sek_per_kwh=float(exp[i]),
             pv_forecast_kwh=float(pv[i]),
             load_forecast_kwh=float(load[i]),
+            pv_p10_kwh=pv10[i],
+            pv_p90_kwh=pv90[i],
+            load_p10_kwh=load10[i],
+            load_p90_kwh=load90[i],
         )
         for i in range(last - first)
     )
@@ -486,6 +535,7 @@ def run_loop(
     n_slots: int,
     timezone: str = "Europe/Stockholm",
     progress: Callable[[int], None] | None = None,
+    forecaster: SlotForecaster | None = None,
 ) -> LoopResult:
     """Run one strategy (``kepler``, ``heuristic`` or ``no_battery``) in the closed loop.
 
@@ -498,6 +548,9 @@ def run_loop(
     the other strategies with a plain charger (``on_arrival``). With a capacity tariff in
     ``cfg`` each plan gets the month's peaks measured so far; ``spec.peak_aware=False``
     plans as if there were no such tariff.
+
+    ``forecaster`` tells the planner PV and load (default: ``spec.forecast``'s perfect or
+    noisy forecasts of the year's actual values).
     """
     tz = ZoneInfo(timezone)
     cfg = cfg.model_copy(
@@ -527,7 +580,8 @@ def run_loop(
             )
     house = SimulatedHouse(spec_house, start=index[0].to_pydatetime())
     entities = SIM_HOUSE_ENTITIES if car is None else SIM_HOUSE_ENTITIES_EV
-    forecaster = Forecaster(spec, len(index))
+    if forecaster is None:
+        forecaster = Forecaster(spec, len(index))
     planner = _kepler_planner(plan_cfg) if strategy == "kepler" else _heuristic_planner(cfg)
     draws_l = draw_litres(year, cfg, n_slots, timezone) if spec.water else np.zeros(n_slots)
     setpoints = WaterHeaterSetpoints() if spec.water else None
@@ -724,21 +778,32 @@ def run_backtest(
     n_slots: int,
     timezone: str = "Europe/Stockholm",
     progress: Callable[[str, int], None] | None = None,
+    forecasters: Mapping[str, SlotForecaster] | None = None,
 ) -> BacktestRun:
     """Run no battery, the heuristic and Kepler in the loop, and the perfect-foresight plan.
 
-    ``progress(strategy, slots_done)`` is called as the loops advance.
+    ``forecasters`` (name -> forecaster, default ``spec.forecast``'s): with one, the loops
+    are ``no_battery``, ``heuristic`` and ``kepler``; with several, the heuristic runs on
+    the first and Kepler on each (``kepler_<name>``), so forecasts are compared on the
+    same plans. ``progress(strategy, slots_done)`` is called as the loops advance.
     """
+    if forecasters is None:
+        forecasters = {spec.forecast.value: Forecaster(spec, len(year.index))}
+    if not forecasters:
+        raise InputError("forecasters", "give at least one")
+    names = list(forecasters)
+    loops = [("no_battery", "no_battery", names[0]), ("heuristic", "heuristic", names[0])]
+    loops += [("kepler" if len(names) == 1 else f"kepler_{name}", "kepler", name) for name in names]
     results: dict[str, LoopResult] = {}
     seconds: dict[str, float] = {}
-    for strategy in ("no_battery", "heuristic", "kepler"):
+    for label, strategy, forecast in loops:
         t0 = time.perf_counter()
 
-        def report(done: int, strategy: str = strategy) -> None:
+        def report(done: int, label: str = label) -> None:
             if progress is not None:
-                progress(strategy, done)
+                progress(label, done)
 
-        results[strategy] = run_loop(
+        result = run_loop(
             year,
             cfg,
             spec,
@@ -746,8 +811,10 @@ def run_backtest(
             n_slots=n_slots,
             timezone=timezone,
             progress=report,
+            forecaster=forecasters[forecast],
         )
-        seconds[strategy] = time.perf_counter() - t0
+        results[label] = replace(result, name=label)
+        seconds[label] = time.perf_counter() - t0
     # a whole-period MILP with water or car binaries is no quick reference
     if not spec.water and spec.ev is None:
         t0 = time.perf_counter()

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from darkstar.errors import InputError
-from darkstar.simulation.backtest import run_backtest
+from darkstar.simulation.backtest import Forecaster, ForecastKind, run_backtest
+from darkstar.simulation.bed_forecasts import BedForecasts
 from darkstar.simulation.datasets import load_year
 from darkstar.simulation.ev_report import (
     EvRow,
@@ -21,19 +25,23 @@ from darkstar.simulation.ev_report import (
     run_ev_variants,
 )
 from darkstar.simulation.report import (
+    StrategyMetrics,
     monthly_costs,
     print_report,
     strategy_metrics,
     write_chart,
     write_csv,
 )
+from darkstar.simulation.testbed import forecast_year
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from darkstar.config.models import DarkstarConfig
-    from darkstar.simulation.backtest import BacktestSpec
+    from darkstar.simulation.backtest import BacktestSpec, SlotForecaster
     from darkstar.simulation.datasets import YearData
+    from darkstar.simulation.testbed import ForecastYear
 
 __all__ = ["run_backtest_command", "run_ev_command", "start_slot"]
 
@@ -105,6 +113,48 @@ def run_ev_command(
     return rows
 
 
+def _forecaster(
+    kind: ForecastKind, spec: BacktestSpec, data: YearData, bed: ForecastYear | None
+) -> SlotForecaster:
+    """Return the loop's forecaster of ``kind`` (Aurora and naive on the whole bed year)."""
+    if kind in (ForecastKind.AURORA, ForecastKind.NAIVE):
+        if bed is None:
+            raise InputError("forecast", f"{kind.value} runs on the test-bed year")
+        return BedForecasts(bed, naive=kind is ForecastKind.NAIVE)
+    return Forecaster(replace(spec, forecast=kind), len(data.index))
+
+
+def _print_forecasts(
+    console: Console, metrics: list[StrategyMetrics], forecasters: Mapping[str, SlotForecaster]
+) -> None:
+    """Print each Kepler loop's share of the perfect-forecast loop's savings; retrainings."""
+    saved = {m.name: m.savings_sek for m in metrics}
+    perfect = saved.get("kepler_perfect")
+    if perfect is not None and perfect > 0:
+        shares = ", ".join(
+            f"{name.removeprefix('kepler_')} {100.0 * value / perfect:.1f} %"
+            for name, value in saved.items()
+            if name.startswith("kepler_")
+        )
+        console.print(f"share of the perfect-forecast loop's savings: {shares}")
+    elif perfect is not None:
+        console.print(
+            f"share of the perfect-forecast loop's savings: none (it saved {perfect:.2f} SEK)"
+        )
+    for forecaster in forecasters.values():
+        if isinstance(forecaster, BedForecasts) and forecaster.trainings:
+            trainings = forecaster.trainings
+            used = Counter(
+                f"pv {t.used['pv']}, load {t.used['load']}" for t in trainings
+            ).most_common()
+            seconds = [t.seconds for t in trainings]
+            console.print(
+                f"{forecaster.name}: {len(trainings)} retrainings, fit {np.mean(seconds):.1f} s "
+                f"mean / {max(seconds):.1f} s max; issues {forecaster.issue_s:.0f} s; used: "
+                + "; ".join(f"{k} x{v}" for k, v in used)
+            )
+
+
 def _progress(console: Console) -> Progress:
     return Progress(
         TextColumn("{task.description:>18}"),
@@ -128,18 +178,30 @@ def run_backtest_command(
     timezone: str = "Europe/Stockholm",
     load_profile: str = "h25",
     console: Console | None = None,
+    forecasts: Sequence[ForecastKind] = (),
 ) -> None:
-    """Run the whole backtest and write ``backtest.csv``, ``backtest.png``, ``backtest.html``."""
+    """Run the whole backtest and write ``backtest.csv``, ``backtest.png``, ``backtest.html``.
+
+    ``forecasts`` (default ``spec.forecast``): with ``aurora`` or ``naive`` among them the
+    year is the Aurora test bed's (:func:`forecast_year`: the house's true PV, which the
+    configured arrays do not describe exactly, and weather forecasts), for every loop.
+    """
     console = console or Console(width=140)
     t0 = time.perf_counter()
-    data = load_year(area=area, year=year, timezone=timezone, load_profile=load_profile)
+    kinds = list(forecasts) or [spec.forecast]
+    bed = None
+    if {ForecastKind.AURORA, ForecastKind.NAIVE} & set(kinds):
+        bed = forecast_year(area=area, year=year, load_profile=load_profile, seed=spec.seed)
+        data = bed.data
+    else:
+        data = load_year(area=area, year=year, timezone=timezone, load_profile=load_profile)
     data = data.window(start_slot(data, start, timezone), len(data.index))
     n_slots = len(data.index) if days is None else min(len(data.index), days * 96)
+    forecasters = {k.value: _forecaster(k, spec, data, bed) for k in kinds}
+    names = ["no_battery", "heuristic"]
+    names += ["kepler"] if len(kinds) == 1 else [f"kepler_{k.value}" for k in kinds]
     with _progress(console) as progress:
-        tasks = {
-            name: progress.add_task(name, total=n_slots)
-            for name in ("no_battery", "heuristic", "kepler")
-        }
+        tasks = {name: progress.add_task(name, total=n_slots) for name in names}
         run = run_backtest(
             data,
             cfg,
@@ -147,16 +209,20 @@ def run_backtest_command(
             n_slots=n_slots,
             timezone=timezone,
             progress=lambda name, done: progress.advance(tasks[name], done),
+            forecasters=forecasters,
         )
     metrics = strategy_metrics(run.results, data, cfg, n_slots=n_slots, timezone=timezone)
     monthly = monthly_costs(run.results, data, cfg, n_slots=n_slots, timezone=timezone)
     title = (
         f"Backtest {area} {year}{f' from {start}' if start else ''}, {n_slots / 96:.0f} days, "
         f"replan {spec.replan_minutes} min, "
-        f"forecast {spec.forecast}, prices {spec.price_horizon}, terminal {spec.terminal}, "
+        f"forecast {','.join(k.value for k in kinds)}"
+        f"{' (test-bed year)' if bed is not None else ''}, prices {spec.price_horizon}, "
+        f"terminal {spec.terminal}, "
         f"load {load_profile}"
     )
     print_report(console, metrics, monthly, title=title)
+    _print_forecasts(console, metrics, forecasters)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(out_dir / "backtest.csv", run.results, data, n_slots=n_slots, timezone=timezone)
     write_chart(

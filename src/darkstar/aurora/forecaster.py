@@ -1,0 +1,256 @@
+"""Aurora as a running forecaster: issue forecasts from what is known, retrain on schedule.
+
+Owns the life of a forecaster in time, for the closed-loop backtest and the agent:
+
+- :meth:`AuroraForecaster.issue` builds the feature rows of every target slot from the
+  weather run and the measurements known at the issue time, predicts P10/P50/P90 with
+  the current correctors and keeps the rows (a running system's own history) to learn
+  from later;
+- it retrains both targets (:func:`~darkstar.aurora.corrector.fit_corrector`: prior,
+  residual or model, by history length and validation) when :attr:`retrain_every` has
+  passed, on the kept rows whose target slot was measured before the retraining;
+- ``naive=True`` never learns: load = the same slot of the last 7 days averaged, PV =
+  the physics prior on the forecast weather (the baselines of ``darkstar forecast eval``).
+
+Rows kept for training are those of issues at least :attr:`TRAIN_ISSUE_SPACING` apart
+and with targets less than :data:`TRAIN_MAX_HORIZON` ahead: the planner's horizon, at
+half the issues (a year of four issues a day would be twice the rows for little news).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
+
+from darkstar.aurora.calibration import QUANTILE_COLUMNS
+from darkstar.aurora.corrector import DEFAULT_LOAD_KW, Corrector, Stage, fit_corrector
+from darkstar.aurora.features import build_load_features, build_pv_features, check_slots
+from darkstar.aurora.models import Target, TrainingParams
+from darkstar.errors import InputError
+
+if TYPE_CHECKING:
+    from darkstar.aurora.features import PriorPv, Site
+
+__all__ = [
+    "TRAIN_ISSUE_SPACING",
+    "TRAIN_MAX_HORIZON",
+    "AuroraForecaster",
+    "Issued",
+    "Training",
+    "quantile_arrays",
+]
+
+logger = logging.getLogger(__name__)
+
+TRAIN_MAX_HORIZON: Final = timedelta(hours=48)
+"""Targets further ahead than this are forecast but not trained on (the day-ahead plan
+looks at most to the end of tomorrow; beyond it the lead feature saturates). [h]"""
+
+TRAIN_ISSUE_SPACING: Final = timedelta(hours=11)
+"""Issues kept for training are at least this far apart: two of the four daily weather
+runs. [h]"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Issued:
+    """One issued forecast: P10/P50/P90 of PV and load per target slot [kW].
+
+    ``used`` names what produced each target (``prior``, ``residual``, ``model``) and
+    ``version`` the retraining it came from (ISO time, or ``"none"`` before the first).
+    """
+
+    issued_at: datetime
+    pv: pd.DataFrame
+    load: pd.DataFrame
+    used: dict[str, str]
+    version: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Training:
+    """One retraining: when, what each target uses, how long it took [s]."""
+
+    at: datetime
+    used: dict[str, str]
+    seconds: float
+    rows: dict[str, int]
+
+
+@dataclass(kw_only=True)
+class _Rows:
+    frames: list[pd.DataFrame] = field(default_factory=list)
+    last_kept: datetime | None = None
+
+
+class AuroraForecaster:
+    """Walk-forward Aurora over one house.
+
+    Parameters
+    ----------
+    site : Site
+        Location, clock and holidays.
+    prior : callable
+        The physics prior: hourly weather frame in, hourly PV [kW] out.
+    history_start : datetime
+        The first measurement of the house (tz-aware): sets the corrector's stage.
+    retrain_every : timedelta
+        Time between retrainings (>= 1 day).
+    params : TrainingParams, optional
+        LightGBM settings.
+    naive : bool
+        Forecast with the baselines only; never train.
+    default_load_kw : float
+        Load P50 before any history. [kW]
+    """
+
+    def __init__(
+        self,
+        *,
+        site: Site,
+        prior: PriorPv,
+        history_start: datetime,
+        retrain_every: timedelta = timedelta(days=7),
+        params: TrainingParams | None = None,
+        naive: bool = False,
+        default_load_kw: float = DEFAULT_LOAD_KW,
+    ) -> None:
+        if history_start.tzinfo is None:
+            raise InputError("history_start", "must be timezone-aware")
+        if retrain_every < timedelta(days=1):
+            raise InputError("retrain_every", f"must be >= 1 day, got {retrain_every}")
+        self.site, self.prior, self.naive = site, prior, naive
+        self.history_start, self.retrain_every = history_start, retrain_every
+        self.params = params or TrainingParams()
+        self.default_load_kw = default_load_kw
+        self.correctors = {
+            t: Corrector(
+                target=t, stage=Stage.PRIOR, used=Stage.PRIOR, default_load_kw=default_load_kw
+            )
+            for t in (Target.PV, Target.LOAD)
+        }
+        self.trainings: list[Training] = []
+        self._rows = {Target.PV: _Rows(), Target.LOAD: _Rows()}
+        self._version = "none"
+
+    @property
+    def version(self) -> str:
+        """The retraining the current forecasts come from (ISO time, ``"none"`` before)."""
+        return self._version
+
+    def due(self, now: datetime) -> bool:
+        """Whether a retraining is due at ``now``."""
+        if self.naive:
+            return False
+        if not self.trainings:
+            return True
+        return now >= self.trainings[-1].at + self.retrain_every
+
+    def issue(
+        self,
+        now: datetime,
+        index: pd.DatetimeIndex,
+        *,
+        run: pd.DataFrame,
+        pv_kw: pd.Series,
+        load_kw: pd.Series,
+        prior_history_kw: pd.Series,
+        slots: pd.DataFrame | None = None,
+    ) -> Issued:
+        """Forecast ``index`` at ``now`` (retraining first when due) and keep the rows.
+
+        Parameters
+        ----------
+        now : datetime
+            Issue time (tz-aware).
+        index : pandas.DatetimeIndex
+            Target slots (UTC, 15 minutes).
+        run : pandas.DataFrame
+            The newest weather run at ``now``.
+        pv_kw, load_kw : pandas.Series
+            Measured PV and load per slot; values at or after ``now`` are never used. [kW]
+        prior_history_kw : pandas.Series
+            The prior per past slot as forecast then. [kW]
+        slots : pandas.DataFrame, optional
+            Precomputed slot features over a superset of ``index`` (speed only).
+
+        Returns
+        -------
+        Issued
+        """
+        check_slots(index, field="index")
+        if self.due(now):
+            self.retrain(now, pv_kw=pv_kw, load_kw=load_kw)
+        pv = build_pv_features(
+            now=now,
+            index=index,
+            pv_kw=pv_kw,
+            prior_history_kw=prior_history_kw,
+            run=run,
+            prior=self.prior,
+            site=self.site,
+            slots=slots,
+        )
+        load = build_load_features(
+            now=now, index=index, load_kw=load_kw, run=run, site=self.site, slots=slots
+        )
+        self._keep(Target.PV, now, pv)
+        self._keep(Target.LOAD, now, load)
+        return Issued(
+            issued_at=now,
+            pv=self.correctors[Target.PV].predict(pv),
+            load=self.correctors[Target.LOAD].predict(load),
+            used={str(t): c.used.value for t, c in self.correctors.items()},
+            version=self._version,
+        )
+
+    def _keep(self, target: Target, now: datetime, frame: pd.DataFrame) -> None:
+        rows = self._rows[target]
+        if self.naive or (rows.last_kept and now - rows.last_kept < TRAIN_ISSUE_SPACING):
+            return
+        near = frame.index < pd.Timestamp(now + TRAIN_MAX_HORIZON)
+        rows.frames.append(frame.loc[near].assign(issued_at=pd.Timestamp(now)))
+        rows.last_kept = now
+
+    def retrain(self, now: datetime, *, pv_kw: pd.Series, load_kw: pd.Series) -> Training:
+        """Refit both targets on the kept rows measured before ``now``."""
+        started = time.perf_counter()
+        counts = {}
+        for target, series in ((Target.PV, pv_kw), (Target.LOAD, load_kw)):
+            frames = self._rows[target].frames
+            empty = pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC"))
+            frame = pd.concat(frames) if frames else empty
+            measured = frame.index < pd.Timestamp(now)
+            frame = frame.loc[measured]
+            actual = series.reindex(frame.index)
+            counts[str(target)] = len(frame)
+            self.correctors[target] = fit_corrector(
+                frame,
+                actual,
+                target=target,
+                now=now,
+                history_start=self.history_start,
+                timezone=self.site.timezone,
+                params=self.params,
+                default_load_kw=self.default_load_kw,
+            )
+        training = Training(
+            at=now,
+            used={str(t): c.used.value for t, c in self.correctors.items()},
+            seconds=time.perf_counter() - started,
+            rows=counts,
+        )
+        self.trainings.append(training)
+        self._version = pd.Timestamp(now).isoformat()
+        logger.info("aurora retrained at %s: %s", now, training)
+        return training
+
+
+def quantile_arrays(frame: pd.DataFrame, index: pd.DatetimeIndex) -> np.ndarray:
+    """Return the P10/P50/P90 of ``frame`` on ``index`` as an (n, 3) array; NaN if missing."""
+    return np.asarray(frame.reindex(index).loc[:, list(QUANTILE_COLUMNS)].to_numpy(float))

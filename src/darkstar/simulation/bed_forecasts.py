@@ -1,0 +1,175 @@
+"""Aurora and the naive baselines as the closed-loop backtest's forecasters.
+
+Owns the bridge between the Aurora test bed's year (:mod:`darkstar.simulation.testbed`)
+and the loop (:mod:`darkstar.simulation.backtest`): :class:`BedForecasts` issues a
+forecast of PV and load (P10/P50/P90) from the data start and then whenever a new
+weather run becomes available (every 6 h, 5 h after its nominal time), with
+:class:`~darkstar.aurora.forecaster.AuroraForecaster` (``aurora``: walk-forward,
+retrained weekly on its own past issues) or the baselines (``naive``). A plan at
+``now`` uses the newest issue at or before ``now``; so it never sees a weather run, a
+measurement or a model newer than ``now``.
+
+Issued forecasts are kept by time, so the loops of one backtest (heuristic, Kepler)
+share them: the forecaster is trained once per backtest.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
+
+from darkstar.aurora.calibration import QUANTILE_COLUMNS
+from darkstar.aurora.evaluate import prior_history
+from darkstar.aurora.features import Site, slot_features
+from darkstar.aurora.forecaster import AuroraForecaster
+from darkstar.errors import InputError
+from darkstar.simulation.backtest import BandForecast
+from darkstar.simulation.nwp import ISSUE_DELAY, ISSUE_INTERVAL, latest_issue
+
+if TYPE_CHECKING:
+    from darkstar.aurora.forecaster import Issued, Training
+    from darkstar.aurora.models import TrainingParams
+    from darkstar.simulation.datasets import YearData
+    from darkstar.simulation.testbed import ForecastYear
+
+__all__ = ["ISSUE_HORIZON_DAYS", "BedForecasts"]
+
+logger = logging.getLogger(__name__)
+
+ISSUE_HORIZON_DAYS: Final = 4
+"""An issue covers its slots to the end of the local day this many days after its own:
+the known prices (to the end of tomorrow), the backtest's two persistence days, and a
+day for a plan after local midnight on an issue of the evening before. [d]"""
+
+_SLOT: Final = pd.Timedelta(minutes=15)
+
+
+class BedForecasts:
+    """Forecasts of the test-bed year as a running house would have issued them.
+
+    Parameters
+    ----------
+    bed : ForecastYear
+        The year: actual PV and load (shown to the forecaster only before each issue),
+        the weather forecasts and the physics prior.
+    naive : bool
+        The baselines instead of Aurora.
+    country : str
+        Public holidays of the household.
+    retrain_every : timedelta
+        Aurora's retraining interval.
+    params : TrainingParams, optional
+        LightGBM settings.
+    """
+
+    def __init__(
+        self,
+        bed: ForecastYear,
+        *,
+        naive: bool = False,
+        country: str = "SE",
+        retrain_every: timedelta = timedelta(days=7),
+        params: TrainingParams | None = None,
+    ) -> None:
+        self.bed = bed
+        self.name = "naive" if naive else "aurora"
+        self.site = Site(
+            latitude=bed.latitude, longitude=bed.longitude, timezone=bed.timezone, country=country
+        )
+        started = time.perf_counter()
+        index = bed.index
+        self._slots = slot_features(index, site=self.site)
+        self._prior_history = prior_history(bed.nwp, bed.prior_pv_kw, index)
+        self._end = index[-1] + _SLOT
+        self.aurora = AuroraForecaster(
+            site=self.site,
+            prior=bed.prior_pv_kw,
+            history_start=index[0].to_pydatetime(),
+            retrain_every=retrain_every,
+            params=params,
+            naive=naive,
+        )
+        self._issued: dict[pd.Timestamp, Issued] = {}
+        self._times: list[pd.Timestamp] = []
+        self.features_s = time.perf_counter() - started
+        self.issue_s = 0.0
+
+    @property
+    def trainings(self) -> list[Training]:
+        """Aurora's retrainings so far."""
+        return self.aurora.trainings
+
+    def issue_time(self, now: datetime) -> pd.Timestamp:
+        """Return the newest issue time at or before ``now``: data start or a run's arrival."""
+        start = self.bed.index[0]
+        moment = pd.Timestamp(now).tz_convert("UTC")
+        if moment < start:
+            raise InputError("now", f"{moment.isoformat()} is before the data start")
+        arrival = pd.Timestamp(latest_issue(moment.to_pydatetime()) + ISSUE_DELAY)
+        return max(arrival, start)
+
+    def _targets(self, issued: pd.Timestamp) -> pd.DatetimeIndex:
+        local_day = issued.tz_convert(self.site.zone).normalize().tz_localize(None)
+        end = (
+            (local_day + pd.Timedelta(days=ISSUE_HORIZON_DAYS + 1))
+            .tz_localize(self.site.zone)
+            .tz_convert("UTC")
+        )
+        return pd.date_range(issued, min(end, self._end), freq=_SLOT, inclusive="left")
+
+    def _issue(self, at: pd.Timestamp) -> Issued:
+        started = time.perf_counter()
+        moment = at.to_pydatetime()
+        issued = self.aurora.issue(
+            moment,
+            self._targets(at),
+            run=self.bed.nwp.at(moment),
+            pv_kw=self.bed.pv_kw,
+            load_kw=self.bed.load_kw,
+            prior_history_kw=self._prior_history,
+            slots=self._slots,
+        )
+        self.issue_s += time.perf_counter() - started
+        self._issued[at] = issued
+        self._times.append(at)
+        return issued
+
+    def at(self, now: datetime) -> Issued:
+        """Return the forecast in force at ``now``, issuing every one due up to it."""
+        wanted = self.issue_time(now)
+        if wanted in self._issued:
+            return self._issued[wanted]
+        last = self._times[-1] if self._times else None
+        if last is not None and wanted < last:
+            raise InputError("now", f"{wanted.isoformat()} was skipped (issues go forward)")
+        step = pd.Timedelta(ISSUE_INTERVAL)
+        moment = self.bed.index[0] if last is None else self.issue_time(last + step)
+        while moment < wanted:
+            self._issue(moment)
+            moment = self.issue_time(moment + step)
+        return self._issue(wanted)
+
+    def forecast(self, year: YearData, first: int, last: int) -> BandForecast:
+        """Return P50 and the P10-P90 band of slots ``first`` to ``last`` of ``year``."""
+        index = year.index[first:last]
+        issued = self.at(index[0].to_pydatetime())
+        pv = issued.pv.reindex(index).loc[:, list(QUANTILE_COLUMNS)].to_numpy(float)
+        load = issued.load.reindex(index).loc[:, list(QUANTILE_COLUMNS)].to_numpy(float)
+        if np.isnan(pv).any() or np.isnan(load).any():
+            missing = index[np.isnan(pv).any(axis=1) | np.isnan(load).any(axis=1)][0]
+            raise InputError(
+                "forecast", f"the issue of {issued.issued_at} does not cover {missing}"
+            )
+        return BandForecast(
+            pv_kw=pv[:, 1],
+            load_kw=load[:, 1],
+            pv_p10_kw=pv[:, 0],
+            pv_p90_kw=pv[:, 2],
+            load_p10_kw=load[:, 0],
+            load_p90_kw=load[:, 2],
+        )

@@ -20,7 +20,6 @@ from darkstar.simulation.testbed import ForecastYear
 WEEKS_END = pd.Timestamp("2018-02-01", tz="Europe/Stockholm").tz_convert("UTC")
 
 
-
 @pytest.fixture(scope="module")
 def history(bed: ForecastYear) -> pd.Series:
     keep = bed.index < WEEKS_END
@@ -130,4 +129,3 @@ def test_refuses_a_naive_start(site: Site, bed: ForecastYear) -> None:
             history_start=bed.index[0].to_pydatetime(),
             retrain_every=timedelta(hours=6),
         )
-

@@ -203,6 +203,22 @@ def bench_planner(
     print_planner_bench(rows)
 
 
+@bench_app.command("aurora")
+def bench_aurora(
+    load: Annotated[str, typer.Option(help="Household load profile (h25 or SimBench).")] = "H0-A",
+    repeats: Annotated[int, typer.Option(help="7-day inference forecasts per variant.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the test bed's forecasts and PV.")] = 0,
+) -> None:
+    """Aurora on the test-bed year: feature rows, training (< 60 s), 7-day inference (< 1 s)."""
+    _setup_logging(False)
+    from darkstar.bench.aurora import print_aurora_bench, run_aurora_bench
+
+    flags = {"repeats": "--repeats", "profile": "--load", "seed": "--seed"}
+    with _user_errors(flags=flags):
+        result = run_aurora_bench(load_profile=load, repeats=repeats, seed=seed)
+    print_aurora_bench(result)
+
+
 @app.command()
 def backtest(
     area: Annotated[str, typer.Option(help="Price area: SE4, DK1, DK2 or DE.")] = "SE4",
@@ -443,6 +459,16 @@ def demo(
         raise _fail(f"--days: must be a positive number, got {days}")
     run_demo(out_dir)
     if serve_ui:
+        config_path = out_dir / "serve" / "config.yaml"
+        if not config_path.exists():  # the demo home plans on Aurora's forecasts
+            config_path.parent.mkdir(parents=True, exist_ok=True)
+            config_path.write_text(
+                "# Darkstar config: only the keys that differ from config.default.yaml.\n"
+                "# The demo's simulated home plans on Aurora's forecasts, trained on its\n"
+                "# history in the background when the service starts.\n"
+                "forecasting:\n  simulated_forecasts: aurora\n",
+                encoding="utf-8",
+            )
         serve(data_dir=out_dir / "serve")
         return
     with _user_errors(flags={"days": "--days", "start": "--days"}):

@@ -20,21 +20,31 @@ half the issues (a year of four issues a day would be twice the rows for little 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
 from darkstar.aurora.calibration import QUANTILE_COLUMNS
-from darkstar.aurora.corrector import DEFAULT_LOAD_KW, Corrector, Stage, fit_corrector
+from darkstar.aurora.corrector import (
+    DEFAULT_LOAD_KW,
+    MODEL_MIN_HISTORY,
+    RESIDUAL_MIN_HISTORY,
+    Corrector,
+    Stage,
+    fit_corrector,
+)
 from darkstar.aurora.features import build_load_features, build_pv_features, check_slots
 from darkstar.aurora.models import Target, TrainingParams
 from darkstar.errors import InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from darkstar.aurora.features import PriorPv, Site
 
 __all__ = [
@@ -99,8 +109,10 @@ class AuroraForecaster:
         The physics prior: hourly weather frame in, hourly PV [kW] out.
     history_start : datetime
         The first measurement of the house (tz-aware): sets the corrector's stage.
-    retrain_every : timedelta
-        Time between retrainings (>= 1 day).
+    retrain_every : timedelta or None
+        Time between retrainings (>= 1 day) done by :meth:`issue` itself, the first at
+        the first issue; ``None``: only when :meth:`retrain` is called (a scheduled job),
+        the prior until then.
     params : TrainingParams, optional
         LightGBM settings.
     naive : bool
@@ -115,14 +127,14 @@ class AuroraForecaster:
         site: Site,
         prior: PriorPv,
         history_start: datetime,
-        retrain_every: timedelta = timedelta(days=7),
+        retrain_every: timedelta | None = timedelta(days=7),
         params: TrainingParams | None = None,
         naive: bool = False,
         default_load_kw: float = DEFAULT_LOAD_KW,
     ) -> None:
         if history_start.tzinfo is None:
             raise InputError("history_start", "must be timezone-aware")
-        if retrain_every < timedelta(days=1):
+        if retrain_every is not None and retrain_every < timedelta(days=1):
             raise InputError("retrain_every", f"must be >= 1 day, got {retrain_every}")
         self.site, self.prior, self.naive = site, prior, naive
         self.history_start, self.retrain_every = history_start, retrain_every
@@ -137,15 +149,55 @@ class AuroraForecaster:
         self.trainings: list[Training] = []
         self._rows = {Target.PV: _Rows(), Target.LOAD: _Rows()}
         self._version = "none"
+        # a retraining may run in another thread while the loop issues forecasts
+        self._lock = threading.Lock()
 
     @property
     def version(self) -> str:
         """The retraining the current forecasts come from (ISO time, ``"none"`` before)."""
         return self._version
 
+    def describe(self, now: datetime) -> list[dict[str, Any]]:
+        """Return what each target uses now, for people (the Aurora Bridge; JSON-ready).
+
+        Per target: ``stage`` (what is used: prior, residual or model), ``version`` and
+        ``trained_at`` of the last retraining, ``history_days`` at ``now``, training
+        ``rows`` and ``train_s``, the validation P50 MAE of what is used and of the
+        baseline (``mae_kw``, ``baseline_mae_kw``; ``None`` before a validation) and a
+        ``note`` in words.
+        """
+        with self._lock:
+            correctors = dict(self.correctors)
+            last = self.trainings[-1] if self.trainings else None
+        history_days = max(0.0, (now - self.history_start) / timedelta(days=1))
+        out = []
+        for target, corrector in correctors.items():
+            scores = corrector.validation
+            baseline = scores.get("prior_mae_p50_kw")
+            used = corrector.used
+            if used == Stage.MODEL:
+                chosen = scores.get(f"model_{scores.get('mode')}_mae_p50_kw")
+            else:
+                chosen = scores.get(f"{used.value}_mae_p50_kw")
+            out.append(
+                {
+                    "target": str(target),
+                    "stage": used.value,
+                    "version": None if last is None else self._version,
+                    "trained_at": None if last is None else last.at.isoformat(),
+                    "history_days": round(history_days, 2),
+                    "rows": 0 if last is None else last.rows.get(str(target), 0),
+                    "train_s": None if last is None else round(last.seconds, 2),
+                    "mae_kw": chosen if isinstance(chosen, float) else None,
+                    "baseline_mae_kw": baseline if isinstance(baseline, float) else None,
+                    "note": _note(corrector, naive=self.naive),
+                }
+            )
+        return out
+
     def due(self, now: datetime) -> bool:
         """Whether a retraining is due at ``now``."""
-        if self.naive:
+        if self.naive or self.retrain_every is None:
             return False
         if not self.trainings:
             return True
@@ -199,15 +251,55 @@ class AuroraForecaster:
         load = build_load_features(
             now=now, index=index, load_kw=load_kw, run=run, site=self.site, slots=slots
         )
-        self._keep(Target.PV, now, pv)
-        self._keep(Target.LOAD, now, load)
+        with self._lock:
+            self._keep(Target.PV, now, pv)
+            self._keep(Target.LOAD, now, load)
+            correctors, version = dict(self.correctors), self._version
         return Issued(
             issued_at=now,
-            pv=self.correctors[Target.PV].predict(pv),
-            load=self.correctors[Target.LOAD].predict(load),
-            used={str(t): c.used.value for t, c in self.correctors.items()},
-            version=self._version,
+            pv=correctors[Target.PV].predict(pv),
+            load=correctors[Target.LOAD].predict(load),
+            used={str(t): c.used.value for t, c in correctors.items()},
+            version=version,
         )
+
+    def keep_history(
+        self,
+        now: datetime,
+        index: pd.DatetimeIndex,
+        *,
+        run: pd.DataFrame,
+        pv_kw: pd.Series,
+        load_kw: pd.Series,
+        prior_history_kw: pd.Series,
+        slots: pd.DataFrame | None = None,
+    ) -> None:
+        """Keep the rows of a forecast the house would have issued at ``now``, to learn from.
+
+        For history from before this forecaster ran (a first training on the house's
+        past): the features are built as :meth:`issue` builds them, nothing is predicted,
+        and the rows are kept whatever the spacing. Arguments as :meth:`issue`.
+        """
+        check_slots(index, field="index")
+        pv = build_pv_features(
+            now=now,
+            index=index,
+            pv_kw=pv_kw,
+            prior_history_kw=prior_history_kw,
+            run=run,
+            prior=self.prior,
+            site=self.site,
+            slots=slots,
+        )
+        load = build_load_features(
+            now=now, index=index, load_kw=load_kw, run=run, site=self.site, slots=slots
+        )
+        with self._lock:
+            for target, frame in ((Target.PV, pv), (Target.LOAD, load)):
+                near = frame.index < pd.Timestamp(now + TRAIN_MAX_HORIZON)
+                self._rows[target].frames.append(
+                    frame.loc[near].assign(issued_at=pd.Timestamp(now))
+                )
 
     def _keep(self, target: Target, now: datetime, frame: pd.DataFrame) -> None:
         rows = self._rows[target]
@@ -217,19 +309,34 @@ class AuroraForecaster:
         rows.frames.append(frame.loc[near].assign(issued_at=pd.Timestamp(now)))
         rows.last_kept = now
 
-    def retrain(self, now: datetime, *, pv_kw: pd.Series, load_kw: pd.Series) -> Training:
-        """Refit both targets on the kept rows measured before ``now``."""
+    def retrain(
+        self,
+        now: datetime,
+        *,
+        pv_kw: pd.Series,
+        load_kw: pd.Series,
+        progress: Callable[[float, str], None] | None = None,
+    ) -> Training:
+        """Refit both targets on the kept rows measured before ``now``.
+
+        ``progress(share_done, message)`` is called before each target and at the end.
+        The new correctors replace the old ones together, when both are fitted.
+        """
         started = time.perf_counter()
-        counts = {}
-        for target, series in ((Target.PV, pv_kw), (Target.LOAD, load_kw)):
-            frames = self._rows[target].frames
+        counts, fitted = {}, {}
+        targets = ((Target.PV, pv_kw), (Target.LOAD, load_kw))
+        for k, (target, series) in enumerate(targets):
+            if progress is not None:
+                progress(k / len(targets), f"fitting {target}")
+            with self._lock:
+                frames = list(self._rows[target].frames)
             empty = pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC"))
             frame = pd.concat(frames) if frames else empty
             measured = frame.index < pd.Timestamp(now)
             frame = frame.loc[measured]
             actual = series.reindex(frame.index)
             counts[str(target)] = len(frame)
-            self.correctors[target] = fit_corrector(
+            fitted[target] = fit_corrector(
                 frame,
                 actual,
                 target=target,
@@ -241,14 +348,43 @@ class AuroraForecaster:
             )
         training = Training(
             at=now,
-            used={str(t): c.used.value for t, c in self.correctors.items()},
+            used={str(t): c.used.value for t, c in fitted.items()},
             seconds=time.perf_counter() - started,
             rows=counts,
         )
-        self.trainings.append(training)
-        self._version = pd.Timestamp(now).isoformat()
+        with self._lock:
+            self.correctors.update(fitted)
+            self.trainings.append(training)
+            self._version = pd.Timestamp(now).isoformat()
+        if progress is not None:
+            progress(1.0, "done")
         logger.info("aurora retrained at %s: %s", now, training)
         return training
+
+
+def _note(corrector: Corrector, *, naive: bool) -> str:
+    """Say in words what a target's forecast is and why."""
+    target = "PV" if corrector.target == Target.PV else "load"
+    prior = (
+        "the physics prior on the forecast weather"
+        if corrector.target == Target.PV
+        else "the same slot of the last 7 days averaged"
+    )
+    if naive:
+        return f"{target}: {prior} (naive: never trained)"
+    if corrector.used == Stage.MODEL and corrector.model is not None:
+        mode = corrector.model.info.mode
+        return f"{target}: LightGBM quantile model ({mode}), beat the prior on validation"
+    if corrector.stage == Stage.PRIOR:
+        return f"{target}: {prior}, until {RESIDUAL_MIN_HISTORY.days} days of history"
+    if corrector.used == Stage.RESIDUAL:
+        why = (
+            f"until {MODEL_MIN_HISTORY.days} days of history"
+            if corrector.stage == Stage.RESIDUAL
+            else "the model did not beat it on validation"
+        )
+        return f"{target}: {prior}, corrected by its mean error per hour ({why})"
+    return f"{target}: {prior} (neither correction beat it on validation)"
 
 
 def quantile_arrays(frame: pd.DataFrame, index: pd.DatetimeIndex) -> np.ndarray:

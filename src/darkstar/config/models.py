@@ -232,6 +232,12 @@ class ForecastingConfig(_Section):
     default_load_kw: float = Field(
         0.5, ge=0, le=100, description="Load of a slot without recorded history [kW]."
     )
+    simulated_forecasts: Literal["perfect", "aurora"] = Field(
+        "perfect",
+        description="The simulated home only: plan on perfect PV and load forecasts, or on "
+        "Aurora's (trained on the home's history since 1 January in the background when the "
+        "service starts, then on automation.ml_training's schedule).",
+    )
 
 
 _ENTITY_ID = r"^[a-z_]+\.[a-z0-9_]+$"
@@ -447,6 +453,65 @@ REQUIRED_WITH_EV = (
 """Also required with Home Assistant when ``system.has_ev``."""
 
 
+class MlTrainingConfig(_Section):
+    """When Aurora retrains its forecast models (local time of the house)."""
+
+    enabled: bool = Field(True, description="Retrain on this schedule.")
+    days: list[int] = Field(
+        default_factory=lambda: [1, 4],
+        max_length=7,
+        description="ISO weekdays of the retraining (1 = Monday ... 7 = Sunday).",
+    )
+    time: str = Field(
+        "03:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Local HH:MM of the retraining (a quiet hour: it takes a core for a while).",
+    )
+
+    @model_validator(mode="after")
+    def _check_days(self) -> Self:
+        bad = [d for d in self.days if not 1 <= d <= 7]
+        if bad:
+            msg = f"days: {bad} are not ISO weekdays 1-7"
+            raise ValueError(msg)
+        return self
+
+    def next_after(self, after: datetime, tz: ZoneInfo) -> datetime | None:
+        """Return the first scheduled retraining strictly after ``after`` (UTC), or None.
+
+        >>> from datetime import UTC
+        >>> from zoneinfo import ZoneInfo
+        >>> ml = MlTrainingConfig(days=[1, 4], time="03:00")
+        >>> ml.next_after(datetime(2018, 5, 1, 12, tzinfo=UTC), ZoneInfo("Europe/Stockholm"))
+        datetime.datetime(2018, 5, 3, 1, 0, tzinfo=datetime.timezone.utc)
+        """
+        if not self.enabled or not self.days:
+            return None
+        hour, minute = (int(x) for x in self.time.split(":"))
+        local_day = after.astimezone(tz).date()
+        for offset in range(9):
+            day = local_day + timedelta(days=offset)
+            if day.isoweekday() not in self.days:
+                continue
+            moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
+            if moment.astimezone(UTC) > after:
+                return moment.astimezone(UTC)
+        return None
+
+    def describe(self) -> str:
+        """Say the schedule in words, e.g. ``Mon, Thu at 03:00`` (``off`` when disabled)."""
+        if not self.enabled or not self.days:
+            return "off"
+        names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+        return f"{', '.join(names[d - 1] for d in sorted(set(self.days)))} at {self.time}"
+
+
+class AutomationConfig(_Section):
+    """What the agent does on its own, on a schedule."""
+
+    ml_training: MlTrainingConfig = Field(default_factory=MlTrainingConfig)
+
+
 class DarkstarConfig(_Section):
     """The whole ``config.yaml``."""
 
@@ -459,6 +524,7 @@ class DarkstarConfig(_Section):
     kepler: KeplerConfig = Field(default_factory=KeplerConfig)
     s_index: SIndexConfig = Field(default_factory=SIndexConfig)
     forecasting: ForecastingConfig = Field(default_factory=ForecastingConfig)
+    automation: AutomationConfig = Field(default_factory=AutomationConfig)
     planner: PlannerConfig = Field(default_factory=PlannerConfig)
     home_assistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
     input_sensors: InputSensorsConfig = Field(default_factory=InputSensorsConfig)

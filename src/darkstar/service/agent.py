@@ -33,6 +33,7 @@ from darkstar.executor.controller import (
 )
 from darkstar.executor.dispatcher import write_command
 from darkstar.house import HouseError, Quantity, UnreadableState, read_number, read_on_off
+from darkstar.learning.store.forecasts import ForecastSlot, record_forecast
 from darkstar.learning.store.repository import (
     log_execution,
     read_plan_vs_actual,
@@ -314,6 +315,7 @@ class AgentLoop:
         self.house_error: str | None = None
         self.plan_problem: str | None = None
         self.ev_problem: str | None = None
+        self._last_forecast: tuple[dict[str, str], set[tuple[datetime, float, float]]] | None = None
 
     @property
     def steps_left(self) -> int | None:
@@ -499,6 +501,7 @@ class AgentLoop:
             logger.error("%s", self.schedule_write_error)  # noqa: TRY400 - no traceback needed
         self._write_debug(debug)
         record_plan(self.store, document=document)
+        self._record_forecast(draft.pin, now)
         meta = document["meta"]
         self.plan = _Plan(rows=document["schedule"], start=now, status=str(meta["status"]))
         self.plan_document = document
@@ -512,6 +515,46 @@ class AgentLoop:
             float(meta["solve_time_ms"]),
         )
         return PlanEvent.PLANNED, float(meta["solve_time_ms"])
+
+    def _record_forecast(self, pin: PlannerInput, now: datetime) -> None:
+        """Keep the plan's forecasts in ``slot_forecasts`` when they changed since the last.
+
+        P10/P90 default to the P50 when the world gives none; each quantity is kept with
+        where it came from (:meth:`World.forecast_versions`). Unchanged forecasts (the same
+        issue planned on again) are not written twice.
+        """
+        rows, key = [], []
+        for slot in pin.slots:
+            pv, load = slot.pv_forecast_kwh, slot.load_forecast_kwh
+            pv10 = pv if slot.pv_p10_kwh is None else min(slot.pv_p10_kwh, pv)
+            pv90 = pv if slot.pv_p90_kwh is None else max(slot.pv_p90_kwh, pv)
+            load10 = load if slot.load_p10_kwh is None else min(slot.load_p10_kwh, load)
+            load90 = load if slot.load_p90_kwh is None else max(slot.load_p90_kwh, load)
+            rows.append(
+                ForecastSlot(
+                    slot_start=slot.start,
+                    pv_p10_kwh=max(0.0, pv10),
+                    pv_p50_kwh=max(0.0, pv),
+                    pv_p90_kwh=max(0.0, pv90),
+                    load_p10_kwh=max(0.0, load10),
+                    load_p50_kwh=max(0.0, load),
+                    load_p90_kwh=max(0.0, load90),
+                )
+            )
+            key.append((slot.start, pv, load))
+        versions = self.world.forecast_versions()
+        last = self._last_forecast
+        if last is not None and last[0] == versions and set(key[: len(key) // 2]) <= last[1]:
+            return
+        ok = record_forecast(
+            self.store,
+            issued_at=now,
+            slots=rows,
+            pv_source=versions.get("pv", "unknown"),
+            load_source=versions.get("load", "unknown"),
+        )
+        if ok:
+            self._last_forecast = (versions, set(key))
 
     def _write_debug(self, debug: dict[str, Any] | None) -> None:
         """Write ``planner_debug.json`` atomically (None: remove the previous plan's).

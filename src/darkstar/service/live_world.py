@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from darkstar.house import EntityState, House, Unsubscribe
     from darkstar.learning.store import Store
     from darkstar.service.prices import PriceBook
-    from darkstar.service.world import HouseEntities
+    from darkstar.service.world import ForecastEngine, HouseEntities
 
 __all__ = ["LOAD_HISTORY_DAYS", "MAX_HORIZON", "LiveWorld", "PvForecaster", "SlotClockHouse"]
 
@@ -144,6 +144,8 @@ class LiveWorld:
     """
 
     realtime = True
+    aurora: ForecastEngine | None = None
+    """No learning forecaster yet: Aurora trains on stored weather runs (to come)."""
 
     def __init__(
         self,
@@ -284,6 +286,13 @@ class LiveWorld:
     def prices_at(self, moment: datetime) -> tuple[float, float] | None:
         """Retail import and export price of the slot containing ``moment``."""
         return self.prices.prices_at(moment)
+
+    def forecast_versions(self) -> dict[str, str]:
+        """PV: the physics forecast's source; load: the 7-day same-slot baseline."""
+        return {
+            "pv": f"physics: {self.pv.status()['source']}"[:64],
+            "load": f"baseline: same slot, last {LOAD_HISTORY_DAYS} days",
+        }
 
     def pv_outlook(self, now: datetime) -> PvOutlook:
         """Return the forecast PV of the day after tomorrow and the recorded daily mean."""

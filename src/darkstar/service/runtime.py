@@ -46,6 +46,7 @@ from darkstar.planner.pipeline import HEURISTIC_PRIMARY, PlanMode
 from darkstar.planner.strategy.manual_plan import ManualBlock, manual_blocks_from_records
 from darkstar.planner.whatif import whatif_export_input
 from darkstar.service.agent import SLOT, AgentLoop, PlanEvent, SlotRun
+from darkstar.service.training import AuroraTraining, TrainingBusy
 from darkstar.service.user_state import (
     Override,
     UserState,
@@ -195,6 +196,7 @@ class Runtime:
         self.agent.command_hook = self._command_hook
         self.after_step: AfterStep | None = None
         self.closers: list[Callable[[], None]] = []
+        self.training = AuroraTraining(store=agent.store, data_dir=data_dir, publish=self.publish)
         state, note = read_user_state(data_dir)
         self._apply(state)
         if note is not None:
@@ -302,12 +304,23 @@ class Runtime:
             self.step()
 
     def start(self) -> None:
-        """Start the agent thread (idempotent)."""
+        """Start the agent thread (idempotent), and Aurora's first training when it learns.
+
+        The first training learns the house's history (the simulated home's since 1
+        January) in the background; until it is done the plans use the prior.
+        """
         if self.running:
             return
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="darkstar-agent", daemon=True)
         self._thread.start()
+        with self.lock:
+            engine, now = self.agent.world.aurora, self.agent.house.now
+        if engine is not None and not self.training.started_once:
+            try:
+                self.training.start(engine, now, reason="first training")
+            except TrainingBusy:
+                logger.warning("Aurora: first training not started", exc_info=True)
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop the thread, wait for it and close the store."""
@@ -315,6 +328,7 @@ class Runtime:
         self.agent.world.close()  # a real-time world stops waiting for the slot's end
         if self._thread is not None:
             self._thread.join(timeout_s)
+        self.training.join(timeout_s)  # a model half written is worse than a late stop
         with self.lock:
             self.agent.store.close()
             for close in self.closers:  # e.g. the Home Assistant connections
@@ -362,7 +376,32 @@ class Runtime:
                 tick = self.agent.step()
                 self._plan_news(tick.plan_event)
                 self._record_tick(tick.soc_percent)
+        with self.lock:
+            agent = self.agent
+            started = self.training.check_schedule(
+                agent.world.aurora,
+                schedule=agent.cfg.automation.ml_training,
+                now=agent.house.now,
+                tz=agent.tz,
+            )
+        if started:
+            self.notify("info", "Aurora: scheduled retraining started")
         self._publish_step()
+
+    def start_training(self) -> dict[str, Any]:
+        """Retrain Aurora now (in a thread); return the training state.
+
+        Raises
+        ------
+        TrainingBusy
+            Without a learning forecaster, or while a training runs.
+        """
+        with self.lock:
+            agent = self.agent
+            now, tz, engine = agent.house.now, agent.tz, agent.world.aurora
+            schedule = agent.cfg.automation.ml_training
+        self.training.start(engine, now, reason="requested")
+        return self.training.view(schedule=schedule, now=now, tz=tz)
 
     def _executor_tick(self, run: SlotRun) -> None:
         with self.lock:

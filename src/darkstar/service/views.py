@@ -411,11 +411,22 @@ def aurora_view(runtime: Runtime) -> dict[str, Any]:
         pv_mae, load_mae = _mae(runtime, now - timedelta(days=7), now)
         reflex = runtime.reflex_enabled
         inputs = inputs_view(agent.world.inputs(now), agent.tz)
+        engine = agent.world.aurora
+        models = [] if engine is None else engine.describe(now)
+        training = runtime.training.view(
+            schedule=agent.cfg.automation.ml_training, now=now, tz=agent.tz
+        )
+    for model in models:
+        if model.get("trained_at"):
+            model["trained_at"] = (
+                datetime.fromisoformat(model["trained_at"]).astimezone(agent.tz).isoformat()
+            )
     return {
         "bridge": {
             "status": "running" if runtime.running else "stopped",
             "forecaster": source,
-            "models": [],
+            "models": models,
+            "training": training,
             "accuracy": {"pv_mae_kwh": pv_mae, "load_mae_kwh": load_mae, "window_days": 7},
         },
         "radar": {

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from darkstar.house import House
     from darkstar.planner.inputs.types import PlannerInput
 
-__all__ = ["COUNTER_ROLES", "HouseEntities", "PvOutlook", "World"]
+__all__ = ["COUNTER_ROLES", "ForecastEngine", "HouseEntities", "PvOutlook", "World"]
 
 #: Observation field (``record_observation``) -> the :class:`HouseEntities` counter role.
 COUNTER_ROLES: Mapping[str, str] = {
@@ -151,11 +151,38 @@ class PvOutlook:
     mean_daily_kwh: float
 
 
+class ForecastEngine(Protocol):
+    """A forecaster that learns (Aurora) behind a world's forecasts.
+
+    The service retrains it (on schedule or on request), keeps its models and shows what
+    it uses; the world asks it for every plan's forecasts.
+    """
+
+    def retrain(
+        self, now: datetime, *, progress: Callable[[float, str], None] | None = None
+    ) -> Any:
+        """Refit on the house's history before ``now``; ``progress(share, message)``."""
+        ...
+
+    def describe(self, now: datetime) -> list[dict[str, Any]]:
+        """Return what each target uses now (``target``, ``stage``, ``version``, ...)."""
+        ...
+
+    def models(self) -> dict[str, Any]:
+        """Target -> the trained model in use (with ``save(folder)``), or ``None``."""
+        ...
+
+
 class World(Protocol):
     """The agent's surroundings: a house, what planning needs, and time."""
 
     realtime: bool
     """Whether :meth:`advance` waits for the wall clock (a real home)."""
+
+    @property
+    def aurora(self) -> ForecastEngine | None:
+        """The learning forecaster behind :meth:`planner_input`'s forecasts, if any."""
+        ...
 
     @property
     def house(self) -> House:
@@ -194,6 +221,14 @@ class World(Protocol):
 
     def prices_at(self, moment: datetime) -> tuple[float, float] | None:
         """Import and export price of the slot containing ``moment`` [SEK/kWh], if known."""
+        ...
+
+    def forecast_versions(self) -> dict[str, str]:
+        """Return where the latest PV and load forecasts came from, per target.
+
+        ``{"pv": ..., "load": ...}``, kept with each forecast in ``slot_forecasts`` (at
+        most 64 characters each).
+        """
         ...
 
     def pv_outlook(self, now: datetime) -> PvOutlook:

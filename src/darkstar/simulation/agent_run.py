@@ -25,9 +25,11 @@ from darkstar.learning.store.repository import DailyMetrics, daily_metrics, last
 from darkstar.service.agent import DB_FILE, SLOT, AgentLoop, AgentTick
 from darkstar.service.prices import PriceBook, PriceSource, tariff_spec
 from darkstar.simulation.backtest import commuting_car, draw_litres, house_spec
+from darkstar.simulation.bed_forecasts import BedForecasts
 from darkstar.simulation.datasets import load_year
 from darkstar.simulation.entities import SIM_HOUSE_ENTITIES, SimEntity
 from darkstar.simulation.house import SimulatedHouse
+from darkstar.simulation.testbed import forecast_year
 from darkstar.simulation.world import SimulatedWorld
 
 if TYPE_CHECKING:
@@ -166,7 +168,14 @@ def open_agent(
     SEK, cached in the store: :class:`~darkstar.service.prices.PriceBook`) instead of the
     replayed year's; tests point it at a local Nord Pool stand-in to inject outages.
     """
-    year = load_year(area=DATA_AREA, year=DATA_YEAR)
+    bed = None
+    if cfg.forecasting.simulated_forecasts == "aurora":
+        # the test bed's year: the house's true PV (which the configured arrays describe
+        # only roughly) and synthetic weather forecasts, so Aurora has something to learn
+        bed = forecast_year(area=DATA_AREA, year=DATA_YEAR)
+        year = bed.data
+    else:
+        year = load_year(area=DATA_AREA, year=DATA_YEAR)
     out_dir.mkdir(parents=True, exist_ok=True)  # schedule.json is written there
     store = open_store(out_dir / DB_FILE)
     soc_percent = cfg.battery.min_soc_percent
@@ -200,8 +209,17 @@ def open_agent(
             tariff=tariff_spec(cfg.tariff),
         )
     )
+    # Aurora learns the house's history since 1 January at its first training (a job the
+    # service starts); until then its forecasts are the prior's
+    forecasts = None if bed is None else BedForecasts(bed, retrain_every=None, history_until=start)
     world = SimulatedWorld(
-        year=year, house=house, timezone=DATA_TIMEZONE, draws_l=draws, prices=book, car=car
+        year=year,
+        house=house,
+        timezone=DATA_TIMEZONE,
+        draws_l=draws,
+        prices=book,
+        car=car,
+        forecasts=forecasts,
     )
     loop = AgentLoop(world=world, cfg=cfg, store=store, out_dir=out_dir)
     loop.resumed = point is not None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
@@ -32,12 +32,14 @@ from darkstar.simulation.backtest import BandForecast
 from darkstar.simulation.nwp import ISSUE_DELAY, ISSUE_INTERVAL, latest_issue
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from darkstar.aurora.forecaster import Issued, Training
-    from darkstar.aurora.models import TrainingParams
+    from darkstar.aurora.models import QuantileModel, TrainingParams
     from darkstar.simulation.datasets import YearData
     from darkstar.simulation.testbed import ForecastYear
 
-__all__ = ["ISSUE_HORIZON_DAYS", "BedForecasts"]
+__all__ = ["HISTORY_ISSUE_EVERY", "ISSUE_HORIZON_DAYS", "BedForecasts"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,10 @@ ISSUE_HORIZON_DAYS: Final = 4
 """An issue covers its slots to the end of the local day this many days after its own:
 the known prices (to the end of tomorrow), the backtest's two persistence days, and a
 day for a plan after local midnight on an issue of the evening before. [d]"""
+
+HISTORY_ISSUE_EVERY: Final = timedelta(days=1)
+"""Spacing of the forecasts of the history a first training learns from: one a day
+gives each slot of the day a row (more would double the training time). [d]"""
 
 _SLOT: Final = pd.Timedelta(minutes=15)
 
@@ -61,10 +67,15 @@ class BedForecasts:
         The baselines instead of Aurora.
     country : str
         Public holidays of the household.
-    retrain_every : timedelta
-        Aurora's retraining interval.
+    retrain_every : timedelta or None
+        Aurora's retraining interval inside :meth:`at`; ``None``: only by :meth:`retrain`
+        (the served home's scheduled and forced retrainings).
     params : TrainingParams, optional
         LightGBM settings.
+    history_until : datetime, optional
+        The house ran before this (the served home's start): its first retraining
+        learns from that history (:meth:`retrain`). Forecasts issued before it is done
+        come from the prior.
     """
 
     def __init__(
@@ -73,8 +84,9 @@ class BedForecasts:
         *,
         naive: bool = False,
         country: str = "SE",
-        retrain_every: timedelta = timedelta(days=7),
+        retrain_every: timedelta | None = timedelta(days=7),
         params: TrainingParams | None = None,
+        history_until: datetime | None = None,
     ) -> None:
         self.bed = bed
         self.name = "naive" if naive else "aurora"
@@ -94,6 +106,8 @@ class BedForecasts:
             params=params,
             naive=naive,
         )
+        self.history_until = history_until
+        self._history_kept = False
         self._issued: dict[pd.Timestamp, Issued] = {}
         self._times: list[pd.Timestamp] = []
         self.features_s = time.perf_counter() - started
@@ -148,11 +162,70 @@ class BedForecasts:
         if last is not None and wanted < last:
             raise InputError("now", f"{wanted.isoformat()} was skipped (issues go forward)")
         step = pd.Timedelta(ISSUE_INTERVAL)
-        moment = self.bed.index[0] if last is None else self.issue_time(last + step)
+        if last is not None:
+            moment = self.issue_time(last + step)
+        elif self.history_until is not None:  # the history is learnt from in retrain()
+            moment = self.issue_time(self.history_until)
+        else:
+            moment = self.bed.index[0]
         while moment < wanted:
             self._issue(moment)
             moment = self.issue_time(moment + step)
         return self._issue(wanted)
+
+    def _learn_history(self, progress: Callable[[float, str], None] | None) -> None:
+        """Keep the rows of daily forecasts from the data start to :attr:`history_until`."""
+        until = self.history_until
+        if until is None or self._history_kept:
+            return
+        moment, end = self.bed.index[0], pd.Timestamp(until)
+        every = pd.Timedelta(HISTORY_ISSUE_EVERY)
+        total = max(1.0, (end - moment) / every)
+        done = 0
+        while moment < end:
+            at = moment.to_pydatetime()
+            self.aurora.keep_history(
+                at,
+                self._targets(moment),
+                run=self.bed.nwp.at(at),
+                pv_kw=self.bed.pv_kw,
+                load_kw=self.bed.load_kw,
+                prior_history_kw=self._prior_history,
+                slots=self._slots,
+            )
+            done += 1
+            if progress is not None:
+                progress(done / total, "forecasts of the house's history")
+            moment = self.issue_time(moment + every)
+        self._history_kept = True
+
+    def retrain(
+        self, now: datetime, *, progress: Callable[[float, str], None] | None = None
+    ) -> Training:
+        """Retrain Aurora at ``now`` on what it issued before (measured before ``now``).
+
+        With :attr:`history_until`, the first retraining first learns the house's history
+        before it (daily forecasts from the data start, :data:`HISTORY_ISSUE_EVERY`):
+        about 60 % of its time.
+        """
+        if self.history_until is not None and not self._history_kept:
+            self._learn_history(
+                None if progress is None else lambda share, text: progress(0.6 * share, text)
+            )
+            inner = None if progress is None else lambda s, t: progress(0.6 + 0.4 * s, t)
+        else:
+            inner = progress
+        return self.aurora.retrain(
+            now, pv_kw=self.bed.pv_kw, load_kw=self.bed.load_kw, progress=inner
+        )
+
+    def describe(self, now: datetime) -> list[dict[str, Any]]:
+        """Return what each target uses now (:meth:`AuroraForecaster.describe`)."""
+        return self.aurora.describe(now)
+
+    def models(self) -> dict[str, QuantileModel | None]:
+        """Target -> the LightGBM model in use, or ``None`` (prior or residual stage)."""
+        return {str(t): c.model for t, c in self.aurora.correctors.items()}
 
     def forecast(self, year: YearData, first: int, last: int) -> BandForecast:
         """Return P50 and the P10-P90 band of slots ``first`` to ``last`` of ``year``."""

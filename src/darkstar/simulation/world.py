@@ -22,6 +22,7 @@ from darkstar.simulation.backtest import (
     BacktestSpec,
     Forecaster,
     PriceHorizon,
+    SlotForecaster,
     known_price_end,
     planner_input,
 )
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from darkstar.service.prices import PriceBook
     from darkstar.service.world import HouseEntities
     from darkstar.simulation.backtest import CarSlots
+    from darkstar.simulation.bed_forecasts import BedForecasts
     from darkstar.simulation.datasets import YearData
     from darkstar.simulation.house import SimulatedHouse, StepResult
 
@@ -71,6 +73,7 @@ class SimulatedWorld:
         draws_l: NDArray[np.float64] | None = None,
         prices: PriceBook | None = None,
         car: CarSlots | None = None,
+        forecasts: BedForecasts | None = None,
     ) -> None:
         self.year, self._house = year, house
         self.car = car
@@ -82,7 +85,10 @@ class SimulatedWorld:
         # 614 ms with one, for the same day's cost (15 May 2018: -1.412 SEK both); the
         # backtest measured 98.9 % vs 99.0 % of the perfect-foresight savings (battery only)
         self.spec = BacktestSpec(persistence_days=1)
-        self.forecaster = Forecaster(self.spec, len(year.index))  # perfect PV/load forecasts
+        self.forecasts = forecasts
+        self.forecaster: SlotForecaster = (
+            Forecaster(self.spec, len(year.index)) if forecasts is None else forecasts
+        )
         self._first = year.index[0].to_pydatetime()
         self.pv_kw, self.load_kw = year.pv_kw.to_numpy(), year.load_kw.to_numpy()
         self._imp = year.import_price_sek_per_kwh.to_numpy()
@@ -105,9 +111,28 @@ class SimulatedWorld:
         return self._tz
 
     @property
+    def aurora(self) -> BedForecasts | None:
+        """Aurora on the replayed year, when the home plans on it."""
+        return self.forecasts
+
+    @property
     def forecast_source(self) -> str:
         """Where forecasts come from."""
-        return "simulator perfect forecast (Aurora models not trained in this build)"
+        if self.forecasts is None:
+            return "simulator: perfect forecasts (forecasting.simulated_forecasts: perfect)"
+        used = self.forecasts.aurora.correctors
+        stages = ", ".join(f"{t} {c.used.value}" for t, c in used.items())
+        return f"Aurora on the simulated home's history ({stages}); weather: synthetic NWP runs"
+
+    def forecast_versions(self) -> dict[str, str]:
+        """``perfect``, or Aurora's stage and retraining per target."""
+        if self.forecasts is None:
+            return {"pv": "perfect", "load": "perfect"}
+        aurora = self.forecasts.aurora
+        return {
+            str(t): f"aurora {c.used.value} {aurora.version}"[:64]
+            for t, c in aurora.correctors.items()
+        }
 
     def index_at(self, moment: datetime) -> int:
         """Return the data index of the slot containing ``moment``."""
@@ -155,8 +180,22 @@ class SimulatedWorld:
         return float(self._imp[t]), float(self._exp[t])
 
     def pv_outlook(self, now: datetime) -> PvOutlook:
-        """Actual PV of the day after tomorrow vs the mean of the last 14 days [kWh]."""
+        """PV of the day after tomorrow vs the mean of the last 14 days [kWh].
+
+        The day after tomorrow: Aurora's P50 when the home plans on Aurora, else the
+        actual PV (the perfect forecast).
+        """
         t = self.index_at(now)
+        if self.forecasts is not None:
+            issued = self.forecasts.at(now)
+            day = now.astimezone(self._tz).date() + timedelta(days=2)
+            local = issued.pv.index.tz_convert(self._tz)
+            p50 = issued.pv["p50_kw"].to_numpy()[local.date == day]
+            past = self.pv_kw[max(0, t - 14 * _PER_DAY) : t]
+            mean = float(past.sum() * _SLOT_H / max(1, len(past) / _PER_DAY)) if len(past) else 0.0
+            return PvOutlook(
+                day2_kwh=float(p50.sum() * _SLOT_H) if len(p50) else None, mean_daily_kwh=mean
+            )
         day2 = (
             float(self.pv_kw[t + _PER_DAY : t + 2 * _PER_DAY].sum() * _SLOT_H)
             if t + 2 * _PER_DAY <= len(self.pv_kw)
@@ -167,7 +206,7 @@ class SimulatedWorld:
         return PvOutlook(day2_kwh=day2, mean_daily_kwh=mean)
 
     def inputs(self, now: datetime) -> dict[str, Any]:
-        """Prices: the replayed year's, or the live book's status; forecasts: perfect."""
+        """Prices: the replayed year's, or the live book's status; forecasts: their source."""
         if self.prices is not None:
             prices: dict[str, Any] = self.prices.status(now)
         else:

@@ -385,6 +385,25 @@ class ReflexOut(BaseModel):
     note: str
 
 
+class TrainingOut(BaseModel):
+    """Aurora's training job: state, progress and schedule (times ISO 8601)."""
+
+    state: str
+    progress: float
+    message: str | None
+    reason: str | None
+    started_at: str | None
+    finished_at: str | None
+    next_at: str | None
+    schedule: str
+
+
+class RetrainOut(BaseModel):
+    """A retraining accepted: the job's state (progress follows on the WebSocket)."""
+
+    training: TrainingOut
+
+
 class AuroraOut(BaseModel):
     """Aurora cockpit: Bridge, Context Radar, Reflex."""
 

@@ -156,6 +156,9 @@ def _soc_targets(
     return targets
 
 
+_QUANTILE_FIELDS = ("pv_p10_kwh", "pv_p90_kwh", "load_p10_kwh", "load_p90_kwh")
+
+
 def build_schedule_rows(
     pin: PlannerInput,
     plan: PlanArrays,
@@ -171,7 +174,8 @@ def build_schedule_rows(
     ``manual_slots`` marks the slots a manual block governs: their ``reason`` is
     ``manual_block`` (the ``action`` still follows the flows). With a car (``ev``), each
     row has its charge power and its SoC at the slot's end; without, ``ev_charging_kw``
-    is 0 and ``ev_soc_percent`` null.
+    is 0 and ``ev_soc_percent`` null. A slot's P10/P90 forecasts, when given, are
+    copied as given (the band the plan was made in).
     """
     h = pin.slot_h
     ev_kw = np.zeros(pin.n_slots) if plan.ev_charge_kw is None else plan.ev_charge_kw
@@ -221,6 +225,10 @@ def build_schedule_rows(
             "action": str(actions[t]),
             "reason": reason,
         }
+        for name in _QUANTILE_FIELDS:  # the forecast's band, when the request had it
+            value = getattr(slot, name)
+            if value is not None:
+                row[name] = value
         rows.append(
             {
                 k: round(float(v), _DIGITS) if isinstance(v, float | np.floating) else v

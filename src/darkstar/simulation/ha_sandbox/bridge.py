@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from darkstar.house import EntityState, House
     from darkstar.planner.inputs.types import PlannerInput
-    from darkstar.service.world import PvOutlook
+    from darkstar.service.world import ForecastEngine, PvOutlook
     from darkstar.simulation.house import SimulatedHouse
     from darkstar.simulation.world import SimulatedWorld
     from darkstar.sources.homeassistant import HomeAssistantHouse
@@ -318,6 +318,15 @@ class SandboxWorld:
     def prices_at(self, moment: datetime) -> tuple[float, float] | None:
         """Prices of the replayed year."""
         return self.sim_world.prices_at(moment)
+
+    @property
+    def aurora(self) -> ForecastEngine | None:
+        """The replayed year's learning forecaster, if it has one."""
+        return self.sim_world.aurora
+
+    def forecast_versions(self) -> dict[str, str]:
+        """Where the replayed year's forecasts come from."""
+        return self.sim_world.forecast_versions()
 
     def pv_outlook(self, now: datetime) -> PvOutlook:
         """PV outlook of the replayed year."""

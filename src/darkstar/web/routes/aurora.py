@@ -6,9 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from darkstar.service.training import TrainingBusy
 from darkstar.service.views import aurora_view, reflex_view
 from darkstar.web.deps import RuntimeDep, TokenDep
-from darkstar.web.schemas import AuroraOut, ErrorOut, ReflexIn, ReflexOut, StrategyLogOut
+from darkstar.web.schemas import (
+    AuroraOut,
+    ErrorOut,
+    ReflexIn,
+    ReflexOut,
+    RetrainOut,
+    StrategyLogOut,
+)
 
 router = APIRouter(tags=["aurora"])
 
@@ -34,15 +42,17 @@ def set_reflex(body: ReflexIn, runtime: RuntimeDep, _: TokenDep) -> dict[str, ob
     "/aurora/retrain",
     responses={409: {"model": ErrorOut}, 401: {"model": ErrorOut}},
     status_code=status.HTTP_202_ACCEPTED,
-    response_model=ErrorOut,
+    response_model=RetrainOut,
 )
-def retrain(_: TokenDep) -> None:
-    """Retrain the forecast models: refused while no trainable forecaster exists."""
-    raise HTTPException(
-        status.HTTP_409_CONFLICT,
-        "nothing to retrain: this build plans on the simulator's forecasts; "
-        "the Aurora models (LightGBM) are not part of it yet",
-    )
+def retrain(runtime: RuntimeDep, _: TokenDep) -> dict[str, object]:
+    """Retrain Aurora's models now; progress follows on the WebSocket (``aurora_training``).
+
+    409 when the house's forecasts do not learn, or while a training runs.
+    """
+    try:
+        return {"training": runtime.start_training()}
+    except TrainingBusy as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
 
 @router.get("/strategy/log", response_model=StrategyLogOut)

@@ -1,0 +1,224 @@
+"""Aurora's retraining in the running service: on schedule and on request.
+
+Owns the training job of a world's learning forecaster
+(:class:`~darkstar.service.world.ForecastEngine`): one at a time, in its own thread, so
+the agent goes on planning with the forecaster it has; progress is published on the
+WebSocket (``{"type": "aurora_training", "data": <state>}``) and kept for ``GET
+/api/v1/aurora``; the trained LightGBM models are written to
+``<data_dir>/models/<target>/<version>/`` and registered in the learning store (the
+active model of each target), where the Aurora Bridge lists them.
+
+The schedule is ``automation.ml_training`` (ISO weekdays and a local time) on the house's
+clock: the simulated home's clock when it runs faster than the wall clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from darkstar.learning.store.forecasts import register_model
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from darkstar.config.models import MlTrainingConfig
+    from darkstar.learning.store.engine import Store
+    from darkstar.service.world import ForecastEngine
+
+__all__ = ["AuroraTraining", "TrainingBusy", "TrainingState", "model_folder"]
+
+logger = logging.getLogger(__name__)
+
+MODELS_DIR = "models"
+"""Folder of the trained models inside the data folder."""
+
+
+class TrainingBusy(RuntimeError):
+    """A training cannot start (none possible, or one runs); the message says which."""
+
+
+@dataclass(kw_only=True)
+class TrainingState:
+    """The training job as the UI sees it (times ISO 8601 UTC; ``progress`` in [0, 1])."""
+
+    state: str = "idle"
+    progress: float = 0.0
+    message: str | None = None
+    reason: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+def model_folder(data_dir: Path, target: str, version: str) -> Path:
+    """Return where a model version is kept: ``models/<target>/<version as a name>``."""
+    name = re.sub(r"[^0-9A-Za-z]+", "-", version).strip("-") or "none"
+    return data_dir / MODELS_DIR / target / name
+
+
+class AuroraTraining:
+    """The service's training job and schedule.
+
+    Parameters
+    ----------
+    store : Store
+        Where trained models are registered.
+    data_dir : pathlib.Path
+        Where their files go (:func:`model_folder`).
+    publish : callable
+        ``publish(kind, data)`` to every WebSocket subscriber (any thread).
+    """
+
+    def __init__(
+        self, *, store: Store, data_dir: Path, publish: Callable[[str, Any], None]
+    ) -> None:
+        self.store, self.data_dir, self._publish = store, data_dir, publish
+        self._state = TrainingState()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._checked: datetime | None = None
+
+    def view(self, *, schedule: MlTrainingConfig, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+        """Return the state with the schedule in words and the next scheduled time."""
+        with self._lock:
+            state = asdict(self._state)
+        nxt = schedule.next_after(now, tz)
+        state["schedule"] = schedule.describe()
+        state["next_at"] = None if nxt is None else nxt.astimezone(tz).isoformat()
+        return state
+
+    @property
+    def started_once(self) -> bool:
+        """Whether a training was started since the service began."""
+        with self._lock:
+            return self._state.started_at is not None
+
+    @property
+    def running(self) -> bool:
+        """Whether a training runs now."""
+        with self._lock:
+            return self._state.state == "running"
+
+    def _update(self, **changes: Any) -> None:
+        with self._lock:
+            for key, value in changes.items():
+                setattr(self._state, key, value)
+            data = asdict(self._state)
+        self._publish("aurora_training", data)
+
+    def start(self, engine: ForecastEngine | None, now: datetime, *, reason: str) -> None:
+        """Start retraining ``engine`` at house time ``now`` in a thread.
+
+        Raises
+        ------
+        TrainingBusy
+            Without a learning forecaster, or while a training runs.
+        """
+        if engine is None:
+            msg = (
+                "nothing to retrain: this house plans on forecasts that do not learn (the "
+                "simulated home's perfect forecasts, or the physics PV prior and the 7-day "
+                "load baseline); Aurora learns on the simulated home with "
+                "forecasting.simulated_forecasts: aurora"
+            )
+            raise TrainingBusy(msg)
+        with self._lock:
+            if self._state.state == "running":
+                msg = f"a training is already running (started {self._state.started_at})"
+                raise TrainingBusy(msg)
+            self._state = TrainingState(
+                state="running",
+                progress=0.0,
+                message="starting",
+                reason=reason,
+                started_at=datetime.now(UTC).isoformat(),
+            )
+        self._publish("aurora_training", asdict(self._state))
+        self._thread = threading.Thread(
+            target=self._run, args=(engine, now), name="aurora-training", daemon=True
+        )
+        self._thread.start()
+
+    def join(self, timeout_s: float | None = None) -> None:
+        """Wait for the running training (tests, shutdown)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout_s)
+
+    def _run(self, engine: ForecastEngine, now: datetime) -> None:
+        try:
+            engine.retrain(
+                now, progress=lambda share, text: self._update(progress=share, message=text)
+            )
+            kept = self._keep(engine, now)
+        except Exception as exc:  # reported on the job and in the log, never lost
+            logger.exception("Aurora training failed")
+            self._update(
+                state="failed",
+                progress=1.0,
+                message=f"failed: {exc}",
+                finished_at=datetime.now(UTC).isoformat(),
+            )
+            return
+        described = ", ".join(f"{d['target']} {d['stage']}" for d in engine.describe(now))
+        note = f"; kept {', '.join(kept)}" if kept else ""
+        self._update(
+            state="done",
+            progress=1.0,
+            message=f"trained: {described}{note}",
+            finished_at=datetime.now(UTC).isoformat(),
+        )
+
+    def _keep(self, engine: ForecastEngine, now: datetime) -> list[str]:
+        """Write each trained model's files and register it; return what was kept."""
+        kept = []
+        versions = {d["target"]: d.get("version") or now.isoformat() for d in engine.describe(now)}
+        for target, model in engine.models().items():
+            if model is None:
+                continue
+            version = str(versions.get(target, now.isoformat()))
+            folder = model_folder(self.data_dir, target, version)
+            model.save(folder)
+            info = model.info
+            ok = register_model(
+                self.store,
+                target=target,
+                version=version,
+                trained_at=now,
+                train_start=datetime.fromisoformat(info.train_start),
+                train_end=datetime.fromisoformat(info.train_end),
+                path=str(folder),
+                metrics={"mode": str(info.mode), "rows": info.n_rows, **info.validation},
+            )
+            if ok:
+                kept.append(f"{target} {version}")
+            else:
+                logger.error("Aurora: model %s %s written but not registered", target, version)
+        return kept
+
+    def check_schedule(
+        self,
+        engine: ForecastEngine | None,
+        *,
+        schedule: MlTrainingConfig,
+        now: datetime,
+        tz: ZoneInfo,
+    ) -> bool:
+        """Start a training when a scheduled time passed since the last check; say if so."""
+        last, self._checked = self._checked, now
+        if engine is None or last is None:
+            return False
+        due = schedule.next_after(last, tz)
+        if due is None or due > now or self.running:
+            return False
+        try:
+            self.start(engine, now, reason="scheduled")
+        except TrainingBusy:
+            return False
+        return True

@@ -139,3 +139,36 @@ def test_a_forced_retraining_learns_the_history_and_keeps_the_models(served: Run
     served.warm_up(4)
     versions = served.agent.world.forecast_versions()
     assert versions["load"].startswith("aurora model 2018-01-2")
+
+
+def test_a_training_is_timed_on_the_house_clock(tmp_path: Path) -> None:
+    sent: list[tuple[str, Any]] = []
+    house_now = datetime(2018, 5, 2, 1, 0, tzinfo=UTC)
+    store: Any = None
+    training = AuroraTraining(
+        store=store,
+        data_dir=tmp_path,
+        publish=lambda k, d: sent.append((k, d)),
+        clock=lambda: house_now,
+    )
+    training.start(_Engine(), house_now, reason="requested")
+    training.join(5)
+    view = training.view(schedule=MlTrainingConfig(), now=house_now, tz=TZ)
+    assert view["started_at"] == "2018-05-02T03:00:00+02:00"
+    assert view["finished_at"] == "2018-05-02T03:00:00+02:00"
+
+
+def test_the_forecasts_endpoint_gives_the_band_as_issued(served: Runtime) -> None:
+    from darkstar.service.views import forecasts_view
+
+    view = forecasts_view(served)
+    slots = view["slots"]
+    assert slots
+    for slot in slots:
+        for name in ("pv", "load"):
+            p10, p50, p90 = (slot[f"{name}_p{q}_kw"] for q in (10, 50, 90))
+            assert 0.0 <= p10 <= p50 <= p90
+    # Aurora's load P50 before the planner's load inflation (s_index: x1.1)
+    rows = served.agent.plan_document["schedule"]
+    first = next(s for s in slots if s["start"] == rows[0]["start"])
+    assert rows[0]["adjusted_load_kwh"] == pytest.approx(1.1 * first["load_p50_kw"] / 4, rel=1e-3)

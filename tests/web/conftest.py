@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,8 +17,10 @@ from darkstar.web.app import create_app
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
+    from playwright.sync_api import Browser
+
+CHROMIUM = os.environ.get("DARKSTAR_CHROMIUM", "/usr/bin/chromium")
 TOKEN = "test-token-123"
 ORIGIN = "http://127.0.0.1:8000"
 
@@ -45,3 +49,19 @@ def auth() -> dict[str, str]:
 @pytest.fixture
 def token() -> str:
     return TOKEN
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make chromium` (make test does it)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
+        yield chromium
+        chromium.close()

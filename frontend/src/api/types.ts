@@ -111,6 +111,14 @@ export type ScheduleRow = {
   planned_cost_sek: number;
   action: Action;
   reason: string;
+  /**
+   * Forecast quantiles of the slot's energy [kWh], only when the plan had a probabilistic
+   * forecast (P10 <= P50 <= P90). `adjusted_*` is what the planner used and may differ from P50.
+   */
+  pv_p10_kwh?: number | null;
+  pv_p90_kwh?: number | null;
+  load_p10_kwh?: number | null;
+  load_p90_kwh?: number | null;
 };
 
 export type ScheduleMeta = {
@@ -212,11 +220,55 @@ export type Performance = {
 export type Proposal = { key: string; current: unknown; proposed: unknown; reason: string };
 export type Reflex = { enabled: boolean; proposals: Proposal[]; note: string };
 
+export type ForecastTarget = "pv" | "load";
+/** prior: physics only; residual: a model of the prior's error; model: a model on its own. */
+export type ModelStage = "prior" | "residual" | "model";
+
+/** One forecast model in use (GET /aurora bridge.models). */
+export type AuroraModel = {
+  target: ForecastTarget;
+  stage: ModelStage;
+  version: string | null;
+  /** ISO 8601 with offset. */
+  trained_at: string | null;
+  history_days: number;
+  rows: number;
+  train_s: number | null;
+  /** Validation P50 MAE of what is used [kW]. */
+  mae_kw: number | null;
+  /** Validation MAE of the naive baseline [kW]. */
+  baseline_mae_kw: number | null;
+  /** A sentence, e.g. "physics prior until 4 days of history". */
+  note: string;
+};
+
+export type TrainingState = "idle" | "running" | "done" | "failed";
+
+/** The forecast models' (re)training (GET /aurora bridge.training, POST /aurora/retrain, live). */
+export type AuroraTraining = {
+  state: TrainingState;
+  /** 0..1 */
+  progress: number;
+  message: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  /** The next scheduled retraining. */
+  next_at: string | null;
+  /** e.g. "Mon, Thu at 03:00" */
+  schedule: string | null;
+};
+
+/** POST /aurora/retrain (202). */
+export type RetrainReply = { training: AuroraTraining };
+
 export type Aurora = {
   bridge: {
     status: string;
     forecaster: string;
-    models: { name: string; version: string; trained_at: string | null }[];
+    /** Empty before the first training (and from older servers). */
+    models: AuroraModel[];
+    /** Absent from older servers. */
+    training?: AuroraTraining | null;
     accuracy: { pv_mae_kwh: number | null; load_mae_kwh: number | null; window_days: number };
   };
   radar: {
@@ -248,7 +300,8 @@ export type LiveMessage =
   | { type: "auth"; data: { ok: boolean } }
   | { type: "status"; data: Status }
   | { type: "schedule"; data: { planned_at: string; status: string } }
-  | { type: "job"; data: Job };
+  | { type: "job"; data: Job }
+  | { type: "aurora_training"; data: AuroraTraining };
 
 /** POST /planning/whatif/export: the re-plan with an export commitment, nothing saved. */
 export type ExportWhatIfResult = {

@@ -1,4 +1,5 @@
 import type { LineSeriesOption } from "echarts/charts";
+import type { ForecastBand } from "../lib/bands";
 import { COLORS } from "../lib/colors";
 import { type DashboardSeries, type SeriesName, SERIES, STEP_SERIES, pointData, stepData, tooltipPosition } from "../lib/shape";
 import { fmtDate, fmtDateTime, fmtTime } from "../lib/time";
@@ -18,7 +19,12 @@ const UNIT: Record<SeriesName, string> = {
   "SoC target": "%",
 };
 
-type TipParam = { seriesName?: string; value?: unknown; marker?: unknown; axisValue?: unknown };
+type TipParam = { seriesName?: string; value?: unknown; data?: unknown; marker?: unknown; axisValue?: unknown };
+
+/** A band's data item: the stacked height (P90 - P10) as value, the bounds for the tooltip. */
+type BandDatum = { value: [number, number | null]; band: [number, number] | null };
+
+const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
 
 export function timeAxisLabel(tz: string) {
   return (v: number) => {
@@ -41,28 +47,75 @@ export function positionTooltip(
   );
 }
 
-function tooltipFormatter(tz: string) {
+/** Axis tooltip: one line per series with a value, each band's bounds right after its line. */
+function tooltipFormatter(tz: string, bands: ForecastBand[]) {
+  const bandNames = new Set<string>(bands.map((b) => b.name));
   return (raw: unknown) => {
     const params = (Array.isArray(raw) ? raw : [raw]) as TipParam[];
     const first = params[0];
     const t = Number(first?.axisValue ?? (Array.isArray(first?.value) ? first.value[0] : NaN));
-    const seen = new Set<string>();
-    const lines = [`<b>${fmtDateTime(t, tz)}</b>`];
+    const entries = new Map<string, string>();
     for (const p of params) {
       const name = p.seriesName ?? "";
-      if (seen.has(name) || !(SERIES as readonly string[]).includes(name)) continue;
+      if (entries.has(name)) continue;
+      if (bandNames.has(name)) {
+        const band = (p.data as BandDatum | undefined)?.band;
+        if (band) entries.set(name, `${String(p.marker ?? "")}${name}: <b>${band[0].toFixed(2)} – ${band[1].toFixed(2)}</b> kW`);
+        continue;
+      }
+      if (!(SERIES as readonly string[]).includes(name)) continue;
       const v = Array.isArray(p.value) ? (p.value[1] as number | null) : null;
       if (v === null || v === undefined) continue;
-      seen.add(name);
       const unit = UNIT[name as SeriesName];
       const digits = unit === "SEK/kWh" ? 2 : unit === "%" ? 0 : 2;
-      lines.push(`${String(p.marker ?? "")}${name}: <b>${v.toFixed(digits)}</b> ${unit}`);
+      entries.set(name, `${String(p.marker ?? "")}${name}: <b>${v.toFixed(digits)}</b> ${unit}`);
+    }
+    const lines = [`<b>${fmtDateTime(t, tz)}</b>`];
+    for (const name of SERIES) {
+      const line = entries.get(name);
+      if (line) lines.push(line);
+      for (const b of bands) {
+        const bandLine = b.line === name ? entries.get(b.name) : undefined;
+        if (bandLine) lines.push(bandLine);
+      }
     }
     return lines.join("<br/>");
   };
 }
 
-export function dashboardOption(d: DashboardSeries, tz: string, narrow: boolean): ChartOption {
+/**
+ * A P10–P90 band as two stacked step series on the kW axis: the lower bound, invisible, and
+ * on it the height P90 - P10, filled in the line's colour. Drawn below the lines (z 1).
+ */
+function bandSeries(b: ForecastBand, times: number[]): LineSeriesOption[] {
+  const low = stepData(times, b.low);
+  const high = stepData(times, b.high);
+  const color = COLORS[b.line];
+  const common: LineSeriesOption = {
+    type: "line",
+    yAxisIndex: 0,
+    stack: b.name,
+    step: "end",
+    symbol: "none",
+    showSymbol: false,
+    connectNulls: false,
+    color,
+    lineStyle: { opacity: 0 },
+    emphasis: { disabled: true },
+    animation: false,
+    z: 1,
+  };
+  const band: BandDatum[] = high.map(([t, hi], i) => {
+    const lo = low[i]?.[1] ?? null;
+    return lo === null || hi === null ? { value: [t, null], band: null } : { value: [t, round4(hi - lo)], band: [lo, hi] };
+  });
+  return [
+    { ...common, name: b.lowName, data: low, silent: true, tooltip: { show: false } },
+    { ...common, name: b.name, data: band, areaStyle: { color, opacity: 0.22 } },
+  ];
+}
+
+export function dashboardOption(d: DashboardSeries, tz: string, narrow: boolean, bands: ForecastBand[] = []): ChartOption {
   const series: LineSeriesOption[] = SERIES.map((name) => {
     const step = STEP_SERIES.includes(name);
     const values = d.series[name];
@@ -96,6 +149,7 @@ export function dashboardOption(d: DashboardSeries, tz: string, narrow: boolean)
     }
     return s;
   });
+  for (const b of bands) series.push(...bandSeries(b, d.times));
 
   return {
     backgroundColor: "transparent",
@@ -108,7 +162,11 @@ export function dashboardOption(d: DashboardSeries, tz: string, narrow: boolean)
       pageTextStyle: { color: "#c8d1dc" },
       itemWidth: 14,
       itemHeight: 8,
-      data: [...SERIES],
+      data: [
+        ...SERIES,
+        // A filled swatch: the band's own line is invisible.
+        ...bands.map((b) => ({ name: b.name, icon: "roundRect", itemStyle: { color: COLORS[b.line], opacity: 0.45 } })),
+      ],
     },
     tooltip: {
       trigger: "axis",
@@ -116,7 +174,7 @@ export function dashboardOption(d: DashboardSeries, tz: string, narrow: boolean)
       ...TOOLTIP_STYLE,
       axisPointer: { type: "line", lineStyle: { color: "#6b7a8c" } },
       position: positionTooltip,
-      formatter: tooltipFormatter(tz),
+      formatter: tooltipFormatter(tz, bands),
     },
     xAxis: {
       type: "time",

@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { BarSeriesOption, LineSeriesOption } from "echarts/charts";
-import { api } from "../api/client";
+import { api, request } from "../api/client";
 import type { Aurora as AuroraData, Performance, Reflex, StrategyEntry } from "../api/types";
 import { AXIS_STYLE, type ChartOption, TOOLTIP_STYLE } from "../charts/echarts";
 import { positionTooltip, timeAxisLabel } from "../charts/dashboard";
+import { AuroraBridge } from "../components/AuroraBridge";
 import { EChart } from "../components/EChart";
 import { InputSources, KV, PageRoot, type Result, ResultText, Section, TableWrap, num, useNarrow } from "../components/ui";
 import { COLORS, RISK_COLORS } from "../lib/colors";
@@ -138,6 +139,10 @@ export function Aurora() {
   useEffect(() => {
     void load();
   }, [load]);
+  /** Read /aurora again (after a training ends, or polled while one runs); failures stay quiet. */
+  const reloadAurora = useCallback(() => {
+    request<AuroraData>("/aurora", { silent: true }).then(setAurora, () => undefined);
+  }, []);
 
   const tunnel = useMemo(() => (perf ? tunnelOption(perf, tz, narrow) : null), [perf, tz, narrow]);
   const cost = useMemo(() => (perf ? costOption(perf, narrow) : null), [perf, narrow]);
@@ -156,7 +161,6 @@ export function Aurora() {
     }
   };
 
-  const b = aurora?.bridge;
   const radar = aurora?.radar;
   const reflex = aurora?.reflex;
 
@@ -171,47 +175,9 @@ export function Aurora() {
         </button>
       }
     >
-      <div className="grid-2">
-        <Section title="Bridge" testId="aurora-bridge">
-          {b ? (
-            <>
-              <KV k="Status" v={<span className="tag">{b.status}</span>} />
-              <KV k="Forecaster" v={b.forecaster} />
-              <KV k={`Accuracy (${b.accuracy.window_days} d)`} v={`PV MAE ${num(b.accuracy.pv_mae_kwh, 3)} kWh · load MAE ${num(b.accuracy.load_mae_kwh, 3)} kWh`} />
-              <TableWrap>
-                <table>
-                  <thead>
-                    <tr>
-                      <th>Model</th>
-                      <th>Version</th>
-                      <th>Trained</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {b.models.length ? (
-                      b.models.map((m) => (
-                        <tr key={m.name}>
-                          <td>{m.name}</td>
-                          <td>{m.version}</td>
-                          <td>{m.trained_at ? fmtDateTime(m.trained_at, tz) : "–"}</td>
-                        </tr>
-                      ))
-                    ) : (
-                      <tr>
-                        <td colSpan={3} className="muted">
-                          No trained models yet.
-                        </td>
-                      </tr>
-                    )}
-                  </tbody>
-                </table>
-              </TableWrap>
-            </>
-          ) : (
-            <p className="muted">{loaded === "pending" ? "Loading…" : "Not available."}</p>
-          )}
-        </Section>
+      <AuroraBridge bridge={aurora?.bridge ?? null} loaded={loaded} reload={reloadAurora} />
 
+      <div className="grid-2">
         <Section title="Context Radar" testId="aurora-radar">
           {radar ? (
             <>

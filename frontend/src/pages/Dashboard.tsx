@@ -4,6 +4,7 @@ import type { HistorySlot, Override, ScheduleDocument, Status } from "../api/typ
 import { dashboardOption } from "../charts/dashboard";
 import { EChart } from "../components/EChart";
 import { InputSources, KV, PageRoot, type Result, ResultText, Section, num, useNarrow } from "../components/ui";
+import { forecastBands } from "../lib/bands";
 import { ApiError, messageOf } from "../lib/errors";
 import { type LoadState, useStore, useTimezone } from "../lib/hooks";
 import { SERIES, buildDashboardSeries } from "../lib/shape";
@@ -92,7 +93,10 @@ export function Dashboard() {
     () => buildDashboardSeries(history, schedule?.schedule ?? [], Number.isFinite(now) ? now : Date.now()),
     [history, schedule, now],
   );
-  const option = useMemo(() => dashboardOption(data, tz, narrow), [data, tz, narrow]);
+  const bands = useMemo(() => forecastBands(schedule?.schedule ?? [], data.times), [schedule, data]);
+  const option = useMemo(() => dashboardOption(data, tz, narrow, bands), [data, tz, narrow, bands]);
+  // What the chart should draw: the fixed series, plus each band and its invisible lower bound.
+  const expectedSeries = useMemo(() => [...SERIES, ...bands.flatMap((b) => [b.lowName, b.name])], [bands]);
   // Show 24 h back and 24 h ahead first; zoom out with the slider to see the whole plan.
   const zoomWindow = useMemo<[number, number] | null>(() => {
     if (loaded !== "true" || data.start === null || data.end === null) return null;
@@ -251,7 +255,7 @@ export function Dashboard() {
             ))}
           </ul>
         ) : null}
-        <EChart option={option} testId="chart-main" seriesNames={SERIES} zoomWindow={zoomWindow} height={narrow ? 340 : 420} ariaLabel="Prices, power and state of charge over 48 hours" />
+        <EChart option={option} testId="chart-main" seriesNames={expectedSeries} zoomWindow={zoomWindow} height={narrow ? 340 : 420} ariaLabel="Prices, power and state of charge over 48 hours" />
       </Section>
 
       <Section title="Quick actions" className="actions-panel">

@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { api } from "../api/client";
-import type { ConfigField, FieldError } from "../api/types";
+import type { ConfigField, FieldError, RetrainReply } from "../api/types";
 import { PageRoot, type Result, ResultText, Section } from "../components/ui";
+import { trainingSummary } from "../lib/aurora";
 import { ApiError, mapFieldErrors, messageOf } from "../lib/errors";
 import type { LoadState } from "../lib/hooks";
 import { groupConfig, textToValue, valueToText } from "../lib/shape";
@@ -155,13 +156,15 @@ export function Settings() {
     }
   };
 
-  const maintenance = async (key: string, path: string, ok: (r: unknown) => string, confirmText?: string) => {
+  /** POST a maintenance action; `done` words the reply (a string is a success). */
+  const maintenance = async (key: string, path: string, done: (r: unknown) => string | Result, confirmText?: string) => {
     if (confirmText && !window.confirm(confirmText)) return;
     setBusy(key);
     setMaint((m) => ({ ...m, [key]: null }));
     try {
       const r = await api.post<unknown>(path);
-      setMaint((m) => ({ ...m, [key]: { ok: true, text: ok(r) } }));
+      const out = done(r);
+      setMaint((m) => ({ ...m, [key]: typeof out === "string" ? { ok: true, text: out } : out }));
     } catch (e) {
       setMaint((m) => ({ ...m, [key]: { ok: false, text: messageOf(e) } }));
     } finally {
@@ -217,7 +220,12 @@ export function Settings() {
               className="btn"
               data-testid="force-retrain"
               disabled={busy !== null}
-              onClick={() => void maintenance("retrain", "/aurora/retrain", () => "Retraining started")}
+              onClick={() =>
+                void maintenance("retrain", "/aurora/retrain", (r) => {
+                  const t = (r as Partial<RetrainReply> | null)?.training;
+                  return { ok: t?.state !== "failed", text: trainingSummary(t) };
+                })
+              }
             >
               Force retrain
             </button>

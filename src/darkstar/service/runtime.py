@@ -196,7 +196,12 @@ class Runtime:
         self.agent.command_hook = self._command_hook
         self.after_step: AfterStep | None = None
         self.closers: list[Callable[[], None]] = []
-        self.training = AuroraTraining(store=agent.store, data_dir=data_dir, publish=self.publish)
+        self.training = AuroraTraining(
+            store=agent.store,
+            data_dir=data_dir,
+            publish=self.publish,
+            clock=lambda: self.agent.house.now,
+        )
         state, note = read_user_state(data_dir)
         self._apply(state)
         if note is not None:

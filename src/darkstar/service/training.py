@@ -46,7 +46,7 @@ class TrainingBusy(RuntimeError):
 
 @dataclass(kw_only=True)
 class TrainingState:
-    """The training job as the UI sees it (times ISO 8601 UTC; ``progress`` in [0, 1])."""
+    """The training job as the UI sees it (house times, ISO 8601; ``progress`` in [0, 1])."""
 
     state: str = "idle"
     progress: float = 0.0
@@ -73,12 +73,21 @@ class AuroraTraining:
         Where their files go (:func:`model_folder`).
     publish : callable
         ``publish(kind, data)`` to every WebSocket subscriber (any thread).
+    clock : callable, optional
+        The house's clock (the simulated home's runs fast): a training's start and end
+        are in house time, like the schedule. Default: the wall clock.
     """
 
     def __init__(
-        self, *, store: Store, data_dir: Path, publish: Callable[[str, Any], None]
+        self,
+        *,
+        store: Store,
+        data_dir: Path,
+        publish: Callable[[str, Any], None],
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.store, self.data_dir, self._publish = store, data_dir, publish
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._state = TrainingState()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -88,6 +97,9 @@ class AuroraTraining:
         """Return the state with the schedule in words and the next scheduled time."""
         with self._lock:
             state = asdict(self._state)
+        for key in ("started_at", "finished_at"):
+            if state[key] is not None:
+                state[key] = datetime.fromisoformat(state[key]).astimezone(tz).isoformat()
         nxt = schedule.next_after(now, tz)
         state["schedule"] = schedule.describe()
         state["next_at"] = None if nxt is None else nxt.astimezone(tz).isoformat()
@@ -137,7 +149,7 @@ class AuroraTraining:
                 progress=0.0,
                 message="starting",
                 reason=reason,
-                started_at=datetime.now(UTC).isoformat(),
+                started_at=self._clock().isoformat(),
             )
         self._publish("aurora_training", asdict(self._state))
         self._thread = threading.Thread(
@@ -163,7 +175,7 @@ class AuroraTraining:
                 state="failed",
                 progress=1.0,
                 message=f"failed: {exc}",
-                finished_at=datetime.now(UTC).isoformat(),
+                finished_at=self._clock().isoformat(),
             )
             return
         described = ", ".join(f"{d['target']} {d['stage']}" for d in engine.describe(now))
@@ -172,7 +184,7 @@ class AuroraTraining:
             state="done",
             progress=1.0,
             message=f"trained: {described}{note}",
-            finished_at=datetime.now(UTC).isoformat(),
+            finished_at=self._clock().isoformat(),
         )
 
     def _keep(self, engine: ForecastEngine, now: datetime) -> list[str]:

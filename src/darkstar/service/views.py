@@ -12,6 +12,7 @@ import statistics
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from darkstar.learning.store.forecasts import read_forecasts
 from darkstar.learning.store.repository import (
     ObservedSlot,
     daily_metrics,
@@ -269,27 +270,51 @@ def history_view(runtime: Runtime, *, hours: int) -> dict[str, Any]:
 
 
 def forecasts_view(runtime: Runtime) -> dict[str, Any]:
-    """PV and load forecasts of the current plan's horizon (P50 only: perfect forecasts)."""
+    """PV and load forecasts (P10/P50/P90) over the current plan's horizon.
+
+    With a learning forecaster (Aurora), from ``slot_forecasts`` (the forecasts as
+    issued, before the planner's adjustments): per slot the latest issued by now. Without
+    one, or for a slot without a kept forecast: what the plan used (``adjusted_*``) as
+    P50 and no band.
+    """
     with runtime.lock:
         agent = runtime.agent
         document, tz, source = agent.plan_document, agent.tz, agent.world.forecast_source
+        store, now, banded = agent.store, agent.house.now, agent.world.aurora is not None
     rows = [] if document is None else document["schedule"]
-    return {
-        "source": source,
-        "slots": [
-            {
-                "start": row["start"],
-                "pv_p10_kw": None,
-                "pv_p50_kw": row["adjusted_pv_kwh"] / _SLOT_H,
-                "pv_p90_kw": None,
-                "load_p10_kw": None,
-                "load_p50_kw": row["adjusted_load_kwh"] / _SLOT_H,
-                "load_p90_kw": None,
+    kept: dict[datetime, Any] = {}
+    if rows and banded:
+        start = datetime.fromisoformat(rows[0]["start"])
+        end = datetime.fromisoformat(rows[-1]["end"])
+        kept = {
+            s.slot_start: s
+            for _, s in read_forecasts(store, start=start, end=end, issued_by=now)
+        }
+    slots = []
+    for row in rows:
+        slot = kept.get(datetime.fromisoformat(row["start"]))
+        if slot is None:
+            slots.append(
+                {
+                    "start": row["start"],
+                    "pv_p10_kw": None,
+                    "pv_p50_kw": row["adjusted_pv_kwh"] / _SLOT_H,
+                    "pv_p90_kw": None,
+                    "load_p10_kw": None,
+                    "load_p50_kw": row["adjusted_load_kwh"] / _SLOT_H,
+                    "load_p90_kw": None,
+                }
+            )
+            continue
+        slots.append(
+            {"start": row["start"]}
+            | {
+                f"{name}_p{q}_kw": getattr(slot, f"{name}_p{q}_kwh") / _SLOT_H
+                for name in ("pv", "load")
+                for q in (10, 50, 90)
             }
-            for row in rows
-        ],
-        "timezone": str(tz),
-    }
+        )
+    return {"source": source, "slots": slots, "timezone": str(tz)}
 
 
 def _local_days(runtime: Runtime, days: int) -> list[tuple[datetime, datetime]]:

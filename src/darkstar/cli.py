@@ -476,6 +476,89 @@ def demo(
 
 
 @app.command()
+def train(
+    data_dir: Annotated[
+        Path, typer.Option(help="The service's data folder: learning store, models, config.yaml.")
+    ] = Path("build/serve"),
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="config.yaml (default: in data-dir).")
+    ] = None,
+) -> None:
+    """Train Aurora's forecast models on the house's history now; keep and register them.
+
+    The house is the one ``darkstar serve`` would run (Home Assistant, or the simulated
+    home with ``forecasting.simulated_forecasts: aurora``); models go to
+    ``<data-dir>/models/<target>/<version>/`` and become the active ones in the store.
+    """
+    _setup_logging(False)
+    import math
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from darkstar.backends import open_runtime
+
+    console = Console()
+    with _user_errors(catch_all=True):
+        runtime = open_runtime(
+            data_dir=data_dir, config_path=config or data_dir / "config.yaml", speed=math.inf
+        )
+    try:
+        agent = runtime.agent
+        engine, now = agent.world.aurora, agent.house.now
+        if engine is None:
+            raise _fail(
+                "nothing to train: this house's forecasts do not learn; on the simulated "
+                "home set forecasting.simulated_forecasts: aurora"
+            )
+        with _progress_bar(console) as bar:
+            task = bar.add_task("training", total=1.0)
+
+            def progress(share: float, message: str) -> None:
+                bar.update(task, completed=share, description=message[:40])
+
+            with _user_errors(catch_all=True):
+                engine.retrain(now, progress=progress)
+        kept = runtime.training.keep_models(engine, now)
+        table = Table(title=f"Aurora trained at {now.astimezone(agent.tz):%Y-%m-%d %H:%M %Z}")
+        for column in ("target", "stage", "history d", "rows", "fit s", "MAE kW", "baseline kW"):
+            table.add_column(column, justify="left" if column in {"target", "stage"} else "right")
+        for m in engine.describe(now):
+            table.add_row(
+                m["target"],
+                m["stage"],
+                f"{m['history_days']:.1f}",
+                str(m["rows"]),
+                "" if m["train_s"] is None else f"{m['train_s']:.1f}",
+                "" if m["mae_kw"] is None else f"{m['mae_kw']:.4f}",
+                "" if m["baseline_mae_kw"] is None else f"{m['baseline_mae_kw']:.4f}",
+            )
+        console.print(table)
+        for m in engine.describe(now):
+            console.print(m["note"])
+        console.print(
+            f"kept {', '.join(kept)} in {data_dir / 'models'}"
+            if kept
+            else "no LightGBM model in use (prior or residual stage): nothing written"
+        )
+    finally:
+        runtime.stop()
+
+
+def _progress_bar(console: Any) -> Any:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description:<40}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f} %"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8000,

@@ -168,7 +168,7 @@ class AuroraTraining:
             engine.retrain(
                 now, progress=lambda share, text: self._update(progress=share, message=text)
             )
-            kept = self._keep(engine, now)
+            kept = self.keep_models(engine, now)
         except Exception as exc:  # reported on the job and in the log, never lost
             logger.exception("Aurora training failed")
             self._update(
@@ -187,7 +187,7 @@ class AuroraTraining:
             finished_at=self._clock().isoformat(),
         )
 
-    def _keep(self, engine: ForecastEngine, now: datetime) -> list[str]:
+    def keep_models(self, engine: ForecastEngine, now: datetime) -> list[str]:
         """Write each trained model's files and register it; return what was kept."""
         kept = []
         versions = {d["target"]: d.get("version") or now.isoformat() for d in engine.describe(now)}

@@ -4,8 +4,10 @@
 
 * with ``home_assistant.url`` set: on that Home Assistant in real time
   (:class:`~darkstar.service.live_world.LiveWorld`), with Nord Pool (or an HA price
-  sensor) prices, an Open-Meteo + pvlib PV forecast, the house's own load history, and
-  the plan published back as ``sensor.darkstar_*``;
+  sensor) prices, an Open-Meteo + pvlib PV forecast (its runs kept in the store), Aurora
+  on those runs and the house's own history
+  (:class:`~darkstar.service.live_aurora.LiveAurora`; the physics PV and the load history
+  where it has no forecast), and the plan published back as ``sensor.darkstar_*``;
 * without: on the simulated home (SE4 2018 replayed, resuming after the stored history).
 """
 
@@ -137,6 +139,8 @@ def open_live_world(
     ConfigError
         Missing entities, token, or a location that is neither configured nor readable.
     """
+    from darkstar.aurora.features import Site as AuroraSite
+    from darkstar.service.live_aurora import LiveAurora, holiday_country, physics_prior
     from darkstar.sources.openmeteo import OpenMeteoClient
     from darkstar.sources.pv import PvArray
     from darkstar.sources.pv_forecast import Site, WeatherPvForecaster
@@ -178,6 +182,18 @@ def open_live_world(
             arrays=arrays,
             site=Site(latitude=lat, longitude=lon, altitude_m=altitude),
             cache_dir=data_dir,
+            store=store,
+        )
+        aurora = LiveAurora(
+            store=store,
+            site=AuroraSite(
+                latitude=lat,
+                longitude=lon,
+                timezone=tz_name,
+                country=holiday_country(cfg.prices.area),
+            ),
+            prior=physics_prior(arrays=arrays, latitude=lat, longitude=lon, altitude_m=altitude),
+            default_load_kw=cfg.forecasting.default_load_kw,
         )
         world = LiveWorld(
             house=house,
@@ -188,6 +204,7 @@ def open_live_world(
             store=store,
             interval_s=cfg.executor.interval_seconds,
             default_load_kw=cfg.forecasting.default_load_kw,
+            aurora=aurora,
         )
     except BaseException:
         house.close()

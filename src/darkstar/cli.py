@@ -508,8 +508,8 @@ def train(
         engine, now = agent.world.aurora, agent.house.now
         if engine is None:
             raise _fail(
-                "nothing to train: this house's forecasts do not learn; on the simulated "
-                "home set forecasting.simulated_forecasts: aurora"
+                "nothing to train: the simulated home plans on perfect forecasts; Aurora "
+                "learns there with forecasting.simulated_forecasts: aurora"
             )
         with _progress_bar(console) as bar:
             task = bar.add_task("training", total=1.0)

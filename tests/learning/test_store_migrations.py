@@ -24,8 +24,9 @@ TABLES = {
     "spot_prices",
     "slot_forecasts",
     "forecast_models",
+    "weather_runs",
 }
-HEAD = "0004_forecasts"
+HEAD = "0005_weather_runs"
 
 
 def test_open_store_creates_file_and_all_tables(db_path: Path) -> None:

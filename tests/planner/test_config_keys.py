@@ -811,10 +811,12 @@ SERVICE_SECTIONS = (
     "location.",
     "weather.",
     "pv.",
+    "automation.",  # Aurora's retraining schedule (tests/service/test_aurora_training.py)
 )
 #: Single keys the live loop reads, not the planner.
 SERVICE_KEYS = {
     "forecasting.default_load_kw",
+    "forecasting.simulated_forecasts",
     # the car's state and departure come with a request's state.ev; the agent reads these
     "system.has_ev",
     "ev.departure_time",

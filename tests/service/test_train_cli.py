@@ -14,7 +14,7 @@ from darkstar.learning.store.forecasts import list_models
 def test_train_refuses_forecasts_that_do_not_learn(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["train", "--data-dir", str(tmp_path)])
     assert result.exit_code == 2, (result.stderr, result.exception)
-    assert result.stderr.startswith("error: nothing to train: this house's forecasts do not")
+    assert result.stderr.startswith("error: nothing to train: the simulated home plans on")
     assert "forecasting.simulated_forecasts: aurora" in result.stderr
     assert not (tmp_path / "models").exists()
 

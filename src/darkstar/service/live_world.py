@@ -11,6 +11,11 @@ against Home Assistant (:mod:`darkstar.backends` wires the adapters in):
 * **load** from the house's own history: the mean of the same local slot over the last
   :data:`LOAD_HISTORY_DAYS` days of recorded observations, a flat
   ``forecasting.default_load_kw`` where there is none yet, flagged as such;
+* **Aurora** (optional, :class:`~darkstar.service.live_aurora.LiveAurora`): P10/P50/P90
+  of PV and load from the stored weather runs and the house's history replace the two
+  above (P50 as the forecast, the quantiles alongside) wherever Aurora covers a slot;
+  the slots it does not cover (beyond the newest stored run, or all without one, or when
+  it fails) keep the physics PV and the 7-day load baseline, reported as a fault;
 * **learning**: slots the agent did not see whole (it started mid-slot, it was down) are
   backfilled from the house's counter history (:func:`darkstar.learning.backfill.backfill`)
   at the start and after every slot, never invented.
@@ -38,8 +43,9 @@ if TYPE_CHECKING:
 
     from darkstar.house import EntityState, House, Unsubscribe
     from darkstar.learning.store import Store
+    from darkstar.service.live_aurora import LiveAurora, LiveBand
     from darkstar.service.prices import PriceBook
-    from darkstar.service.world import ForecastEngine, HouseEntities
+    from darkstar.service.world import HouseEntities
 
 __all__ = ["LOAD_HISTORY_DAYS", "MAX_HORIZON", "LiveWorld", "PvForecaster", "SlotClockHouse"]
 
@@ -57,6 +63,44 @@ MAX_HORIZON = timedelta(hours=48)
 
 BACKFILL_WINDOW = timedelta(days=LOAD_HISTORY_DAYS)
 """How far back missing slots are looked for."""
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _slot(
+    start: datetime,
+    prices: tuple[float, float],
+    *,
+    pv_kwh: float,
+    load_kwh: float,
+    band: LiveBand | None,
+    k: int,
+) -> SlotData:
+    """One slot: Aurora's P50 and quantiles where it covers slot ``k``, else the fallback."""
+    imp, exp = prices
+    if band is None or not band.covered[k]:
+        return SlotData(
+            start=start,
+            import_price_sek_per_kwh=imp,
+            export_price_sek_per_kwh=exp,
+            pv_forecast_kwh=pv_kwh,
+            load_forecast_kwh=load_kwh,
+        )
+    pv = [float(v) * _SLOT_H for v in band.pv_kw[k]]
+    load = [float(v) * _SLOT_H for v in band.load_kw[k]]
+    return SlotData(
+        start=start,
+        import_price_sek_per_kwh=imp,
+        export_price_sek_per_kwh=exp,
+        pv_forecast_kwh=pv[1],
+        load_forecast_kwh=load[1],
+        pv_p10_kwh=pv[0],
+        pv_p90_kwh=pv[2],
+        load_p10_kwh=load[0],
+        load_p90_kwh=load[2],
+    )
 
 
 def slot_floor(moment: datetime) -> datetime:
@@ -141,11 +185,14 @@ class LiveWorld:
         Wall clock (tests move it).
     wait : callable
         ``wait(seconds) -> bool``: sleep, ``True`` when asked to stop early.
+    aurora : LiveAurora, optional
+        Aurora on the stored weather runs and history; ``None``: the physics PV and the
+        7-day load baseline only.
     """
 
     realtime = True
-    aurora: ForecastEngine | None = None
-    """No learning forecaster yet: Aurora trains on stored weather runs (to come)."""
+    aurora: LiveAurora | None
+    """The learning forecaster behind the forecasts (``None``: physics and baseline)."""
 
     def __init__(
         self,
@@ -160,7 +207,11 @@ class LiveWorld:
         default_load_kw: float = 0.5,
         clock: Callable[[], datetime] | None = None,
         wait: Callable[[float], bool] | None = None,
+        aurora: LiveAurora | None = None,
     ) -> None:
+        self.aurora = aurora
+        self.aurora_band: LiveBand | None = None
+        self.aurora_note: str | None = None
         self.stopping = threading.Event()
         self._clock = clock or (lambda: datetime.now(UTC))
         self._wait = wait or self.stopping.wait
@@ -197,9 +248,16 @@ class LiveWorld:
     @property
     def forecast_source(self) -> str:
         """Where PV and load forecasts come from, in words."""
-        return (
+        fallback = (
             f"PV: {self.pv.status()['source']}; load: the house's own history "
             f"(same slot, last {LOAD_HISTORY_DAYS} days)"
+        )
+        if self.aurora is None:
+            return fallback
+        stages = ", ".join(f"{t} {s}" for t, s in self.aurora.stages().items())
+        return (
+            f"Aurora on the house's history ({stages}; version {self.aurora.version}); "
+            f"weather: stored Open-Meteo runs; where Aurora has no forecast: {fallback}"
         )
 
     @property
@@ -228,17 +286,16 @@ class LiveWorld:
             raise InputError("prices", f"no price known for the slot at {now.isoformat()}: {fault}")
         starts = [now + k * SLOT for k in range((end - now) // SLOT)]
         pairs = self.prices.slot_prices(now, end)
-        pv_kw = self.pv.pv_kw(starts, now=self._clock())
+        # the physics PV first: it fetches (and keeps) the weather run Aurora uses
+        clock = self._clock()
+        pv_kw = self.pv.pv_kw(starts, now=clock)
         load_kwh = self._load_forecast_kwh(starts, now)
+        band = self._aurora_band(now, starts, known_at=clock)
         slots = tuple(
-            SlotData(
-                start=start,
-                import_price_sek_per_kwh=imp,
-                export_price_sek_per_kwh=exp,
-                pv_forecast_kwh=max(0.0, pv) * _SLOT_H,
-                load_forecast_kwh=load,
+            _slot(start, prices, pv_kwh=max(0.0, pv) * _SLOT_H, load_kwh=load, band=band, k=k)
+            for k, (start, prices, pv, load) in enumerate(
+                zip(starts, pairs, pv_kw, load_kwh, strict=True)
             )
-            for start, (imp, exp), pv, load in zip(starts, pairs, pv_kw, load_kwh, strict=True)
         )
         return PlannerInput(
             timezone=self._tz,
@@ -249,6 +306,25 @@ class LiveWorld:
                 water_heated_today_kwh=water_heated_today_kwh,
             ),
         )
+
+    def _aurora_band(
+        self, now: datetime, starts: Sequence[datetime], *, known_at: datetime
+    ) -> LiveBand | None:
+        """Aurora's forecast of ``starts``, or ``None`` (no Aurora, or it failed: reported)."""
+        self.aurora_band, self.aurora_note = None, None
+        if self.aurora is None:
+            return None
+        fallback = f"physics PV and the {LOAD_HISTORY_DAYS}-day load baseline"
+        try:
+            band = self.aurora.forecast(now, starts, known_at=known_at)
+        except Exception as exc:  # a forecaster bug must not stop the house: plan on the prior
+            logger.exception("Aurora forecast failed")
+            self.aurora_note = f"Aurora failed ({exc}): {fallback} for every slot"
+            return None
+        self.aurora_band = band
+        if band.fault is not None:
+            self.aurora_note = f"Aurora: {band.fault}; {fallback} there"
+        return band
 
     def _load_forecast_kwh(self, starts: Sequence[datetime], now: datetime) -> list[float]:
         """Mean load of the same local slot over the recorded last days [kWh per slot]."""
@@ -288,10 +364,24 @@ class LiveWorld:
         return self.prices.prices_at(moment)
 
     def forecast_versions(self) -> dict[str, str]:
-        """PV: the physics forecast's source; load: the 7-day same-slot baseline."""
+        """Aurora's stage and retraining per target, else the physics PV and the baseline.
+
+        ``aurora <stage> <version>`` (``aurora prior none`` before the first training),
+        with `` + physics`` / `` + baseline`` when some slots were not Aurora's.
+        """
+        band = self.aurora_band
+        if band is None or not band.covered.any():
+            return {
+                "pv": f"physics: {self.pv.status()['source']}"[:64],
+                "load": f"baseline: same slot, last {LOAD_HISTORY_DAYS} days",
+            }
+        partial = not band.covered.all()
         return {
-            "pv": f"physics: {self.pv.status()['source']}"[:64],
-            "load": f"baseline: same slot, last {LOAD_HISTORY_DAYS} days",
+            target: (
+                f"aurora {band.used.get(target, 'prior')} {band.version}"
+                + (f" + {fallback}" if partial else "")
+            )[:64]
+            for target, fallback in (("pv", "physics"), ("load", "baseline"))
         }
 
     def pv_outlook(self, now: datetime) -> PvOutlook:
@@ -313,21 +403,54 @@ class LiveWorld:
         return PvOutlook(day2_kwh=day2_kwh, mean_daily_kwh=sum(observed) / days)
 
     def inputs(self, now: datetime) -> dict[str, Any]:
-        """Where prices, PV and load came from, how old, and what is wrong (JSON)."""
+        """Where prices, PV and load came from, how old, and what is wrong (JSON).
+
+        With Aurora, ``pv`` and ``load`` name it as their source where it forecast any
+        slot, and its fault (slots it did not cover, or its failure) is in both faults
+        (after the weather fetch's) and in ``aurora``.
+        """
         pv = self.pv.status()
         load = {
             "source": f"house history: same local slot, last {LOAD_HISTORY_DAYS} days",
             "days": self.load_days,
             "fault": self.load_note,
         }
-        faults = [f for f in (pv.get("fault"), self.load_note) if f]
-        return {
+        band = self.aurora_band
+        all_aurora = band is not None and bool(band.covered.all())
+        load_fault = None if all_aurora else self.load_note  # the baseline was not used
+        faults = [f for f in (self.aurora_note, pv.get("fault"), load_fault) if f]
+        if band is not None and band.covered.any():
+            run = _iso(band.run_issued_at)
+            pv["source"] = (
+                f"Aurora {band.used.get('pv')} ({band.version}) on the weather run of {run}"
+                + ("" if all_aurora else f"; elsewhere {pv['source']}")
+            )
+            load["source"] = f"Aurora {band.used.get('load')} ({band.version})" + (
+                "" if all_aurora else f"; elsewhere {load['source']}"
+            )
+        if self.aurora_note is not None:
+            pv["fault"] = "; ".join(f for f in (pv.get("fault"), self.aurora_note) if f)
+            load["fault"] = "; ".join(f for f in (load_fault, self.aurora_note) if f)
+        elif all_aurora:
+            load["fault"] = None
+        out: dict[str, Any] = {
             "prices": self.prices.status(now),
             "forecasts": {"source": self.forecast_source, "fault": "; ".join(faults) or None},
             "pv": pv,
             "load": load,
             "backfill": self.last_backfill,
         }
+        if self.aurora is not None:
+            out["aurora"] = {
+                "stages": self.aurora.stages(),
+                "version": self.aurora.version,
+                "issued_at": _iso(None if band is None else band.issued_at),
+                "weather_run_issued_at": _iso(None if band is None else band.run_issued_at),
+                "covered_slots": 0 if band is None else int(band.covered.sum()),
+                "slots": None if band is None else len(band.covered),
+                "fault": self.aurora_note,
+            }
+        return out
 
     def advance(self, tick: Callable[[], None] | None = None) -> None:
         """Wait for the current slot's end, calling ``tick`` every ``interval_s`` meanwhile.

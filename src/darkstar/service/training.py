@@ -134,10 +134,9 @@ class AuroraTraining:
         """
         if engine is None:
             msg = (
-                "nothing to retrain: this house plans on forecasts that do not learn (the "
-                "simulated home's perfect forecasts, or the physics PV prior and the 7-day "
-                "load baseline); Aurora learns on the simulated home with "
-                "forecasting.simulated_forecasts: aurora"
+                "nothing to retrain: the simulated home plans on perfect forecasts, which "
+                "do not learn; Aurora learns there with forecasting.simulated_forecasts: "
+                "aurora"
             )
             raise TrainingBusy(msg)
         with self._lock:

@@ -287,8 +287,7 @@ def forecasts_view(runtime: Runtime) -> dict[str, Any]:
         start = datetime.fromisoformat(rows[0]["start"])
         end = datetime.fromisoformat(rows[-1]["end"])
         kept = {
-            s.slot_start: s
-            for _, s in read_forecasts(store, start=start, end=end, issued_by=now)
+            s.slot_start: s for _, s in read_forecasts(store, start=start, end=end, issued_by=now)
         }
     slots = []
     for row in rows:

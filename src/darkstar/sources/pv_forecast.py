@@ -10,6 +10,11 @@ When Open-Meteo fails it plans on the last forecast; slots that no forecast cove
 whose weather has a gap) get the clear-sky-times-climatology weather of
 :func:`~darkstar.sources.pv.clear_sky_weather`. Which one was used is in :meth:`status`
 and so in each plan's ``meta.inputs.pv``; a failure is a ``fault`` there, never silent.
+
+With a learning store, every newly fetched run is also kept there
+(:func:`~darkstar.learning.store.weather.record_weather_run`: the hourly means of its
+slots from the hour it was fetched in on, complete hours only), for Aurora to learn from
+and forecast with. A failed write is logged and never stops the PV forecast.
 """
 
 from __future__ import annotations
@@ -23,17 +28,19 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd  # type: ignore[import-untyped]
 
 from darkstar.errors import DarkstarError
+from darkstar.learning.store.weather import record_weather_run
 from darkstar.sources.openmeteo import WeatherForecast
-from darkstar.sources.pv import clear_sky_weather, pv_forecast_kw
+from darkstar.sources.pv import WEATHER_COLUMNS, clear_sky_weather, pv_forecast_kw
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
+    from darkstar.learning.store import Store
     from darkstar.sources.openmeteo import OpenMeteoClient
     from darkstar.sources.pv import PvArray
 
-__all__ = ["CACHE_FILE", "REFRESH", "Site", "WeatherPvForecaster"]
+__all__ = ["CACHE_FILE", "REFRESH", "Site", "WeatherPvForecaster", "hourly_run"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +52,48 @@ RETRY = timedelta(minutes=10)
 
 CACHE_FILE = "weather_forecast.json"
 """The last good forecast, in the data folder."""
+
+
+_RUN_COLUMN_MAP = {
+    "ghi_w_m2": "ghi_w_per_m2",
+    "dni_w_m2": "dni_w_per_m2",
+    "dhi_w_m2": "dhi_w_per_m2",
+    "temp_air_c": "temp_air_c",
+    "cloud_cover_percent": "cloud_cover_percent",
+}
+"""Slot weather column -> stored run column (:data:`~darkstar.learning.store.weather.
+RUN_COLUMNS`)."""
+
+_SLOTS_PER_HOUR = 4
+
+
+def hourly_run(forecast: WeatherForecast) -> pd.DataFrame:
+    """Return a fetched forecast as the hourly run kept in the store.
+
+    Parameters
+    ----------
+    forecast : WeatherForecast
+        Slot weather as fetched.
+
+    Returns
+    -------
+    pandas.DataFrame
+        On a UTC index of hour starts, from the hour holding ``issued_at`` on: the hourly
+        means of the slot columns, renamed to the store's (``ghi_w_per_m2``,
+        ``dni_w_per_m2``, ``dhi_w_per_m2`` [W/m²], ``temp_air_c`` [°C],
+        ``cloud_cover_percent`` [%]). Only hours whose four slots are all complete are
+        kept (a gap is left out, never filled).
+    """
+    frame = forecast.frame.loc[:, list(WEATHER_COLUMNS)].astype(float)
+    first = pd.Timestamp(forecast.issued_at).tz_convert("UTC").floor("h")
+    frame = frame[frame.index >= first]
+    complete = frame.notna().all(axis=1)
+    hours = frame.index.floor("h")
+    means = frame.groupby(hours).mean()
+    whole = complete.groupby(hours).sum() == _SLOTS_PER_HOUR
+    hourly = means.loc[whole.reindex(means.index, fill_value=False).to_numpy()]
+    hourly.index = pd.DatetimeIndex(hourly.index, name="hour")
+    return hourly.rename(columns=_RUN_COLUMN_MAP)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +118,8 @@ class WeatherPvForecaster:
         Their location.
     cache_dir : pathlib.Path
         Where :data:`CACHE_FILE` is kept.
+    store : Store, optional
+        The learning store: every newly fetched run is kept there (:func:`hourly_run`).
     """
 
     def __init__(
@@ -78,8 +129,10 @@ class WeatherPvForecaster:
         arrays: Sequence[PvArray],
         site: Site,
         cache_dir: Path,
+        store: Store | None = None,
     ) -> None:
         self.client, self.arrays, self.site = client, tuple(arrays), site
+        self.store = store
         self.cache_path = cache_dir / CACHE_FILE
         self.forecast: WeatherForecast | None = self._read_cache()
         self.fault: str | None = None
@@ -140,6 +193,22 @@ class WeatherPvForecaster:
             return
         self.forecast, self.fault, self._next_try = forecast, None, None
         self._write_cache(forecast)
+        self._keep_run(forecast)
+
+    def _keep_run(self, forecast: WeatherForecast) -> None:
+        """Keep the fetched run in the store; a failure is logged, the forecast goes on."""
+        if self.store is None:
+            return
+        try:
+            hourly = hourly_run(forecast)
+            if hourly.empty:
+                logger.warning(
+                    "weather run of %s has no complete hour: not kept", forecast.issued_at
+                )
+                return
+            record_weather_run(self.store, issued_at=forecast.issued_at, hourly=hourly)
+        except Exception:  # the store is for learning; the PV forecast must go on
+            logger.exception("weather run of %s not kept", forecast.issued_at)
 
     def pv_kw(self, starts: Sequence[datetime], *, now: datetime) -> list[float]:
         """Mean PV power of each slot [kW]: forecast weather, else climatology."""

@@ -31,6 +31,7 @@ __all__ = [
     "SlotObservation",
     "SlotPlan",
     "SpotPrice",
+    "WeatherRun",
 ]
 
 #: Deterministic constraint names, so migrations can refer to them (SQLite batch mode).
@@ -196,3 +197,22 @@ class ForecastModel(Base):
     path: Mapped[str] = mapped_column(String(512))
     metrics: Mapped[str] = mapped_column(Text)  # JSON text (sorted keys)
     active: Mapped[bool]
+
+
+class WeatherRun(Base):
+    """One hour of a weather forecast run fetched at ``issued_at_utc`` (hourly means).
+
+    Irradiance [W/m²], air temperature [°C] and cloud cover [%] as the run forecast the
+    hour starting at ``hour_utc``; one row per ``(issued_at_utc, hour_utc)``.
+    """
+
+    __tablename__ = "weather_runs"
+    __table_args__ = (Index("ix_weather_runs_hour_utc", "hour_utc"),)
+
+    issued_at_utc: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    hour_utc: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    ghi_w_per_m2: Mapped[float]
+    dni_w_per_m2: Mapped[float]
+    dhi_w_per_m2: Mapped[float]
+    temp_air_c: Mapped[float]
+    cloud_cover_percent: Mapped[float]

@@ -61,8 +61,10 @@ __all__ = [
     "PlannedSlot",
     "daily_metrics",
     "delete_all",
+    "first_observation",
     "last_observation",
     "log_execution",
+    "read_observations",
     "read_plan_vs_actual",
     "record_observation",
     "record_plan",
@@ -543,6 +545,52 @@ def last_observation(store: Store) -> ObservedSlot | None:
             observed = None if row is None else _observed(row)
     except SQLAlchemyError as exc:
         msg = f"cannot read the last observation: {exc}"
+        raise StoreError(msg) from exc
+    return observed
+
+
+def first_observation(store: Store) -> ObservedSlot | None:
+    """Return the stored observation with the smallest slot start (where history begins).
+
+    Raises
+    ------
+    StoreError
+        When the database cannot be read.
+    """
+    first = select(SlotObservation).order_by(SlotObservation.slot_start_utc).limit(1)
+    try:
+        with Session(store.engine) as session:
+            row = session.scalars(first).first()
+            observed = None if row is None else _observed(row)
+    except SQLAlchemyError as exc:
+        msg = f"cannot read the first observation: {exc}"
+        raise StoreError(msg) from exc
+    return observed
+
+
+def read_observations(store: Store, *, start: datetime, end: datetime) -> list[ObservedSlot]:
+    """Return the observations of the slots starting in ``[start, end)``, by slot start.
+
+    Raises
+    ------
+    InputError
+        For a naive ``start`` or ``end``.
+    StoreError
+        When the database cannot be read.
+    """
+    query = (
+        select(SlotObservation)
+        .where(
+            SlotObservation.slot_start_utc >= _to_epoch_s(start, "start"),
+            SlotObservation.slot_start_utc < _to_epoch_s(end, "end"),
+        )
+        .order_by(SlotObservation.slot_start_utc)
+    )
+    try:
+        with Session(store.engine) as session:
+            observed = [_observed(row) for row in session.scalars(query)]
+    except SQLAlchemyError as exc:
+        msg = f"cannot read observations: {exc}"
         raise StoreError(msg) from exc
     return observed
 

@@ -264,10 +264,18 @@ def backtest(
         float | None,
         typer.Option(help="Capacity tariff [SEK/kW/month]: sets grid.capacity_tariff."),
     ] = None,
+    mode: Annotated[
+        str,
+        typer.Option(
+            help="Kepler's plans: baseline (forecasts as given) or full (as the agent plans: "
+            "PV confidence, S-Index, target SoC)."
+        ),
+    ] = "baseline",
 ) -> None:
     """Closed-loop backtest on the simulated home with real prices, weather and load."""
     _setup_logging(False)
     from darkstar.config import load_config, merge_config, parse_config
+    from darkstar.planner.pipeline import PlanMode
     from darkstar.simulation.backtest import (
         BacktestSpec,
         ForecastKind,
@@ -286,6 +294,7 @@ def backtest(
     if ev and not {"perfect", "noisy"}.issuperset(kinds[:1]) or ev and len(kinds) > 1:
         raise _fail("--forecast: --ev runs one forecast, perfect or noisy")
     choices = {
+        "--mode": (mode, PlanMode),
         "--price-horizon": (price_horizon, PriceHorizon),
         "--terminal": (terminal, TerminalPolicy),
     }
@@ -312,6 +321,7 @@ def backtest(
         spec = BacktestSpec(
             replan_minutes=replan_minutes,
             forecast=ForecastKind(kinds[0]),
+            mode=PlanMode(mode),
             price_horizon=PriceHorizon(price_horizon),
             terminal=TerminalPolicy(terminal),
             seed=seed,

@@ -571,6 +571,7 @@ def test_backtest_cli_two_days_writes_report(tmp_path: Path) -> None:
             "error: --forecast: --ev runs one forecast, perfect or noisy",
             id="ev_aurora",
         ),
+        pytest.param(["--mode", "fast"], "error: --mode: must be one of full, baseline", id="mode"),
         pytest.param(["--days", "0"], "error: --days: must be >= 1", id="days_0"),
         pytest.param(["--days", "-3"], "error: --days: must be >= 1", id="days_negative"),
         pytest.param(

@@ -119,3 +119,24 @@ def test_backtest_cli_compares_forecasts(tmp_path: Path) -> None:
     assert "share of the perfect-forecast loop's savings: none (it saved" in text
     frame = pd.read_csv(out / "backtest.csv", index_col="start")
     assert {"kepler_perfect.soc_kwh", "kepler_naive.soc_kwh"} <= set(frame.columns)
+
+
+def test_the_loop_can_plan_as_the_agent_does(bed: ForecastYear) -> None:
+    """``mode=full``: the configured PV confidence (90 %) and load factor (1.1) reach Kepler."""
+    from darkstar.planner.pipeline import PlanMode
+    from darkstar.simulation.backtest import run_loop
+
+    cfg = load_config(None)
+    runs = {
+        mode: run_loop(
+            bed.data,
+            cfg,
+            BacktestSpec(mode=mode),
+            strategy="kepler",
+            n_slots=96,
+        )
+        for mode in (PlanMode.BASELINE, PlanMode.FULL)
+    }
+    base, full = runs[PlanMode.BASELINE], runs[PlanMode.FULL]
+    # the same house and forecasts: only the plans differ
+    assert not np.allclose(base.planned_soc_kwh, full.planned_soc_kwh)

@@ -146,6 +146,9 @@ class BacktestSpec:
     """A commuting car (the bundled trips, ``config.ev``), charged by this policy."""
     peak_aware: bool = True
     """Plan with ``grid.capacity_tariff``; false plans without it (the bill still counts it)."""
+    mode: PlanMode = PlanMode.BASELINE
+    """Kepler's plans: ``baseline`` (forecasts as given) or ``full`` (the agent's: PV
+    confidence, S-Index load factor and target SoC, as configured)."""
 
     def __post_init__(self) -> None:
         if self.replan_minutes % 15 or not 15 <= self.replan_minutes <= 24 * 60:
@@ -399,9 +402,9 @@ class Forecaster:
 Planner = Callable[[PlannerInput], tuple[list[dict[str, Any]], float]]
 
 
-def _kepler_planner(cfg: DarkstarConfig) -> Planner:
+def _kepler_planner(cfg: DarkstarConfig, mode: PlanMode = PlanMode.BASELINE) -> Planner:
     def plan(pin: PlannerInput) -> tuple[list[dict[str, Any]], float]:
-        document = generate_schedule(pin, cfg, mode=PlanMode.BASELINE).document
+        document = generate_schedule(pin, cfg, mode=mode).document
         return document["schedule"], float(document["meta"]["solve_time_ms"])
 
     return plan
@@ -582,7 +585,9 @@ def run_loop(
     entities = SIM_HOUSE_ENTITIES if car is None else SIM_HOUSE_ENTITIES_EV
     if forecaster is None:
         forecaster = Forecaster(spec, len(index))
-    planner = _kepler_planner(plan_cfg) if strategy == "kepler" else _heuristic_planner(cfg)
+    planner = (
+        _kepler_planner(plan_cfg, spec.mode) if strategy == "kepler" else _heuristic_planner(cfg)
+    )
     draws_l = draw_litres(year, cfg, n_slots, timezone) if spec.water else np.zeros(n_slots)
     setpoints = WaterHeaterSetpoints() if spec.water else None
     out = {

@@ -218,7 +218,7 @@ def run_backtest_command(
         f"replan {spec.replan_minutes} min, "
         f"forecast {','.join(k.value for k in kinds)}"
         f"{' (test-bed year)' if bed is not None else ''}, prices {spec.price_horizon}, "
-        f"terminal {spec.terminal}, "
+        f"terminal {spec.terminal}, mode {spec.mode}, "
         f"load {load_profile}"
     )
     print_report(console, metrics, monthly, title=title)

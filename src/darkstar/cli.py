@@ -555,6 +555,100 @@ def train(
         runtime.stop()
 
 
+@app.command("reflex")
+def reflex(
+    data_dir: Annotated[
+        Path, typer.Option(help="The service's data folder: learning store, config.yaml.")
+    ] = Path("build/serve"),
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="config.yaml (default: in data-dir).")
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run/--apply",
+            help="--dry-run (default) prints the proposals and writes nothing at all; "
+            "--apply logs them and writes them to config.yaml (comments kept).",
+        ),
+    ] = True,
+    timezone: Annotated[
+        str | None,
+        typer.Option(help="The house's IANA time zone (default: location.timezone)."),
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Aurora Reflex: the four signals and the config changes they propose.
+
+    Analyses the learning store's history up to its last observed slot. ``--dry-run``
+    writes no row and no file (a store older than this version is still migrated when
+    opened, as ``serve`` would). ``--apply`` writes the proposals whatever the Aurora
+    page's Reflex switch says (it is your command).
+    """
+    _setup_logging(False)
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from darkstar.config import load_config
+    from darkstar.learning.reflex import assess_reflex, describe_signal, run_reflex
+    from darkstar.learning.store import open_store
+    from darkstar.learning.store.repository import last_observation
+    from darkstar.service.agent import DB_FILE, SLOT
+    from darkstar.simulation.agent_run import DATA_TIMEZONE
+
+    db_path = data_dir / DB_FILE
+    if not db_path.is_file():
+        raise _fail(f"--data-dir: no learning store at {db_path}")
+    config_path = config or data_dir / "config.yaml"
+    if not config_path.is_file() and (config is not None or not dry_run):
+        raise _fail(f"--config: {config_path} not found")
+    console = Console()
+    with _user_errors(catch_all=not debug):
+        cfg = load_config(config_path if config_path.is_file() else None)
+        zone = timezone or cfg.location.timezone or DATA_TIMEZONE
+        try:
+            tz = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise _fail(f"--timezone: unknown time zone {zone!r}") from None
+        store = open_store(db_path)
+        try:
+            last = last_observation(store)
+            now = datetime.now(UTC) if last is None else last.slot_start + SLOT
+            if dry_run:
+                assessments, report = assess_reflex(store, cfg, now=now, tz=tz), None
+            else:
+                report = run_reflex(store, cfg, now=now, config_path=config_path, apply=True, tz=tz)
+                assessments = report.assessments
+        finally:
+            store.close()
+    source = config_path if config_path.is_file() else "defaults (no config.yaml)"
+    table = Table(title=f"Aurora Reflex at {now.astimezone(tz):%Y-%m-%d %H:%M %Z} ({source})")
+    for column in ("analyzer", "signal", "key", "current", "proposed", "reason"):
+        right = column in {"current", "proposed"}
+        table.add_column(column, justify="right" if right else "left", overflow="fold")
+    for a in assessments:
+        proposed = "-" if a.proposed is None else f"{a.proposed:g}"
+        table.add_row(
+            a.analyzer.value, describe_signal(a), a.key, f"{a.current:g}", proposed, a.reason
+        )
+    console.print(table)
+    if last is None:
+        console.print("no observations in the store yet: nothing to learn from")
+    if report is None:
+        console.print("dry run: nothing written (--apply logs the proposals and writes them)")
+        return
+    for key, (before, after) in report.applied.items():
+        console.print(f"applied {key}: {before:g} -> {after:g} in {config_path}")
+    for key, why in report.not_applied.items():
+        console.print(f"not applied {key}: {why}")
+    if not report.applied and not report.not_applied:
+        console.print("nothing to apply")
+    if report.log_error is not None:
+        typer.echo(f"warning: strategy log not written: {report.log_error}", err=True)
+
+
 def _progress_bar(console: Any) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 

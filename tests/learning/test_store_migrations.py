@@ -25,8 +25,9 @@ TABLES = {
     "slot_forecasts",
     "forecast_models",
     "weather_runs",
+    "strategy_log",
 }
-HEAD = "0005_weather_runs"
+HEAD = "0006_strategy_log"
 
 
 def test_open_store_creates_file_and_all_tables(db_path: Path) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "SlotObservation",
     "SlotPlan",
     "SpotPrice",
+    "StrategyLogEntry",
     "WeatherRun",
 ]
 
@@ -216,3 +217,23 @@ class WeatherRun(Base):
     dhi_w_per_m2: Mapped[float]
     temp_air_c: Mapped[float]
     cloud_cover_percent: Mapped[float]
+
+
+class StrategyLogEntry(Base):
+    """One strategy decision or Reflex step (proposal, applied change) at ``at_utc``.
+
+    ``inputs`` holds the signal the decision came from, ``before`` and ``after`` the
+    affected config keys' values (all three JSON text, sorted keys).
+    """
+
+    __tablename__ = "strategy_log"
+    __table_args__ = (Index("ix_strategy_log_kind_rule_at", "kind", "rule", "at_utc"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at_utc: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    inputs: Mapped[str] = mapped_column(Text)  # JSON text (sorted keys)
+    before: Mapped[str] = mapped_column(Text)  # JSON text (sorted keys)
+    after: Mapped[str] = mapped_column(Text)  # JSON text (sorted keys)

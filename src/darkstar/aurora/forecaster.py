@@ -238,18 +238,14 @@ class AuroraForecaster:
         check_slots(index, field="index")
         if self.due(now):
             self.retrain(now, pv_kw=pv_kw, load_kw=load_kw)
-        pv = build_pv_features(
-            now=now,
-            index=index,
-            pv_kw=pv_kw,
-            prior_history_kw=prior_history_kw,
+        pv, load = self._features(
+            now,
+            index,
             run=run,
-            prior=self.prior,
-            site=self.site,
+            pv_kw=pv_kw,
+            load_kw=load_kw,
+            prior_history_kw=prior_history_kw,
             slots=slots,
-        )
-        load = build_load_features(
-            now=now, index=index, load_kw=load_kw, run=run, site=self.site, slots=slots
         )
         with self._lock:
             self._keep(Target.PV, now, pv)
@@ -281,6 +277,31 @@ class AuroraForecaster:
         and the rows are kept whatever the spacing. Arguments as :meth:`issue`.
         """
         check_slots(index, field="index")
+        pv, load = self._features(
+            now,
+            index,
+            run=run,
+            pv_kw=pv_kw,
+            load_kw=load_kw,
+            prior_history_kw=prior_history_kw,
+            slots=slots,
+        )
+        with self._lock:
+            for target, frame in ((Target.PV, pv), (Target.LOAD, load)):
+                self._append_rows(target, now, frame)
+
+    def _features(
+        self,
+        now: datetime,
+        index: pd.DatetimeIndex,
+        *,
+        run: pd.DataFrame,
+        pv_kw: pd.Series,
+        load_kw: pd.Series,
+        prior_history_kw: pd.Series,
+        slots: pd.DataFrame | None,
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Return the PV and load feature rows of a forecast issued at ``now``."""
         pv = build_pv_features(
             now=now,
             index=index,
@@ -294,19 +315,18 @@ class AuroraForecaster:
         load = build_load_features(
             now=now, index=index, load_kw=load_kw, run=run, site=self.site, slots=slots
         )
-        with self._lock:
-            for target, frame in ((Target.PV, pv), (Target.LOAD, load)):
-                near = frame.index < pd.Timestamp(now + TRAIN_MAX_HORIZON)
-                self._rows[target].frames.append(
-                    frame.loc[near].assign(issued_at=pd.Timestamp(now))
-                )
+        return pv, load
+
+    def _append_rows(self, target: Target, now: datetime, frame: pd.DataFrame) -> None:
+        """Keep ``frame``'s rows with targets under :data:`TRAIN_MAX_HORIZON` (lock held)."""
+        near = frame.index < pd.Timestamp(now + TRAIN_MAX_HORIZON)
+        self._rows[target].frames.append(frame.loc[near].assign(issued_at=pd.Timestamp(now)))
 
     def _keep(self, target: Target, now: datetime, frame: pd.DataFrame) -> None:
         rows = self._rows[target]
         if self.naive or (rows.last_kept and now - rows.last_kept < TRAIN_ISSUE_SPACING):
             return
-        near = frame.index < pd.Timestamp(now + TRAIN_MAX_HORIZON)
-        rows.frames.append(frame.loc[near].assign(issued_at=pd.Timestamp(now)))
+        self._append_rows(target, now, frame)
         rows.last_kept = now
 
     def retrain(

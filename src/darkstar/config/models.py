@@ -243,6 +243,32 @@ class ForecastingConfig(_Section):
 _ENTITY_ID = r"^[a-z_]+\.[a-z0-9_]+$"
 
 
+def _check_weekdays(days: list[int], name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` for days that are not ISO weekdays 1-7."""
+    bad = [d for d in days if not 1 <= d <= 7]
+    if bad:
+        msg = f"{name}: {bad} are not ISO weekdays 1-7"
+        raise ValueError(msg)
+
+
+def _next_weekly(after: datetime, tz: ZoneInfo, *, clock: str, weekdays: list[int]) -> datetime:
+    """Return the first local ``clock`` (HH:MM) on one of ``weekdays`` strictly after ``after``.
+
+    ``weekdays`` must not be empty; the result is in UTC (within 8 local days).
+    """
+    hour, minute = (int(x) for x in clock.split(":"))
+    local_day = after.astimezone(tz).date()
+    for offset in range(8):
+        day = local_day + timedelta(days=offset)
+        if day.isoweekday() not in weekdays:
+            continue
+        moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
+        if moment.astimezone(UTC) > after:
+            return moment.astimezone(UTC)
+    msg = f"no weekday in {weekdays}"  # unreachable for a non-empty list of 1-7
+    raise ValueError(msg)
+
+
 def _entity(description: str) -> Any:
     return Field(None, pattern=_ENTITY_ID, description=description)
 
@@ -332,10 +358,7 @@ class EvConfig(_Section):
                 f"max_charge_kw ({self.max_charge_kw})"
             )
             raise ValueError(msg)
-        bad = [d for d in self.departure_weekdays if not 1 <= d <= 7]
-        if bad:
-            msg = f"departure_weekdays: {bad} are not ISO weekdays 1-7"
-            raise ValueError(msg)
+        _check_weekdays(self.departure_weekdays, "departure_weekdays")
         return self
 
     def next_departure(self, after: datetime, tz: ZoneInfo) -> datetime | None:
@@ -350,16 +373,7 @@ class EvConfig(_Section):
         """
         if self.departure_time is None or not self.departure_weekdays:
             return None
-        hour, minute = (int(x) for x in self.departure_time.split(":"))
-        local_day = after.astimezone(tz).date()
-        for offset in range(8):
-            day = local_day + timedelta(days=offset)
-            if day.isoweekday() not in self.departure_weekdays:
-                continue
-            moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
-            if moment.astimezone(UTC) > after:
-                return moment.astimezone(UTC)
-        return None
+        return _next_weekly(after, tz, clock=self.departure_time, weekdays=self.departure_weekdays)
 
 
 class PricesConfig(_Section):
@@ -470,10 +484,7 @@ class MlTrainingConfig(_Section):
 
     @model_validator(mode="after")
     def _check_days(self) -> Self:
-        bad = [d for d in self.days if not 1 <= d <= 7]
-        if bad:
-            msg = f"days: {bad} are not ISO weekdays 1-7"
-            raise ValueError(msg)
+        _check_weekdays(self.days, "days")
         return self
 
     def next_after(self, after: datetime, tz: ZoneInfo) -> datetime | None:
@@ -487,16 +498,7 @@ class MlTrainingConfig(_Section):
         """
         if not self.enabled or not self.days:
             return None
-        hour, minute = (int(x) for x in self.time.split(":"))
-        local_day = after.astimezone(tz).date()
-        for offset in range(9):
-            day = local_day + timedelta(days=offset)
-            if day.isoweekday() not in self.days:
-                continue
-            moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
-            if moment.astimezone(UTC) > after:
-                return moment.astimezone(UTC)
-        return None
+        return _next_weekly(after, tz, clock=self.time, weekdays=self.days)
 
     def describe(self) -> str:
         """Say the schedule in words, e.g. ``Mon, Thu at 03:00`` (``off`` when disabled)."""

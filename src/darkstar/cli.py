@@ -13,11 +13,17 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from darkstar.errors import DarkstarError, InputError
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from darkstar.config.models import DarkstarConfig
+    from darkstar.learning.analyst import AnalystReport
 
 __all__ = ["app", "main"]
 
@@ -555,6 +561,44 @@ def train(
         runtime.stop()
 
 
+def _learning_paths(
+    data_dir: Path, config: Path | None, *, config_required: bool
+) -> tuple[Path, Path]:
+    """Return a data folder's learning store and config file; exit 2 when one is missing.
+
+    The config file is ``--config``, else ``<data-dir>/config.yaml``; a missing one is an
+    error when given with ``--config`` or when ``config_required`` (else the defaults apply).
+    """
+    from darkstar.service.agent import DB_FILE
+
+    db_path = data_dir / DB_FILE
+    if not db_path.is_file():
+        raise _fail(f"--data-dir: no learning store at {db_path}")
+    config_path = config or data_dir / "config.yaml"
+    if not config_path.is_file() and (config is not None or config_required):
+        raise _fail(f"--config: {config_path} not found")
+    return db_path, config_path
+
+
+def _house_config(config_path: Path, timezone: str | None) -> tuple[DarkstarConfig, ZoneInfo]:
+    """Load the config (the defaults when the file is missing) and the house's time zone.
+
+    The zone is ``--timezone``, else ``location.timezone``, else the simulated home's; an
+    unknown one exits 2.
+    """
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from darkstar.config import load_config
+    from darkstar.simulation.agent_run import DATA_TIMEZONE
+
+    cfg = load_config(config_path if config_path.is_file() else None)
+    zone = timezone or cfg.location.timezone or DATA_TIMEZONE
+    try:
+        return cfg, ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail(f"--timezone: unknown time zone {zone!r}") from None
+
+
 @app.command("reflex")
 def reflex(
     data_dir: Annotated[
@@ -586,32 +630,19 @@ def reflex(
     """
     _setup_logging(False)
     from datetime import UTC, datetime
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from rich.console import Console
     from rich.table import Table
 
-    from darkstar.config import load_config
     from darkstar.learning.reflex import assess_reflex, describe_signal, run_reflex
     from darkstar.learning.store import open_store
     from darkstar.learning.store.repository import last_observation
-    from darkstar.service.agent import DB_FILE, SLOT
-    from darkstar.simulation.agent_run import DATA_TIMEZONE
+    from darkstar.service.agent import SLOT
 
-    db_path = data_dir / DB_FILE
-    if not db_path.is_file():
-        raise _fail(f"--data-dir: no learning store at {db_path}")
-    config_path = config or data_dir / "config.yaml"
-    if not config_path.is_file() and (config is not None or not dry_run):
-        raise _fail(f"--config: {config_path} not found")
+    db_path, config_path = _learning_paths(data_dir, config, config_required=not dry_run)
     console = Console()
     with _user_errors(catch_all=not debug):
-        cfg = load_config(config_path if config_path.is_file() else None)
-        zone = timezone or cfg.location.timezone or DATA_TIMEZONE
-        try:
-            tz = ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise _fail(f"--timezone: unknown time zone {zone!r}") from None
+        cfg, tz = _house_config(config_path, timezone)
         store = open_store(db_path)
         try:
             last = last_observation(store)
@@ -647,6 +678,104 @@ def reflex(
         console.print("nothing to apply")
     if report.log_error is not None:
         typer.echo(f"warning: strategy log not written: {report.log_error}", err=True)
+
+
+@app.command("analyst")
+def analyst(
+    data_dir: Annotated[
+        Path, typer.Option(help="The service's data folder: learning store, config.yaml.")
+    ] = Path("build/serve"),
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="config.yaml (default: in data-dir).")
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(help="The house's IANA time zone (default: location.timezone)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Measure the last completed days: forecast errors, costs, SoC tracking (the Analyst).
+
+    Recomputes the last 7 completed local days (before the current time, in the house's
+    time zone) from the learning store, keeps them in its ``learning_daily_metrics`` and
+    prints them with the forecasts' bias by hour of day over 14 days. ``--json`` prints the
+    report instead. A store that cannot be written is a warning; the exit code stays 0.
+    """
+    _setup_logging(False)
+    from datetime import UTC, datetime
+
+    from darkstar.learning.analyst import run_analyst
+    from darkstar.learning.store import open_store
+
+    db_path, config_path = _learning_paths(data_dir, config, config_required=False)
+    with _user_errors(catch_all=not debug):
+        cfg, tz = _house_config(config_path, timezone)
+        store = open_store(db_path)
+        try:
+            report = run_analyst(
+                store, now=datetime.now(UTC), tz=tz, min_soc_percent=cfg.battery.min_soc_percent
+            )
+        finally:
+            store.close()
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=1, allow_nan=False))
+    else:
+        _print_analyst(report, tz)
+    if report.write_error is not None:
+        typer.echo(f"warning: daily metrics not written: {report.write_error}", err=True)
+
+
+#: The Analyst table's number columns: header, DayMetrics field, decimals.
+_ANALYST_COLUMNS = (
+    ("PV MAE kWh", "pv_mae_kwh", 3),
+    ("PV bias kWh", "pv_bias_kwh", 3),
+    ("load MAE kWh", "load_mae_kwh", 3),
+    ("load bias kWh", "load_bias_kwh", 3),
+    ("planned SEK", "planned_cost_sek", 2),
+    ("actual SEK", "actual_cost_sek", 2),
+    ("deviation SEK", "cost_deviation_sek", 2),
+    ("efficiency", "battery_efficiency_realized", 3),
+    ("SoC error pp", "soc_tracking_error_percent", 1),
+)
+
+
+def _print_analyst(report: AnalystReport, tz: ZoneInfo) -> None:
+    """Print the Analyst's days (newest first) and the largest hourly bias of PV and load."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"Analyst at {report.now.astimezone(tz):%Y-%m-%d %H:%M %Z}")
+    table.add_column("day")
+    for header in ("slots", "forecast", *(c[0] for c in _ANALYST_COLUMNS), "low SoC"):
+        table.add_column(header, justify="right")
+    for d in reversed(report.days):
+        numbers = [
+            "-" if (value := getattr(d, field)) is None else f"{value:.{digits}f}"
+            for _, field, digits in _ANALYST_COLUMNS
+        ]
+        low = "-" if d.low_soc_events is None else str(d.low_soc_events)
+        table.add_row(
+            d.day.isoformat(), str(d.observed_slots), str(d.forecast_slots), *numbers, low
+        )
+    console.print(table)
+    if report.empty_days:
+        console.print(f"no observations on {', '.join(d.isoformat() for d in report.empty_days)}")
+    bias = report.bias
+    for name, kw, samples in (
+        ("PV", bias.pv_kw, bias.pv_samples),
+        ("load", bias.load_kw, bias.load_samples),
+    ):
+        hours = [h for h, n in enumerate(samples) if n > 0]
+        if not hours:
+            console.print(f"{name} bias ({bias.window_days} d): no slots with a forecast")
+            continue
+        worst = max(hours, key=lambda h: abs(kw[h]))
+        console.print(
+            f"{name} bias ({bias.window_days} d, forecast - actual): largest "
+            f"{kw[worst]:+.3f} kW at {worst:02d} h local ({samples[worst]} slots)"
+        )
 
 
 def _progress_bar(console: Any) -> Any:

@@ -426,7 +426,7 @@ def test_parse_config_type_errors(data: dict[str, Any], field: str, message: str
             {"web": {}},
             "config.web",
             "unknown section; known sections: system, battery, battery_economics, grid, "
-            "export, water_heating, kepler, s_index, forecasting, automation, planner, "
+            "export, water_heating, kepler, s_index, strategy, forecasting, automation, planner, "
             "home_assistant, input_sensors, executor, ev, prices, tariff, location, weather, pv",
             id="no-close-section",
         ),

@@ -26,8 +26,9 @@ TABLES = {
     "forecast_models",
     "weather_runs",
     "strategy_log",
+    "learning_daily_metrics",
 }
-HEAD = "0006_strategy_log"
+HEAD = "0007_daily_metrics"
 
 
 def test_open_store_creates_file_and_all_tables(db_path: Path) -> None:

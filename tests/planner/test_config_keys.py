@@ -771,6 +771,353 @@ def _peak_night(key: str) -> None:
     assert _charged(_plan(_peak, hours, key, 0.5)) == pytest.approx(4.0)  # 4 x 0.5 < 2.5
 
 
+# --- S-Index modes and the Strategy Engine (mode full) ----------------------------------------
+
+
+def _with_slot_field(request: dict[str, Any], name: str, values: list[float]) -> dict[str, Any]:
+    for slot, value in zip(request["slots"], values, strict=True):
+        slot[name] = value
+    return request
+
+
+def _three_days(config: dict[str, Any]) -> dict[str, Any]:
+    """72 hourly slots from local midnight: today 10 °C, day 2 and 3 at 0 °C; 0.5 kWh load.
+
+    Flat 1 SEK/kWh, ideal battery at 0 %. Cold today: (15 - 10) / 25 = 0.2; day 2-3: 0.6.
+    """
+    request = build_request(
+        import_prices=[1.0] * 72, load_kwh=[0.5] * 72, soc_percent=0.0, config=config
+    )
+    return _with_slot_field(request, "temperature_c", [10.0] * 24 + [0.0] * 48)
+
+
+def _full(base: dict[str, Any], key: str, value: object, scenario: Scenario) -> PlanOutcome:
+    return _plan(scenario, base, key, value, mode="full")
+
+
+DYNAMIC = merge_config(IDEAL_BATTERY, {"s_index": {"mode": "dynamic"}})
+
+
+@_case("s_index.mode")
+def _s_index_mode(key: str) -> None:
+    static = _full(IDEAL_BATTERY, key, "static", _three_days)
+    dynamic = _full(IDEAL_BATTERY, key, "dynamic", _three_days)
+    # static: load x 1.1, risk 1.1 -> target 5 %; dynamic: 1.1 + 0.2 x 0.2 = 1.14 today,
+    # risk 1 + 0.2 x 0.6 = 1.12 from day 2-3 -> target 6 %.
+    assert _col(static, "adjusted_load_kwh")[0] == pytest.approx(0.55)
+    assert _col(dynamic, "adjusted_load_kwh")[0] == pytest.approx(0.57)
+    assert static.kepler_input.soc_target.soc_kwh == pytest.approx(0.5)  # type: ignore[union-attr]
+    assert dynamic.kepler_input.soc_target.soc_kwh == pytest.approx(0.6)  # type: ignore[union-attr]
+    meta = dynamic.document["meta"]["s_index"]
+    assert (meta["mode"], meta["risk"], meta["target_soc_percent"]) == ("dynamic", 1.12, 6.0)
+    assert meta["risk_inputs"]["days"]["2026-03-11"]["cold"] == pytest.approx(0.6)
+
+
+@_case("s_index.max_factor")
+def _max_factor(key: str) -> None:
+    hot = merge_config(DYNAMIC, {"s_index": {"temp_weight": 2.0}})  # risk 1 + 2 x 0.6 = 2.2
+    low = _full(hot, key, 1.5, _three_days)
+    high = _full(hot, key, 3.0, _three_days)
+    assert low.document["meta"]["s_index"]["risk"] == pytest.approx(1.5)
+    assert high.document["meta"]["s_index"]["risk"] == pytest.approx(2.2)
+    assert low.kepler_input.soc_target.soc_kwh == pytest.approx(2.5)  # type: ignore[union-attr]
+    assert high.kepler_input.soc_target.soc_kwh == pytest.approx(6.0)  # type: ignore[union-attr]
+    # Today's factor 1.1 + 2 x 0.2 = 1.5 is within both bounds.
+    assert _col(high, "adjusted_load_kwh")[0] == pytest.approx(0.75)
+
+
+def _spread(config: dict[str, Any]) -> dict[str, Any]:
+    """The three days with a load P90 of 1.5 x P50: spread 0.5."""
+    return _with_slot_field(_three_days(config), "load_p90_kwh", [0.75] * 72)
+
+
+@_case("s_index.risk_appetite")
+def _risk_appetite(key: str) -> None:
+    base = merge_config(IDEAL_BATTERY, {"s_index": {"mode": "probabilistic"}})
+    careful = _full(base, key, 1, _spread)  # 1 + 1.0 x 0.5
+    middle = _full(base, key, 3, _spread)  # 1 + 0.5 x 0.5
+    bold = _full(base, key, 5, _spread)  # P50
+    assert _col(careful, "adjusted_load_kwh")[0] == pytest.approx(0.75)
+    assert _col(middle, "adjusted_load_kwh")[0] == pytest.approx(0.625)
+    assert _col(bold, "adjusted_load_kwh")[0] == pytest.approx(0.5)
+    assert middle.document["meta"]["s_index"]["factor_inputs"]["load_spread"] == 0.5
+    # The risk (target SoC) comes from the weather as in mode dynamic.
+    assert bold.document["meta"]["s_index"]["risk"] == pytest.approx(1.12)
+
+
+def _plan_in_season(
+    base: dict[str, Any], key: str, value: object, *, season: float, pv_per_hour: float
+) -> PlanOutcome:
+    """:func:`_three_days` with PV in every daylight hour, planned with a season reference."""
+    from darkstar.config import parse_config
+    from darkstar.planner.inputs import parse_plan_request, prepare_input
+    from darkstar.planner.pipeline import generate_schedule
+    from darkstar.planner.strategy.s_index import StrategyContext
+
+    request = _three_days(merge_config(base, _nested(key, value)))
+    pv = [pv_per_hour if 8 <= h % 24 < 18 else 0.0 for h in range(72)]
+    request = _with_slot_field(request, "pv_forecast_kwh", pv)
+    parsed = parse_plan_request(request)
+    return generate_schedule(
+        prepare_input(parsed),
+        parse_config(parsed.config),
+        mode="full",
+        context=StrategyContext(pv_season_kwh_per_day=season),
+    )
+
+
+@_case("s_index.pv_deficit_weight")
+def _pv_deficit_weight(key: str) -> None:
+    # 5 kWh a day against a 10 kWh season: deficit 0.5; no cold (temp_weight 0).
+    base = merge_config(DYNAMIC, {"s_index": {"temp_weight": 0.0}})
+    low = _plan_in_season(base, key, 0.3, season=10.0, pv_per_hour=0.5)
+    high = _plan_in_season(base, key, 1.0, season=10.0, pv_per_hour=0.5)
+    assert low.document["meta"]["s_index"]["risk"] == pytest.approx(1.15)
+    assert high.document["meta"]["s_index"]["risk"] == pytest.approx(1.5)
+    assert low.kepler_input.soc_target.soc_kwh == pytest.approx(0.75)  # type: ignore[union-attr]
+    assert high.kepler_input.soc_target.soc_kwh == pytest.approx(2.5)  # type: ignore[union-attr]
+    # A sunny season (PV at the season's mean) has no deficit.
+    sunny = _plan_in_season(base, key, 1.0, season=5.0, pv_per_hour=0.5)
+    assert sunny.document["meta"]["s_index"]["risk"] == pytest.approx(1.0)
+
+
+@_case("s_index.temp_weight")
+def _temp_weight(key: str) -> None:
+    off = _full(DYNAMIC, key, 0.0, _three_days)
+    on = _full(DYNAMIC, key, 0.2, _three_days)
+    assert off.kepler_input.soc_target.soc_kwh == pytest.approx(0.0)  # type: ignore[union-attr]
+    assert on.kepler_input.soc_target.soc_kwh == pytest.approx(0.6)  # type: ignore[union-attr]
+
+
+@_case("s_index.temp_baseline_c")
+def _temp_baseline(key: str) -> None:
+    mild = _full(DYNAMIC, key, 5.0, _three_days)  # cold (5 - 0) / 15 = 1/3: risk 1.0667
+    assert mild.document["meta"]["s_index"]["risk"] == pytest.approx(1 + 0.2 / 3, abs=1e-6)
+    assert _full(DYNAMIC, key, 15.0, _three_days).document["meta"]["s_index"]["risk"] == 1.12
+
+
+@_case("s_index.temp_cold_c")
+def _temp_cold(key: str) -> None:
+    # cold (15 - 0) / (15 - 0) = 1 at temp_cold_c 0: risk 1.2, target 10 %.
+    harsh = _full(DYNAMIC, key, 0.0, _three_days)
+    assert harsh.kepler_input.soc_target.soc_kwh == pytest.approx(1.0)  # type: ignore[union-attr]
+    assert _full(DYNAMIC, key, -10.0, _three_days).document["meta"]["s_index"]["risk"] == 1.12
+
+
+def _flat_arbitrage(config: dict[str, Any]) -> dict[str, Any]:
+    """:func:`_arbitrage` with a 0.25 SEK/kWh spread (P90 - P10 = 0.25)."""
+    return build_request(
+        import_prices=[1.0, 1.0, 1.25, 1.25],
+        load_kwh=[0.0, 0.0, 5.0, 5.0],
+        soc_percent=0.0,
+        config=config,
+    )
+
+
+#: Mode full without the S-Index's load inflation and target SoC, PV trusted as given.
+PLAIN_FULL: dict[str, Any] = {
+    "s_index": {"base_factor": 1.0},
+    "forecasting": {"pv_confidence_percent": 100.0},
+}
+#: Ideal battery with 0.1 SEK/kWh wear: a cycled kWh costs 0.2 and saves 0.25 SEK.
+WORN = merge_config(
+    merge_config(IDEAL_BATTERY, PLAIN_FULL), {"battery_economics": {"battery_cycle_cost_kwh": 0.1}}
+)
+FLAT_ON = merge_config(WORN, {"strategy": {"flat_prices": True}})
+
+
+def _engine(out: PlanOutcome) -> list[tuple[str, str, float | None, float]]:
+    return [
+        (d["rule"], d["parameter"], d["before"], d["after"])
+        for d in out.document["meta"]["strategy_engine"]["decisions"]
+    ]
+
+
+@_case("strategy.flat_prices")
+def _flat_prices(key: str) -> None:
+    # Off: cycle 10 kWh, 10 SEK + 0.1 x 20 wear = 12 SEK. On: wear x 1.5 = 0.15, a cycled
+    # kWh costs 0.30 > 0.25 saved: idle, 12.5 SEK.
+    off = _full(WORN, key, False, _flat_arbitrage)
+    on = _full(WORN, key, True, _flat_arbitrage)
+    assert _objective(off) == pytest.approx(12.0, abs=OBJ_TOL)
+    assert _objective(on) == pytest.approx(12.5, abs=OBJ_TOL)
+    assert on.kepler_input.battery.cycle_cost_sek_per_kwh == pytest.approx(0.15)  # type: ignore[union-attr]
+    assert _engine(on) == [("flat_prices", "cycle_cost_sek_per_kwh", 0.1, 0.15)]
+    assert _engine(off) == []
+
+
+@_case("strategy.flat_spread_sek_per_kwh")
+def _flat_spread(key: str) -> None:
+    assert _objective(_full(FLAT_ON, key, 0.2, _flat_arbitrage)) == pytest.approx(12.0, abs=OBJ_TOL)
+    assert _objective(_full(FLAT_ON, key, 0.3, _flat_arbitrage)) == pytest.approx(12.5, abs=OBJ_TOL)
+
+
+@_case("strategy.flat_wear_factor")
+def _flat_wear_factor(key: str) -> None:
+    # x 1.2: 0.24 per cycled kWh < 0.25: cycles, 10 + 0.12 x 20 = 12.4 SEK.
+    assert _objective(_full(FLAT_ON, key, 1.2, _flat_arbitrage)) == pytest.approx(12.4, abs=OBJ_TOL)
+    assert _objective(_full(FLAT_ON, key, 1.5, _flat_arbitrage)) == pytest.approx(12.5, abs=OBJ_TOL)
+
+
+def _calm_arbitrage(config: dict[str, Any]) -> dict[str, Any]:
+    """:func:`_arbitrage` with 1.00 / 1.03 SEK: mean price step 0.01 SEK/kWh; no wear."""
+    return build_request(
+        import_prices=[1.0, 1.0, 1.03, 1.03],
+        load_kwh=[0.0, 0.0, 5.0, 5.0],
+        soc_percent=0.0,
+        config=config,
+    )
+
+
+CALM_BASE = merge_config(IDEAL_BATTERY, PLAIN_FULL)
+CALM_ON = merge_config(CALM_BASE, {"strategy": {"calm_prices": True}})
+
+
+@_case("strategy.calm_prices")
+def _calm_prices(key: str) -> None:
+    # Battery power -5, -5, 5, 5: one 10 kW change x 0.01 SEK/kW on top of 10 SEK.
+    off = _full(CALM_BASE, key, False, _calm_arbitrage)
+    on = _full(CALM_BASE, key, True, _calm_arbitrage)
+    assert _objective(off) == pytest.approx(10.0, abs=OBJ_TOL)
+    assert _objective(on) == pytest.approx(10.1, abs=OBJ_TOL)
+    assert on.kepler_input.options.ramping_cost_sek_per_kw == pytest.approx(0.01)
+    assert on.result.report.n_variables == off.result.report.n_variables + 2 * 3
+
+
+@_case("strategy.calm_step_sek_per_kwh")
+def _calm_step(key: str) -> None:
+    assert _objective(_full(CALM_ON, key, 0.005, _calm_arbitrage)) == pytest.approx(
+        10.0, abs=OBJ_TOL
+    )
+    assert _objective(_full(CALM_ON, key, 0.02, _calm_arbitrage)) == pytest.approx(
+        10.1, abs=OBJ_TOL
+    )
+
+
+@_case("strategy.calm_ramping_cost_sek_per_kw")
+def _calm_ramping(key: str) -> None:
+    # 0.02 SEK/kW: 10 + 10 x 0.02 = 10.2 SEK; at 0.05 the 0.5 SEK of ramping exceeds the
+    # 0.3 SEK the battery saves: idle, 10.3 SEK.
+    assert _objective(_full(CALM_ON, key, 0.02, _calm_arbitrage)) == pytest.approx(
+        10.2, abs=OBJ_TOL
+    )
+    idle = _full(CALM_ON, key, 0.05, _calm_arbitrage)
+    assert _objective(idle) == pytest.approx(10.3, abs=OBJ_TOL)
+    assert not _col(idle, "battery_charge_kw").any()
+
+
+def _cold_surplus(config: dict[str, Any]) -> dict[str, Any]:
+    """Three cold days (0 °C), no devices, 5 kWh PV surplus at noon exported at 0.05 SEK."""
+    pv = [5.0 if h == 12 else 0.0 for h in range(72)]
+    request = build_request(
+        import_prices=[1.0] * 72,
+        export_prices=[0.05] * 72,
+        pv_kwh=pv,
+        config=merge_config(config, NO_DEVICES),
+    )
+    return _with_slot_field(request, "temperature_c", [0.0] * 72)
+
+
+RISK_ON = merge_config(
+    {"s_index": {"mode": "dynamic"}, "forecasting": {"pv_confidence_percent": 100.0}},
+    {"strategy": {"weather_risk": True}},
+)
+
+
+@_case("strategy.weather_risk")
+def _weather_risk(key: str) -> None:
+    # Day 2-3 risk 1.12 >= 1.1: export threshold 0 -> 0.1 > 0.05 earned: curtail.
+    off = _full(RISK_ON, key, False, _cold_surplus)
+    on = _full(RISK_ON, key, True, _cold_surplus)
+    assert _col(off, "grid_export_kw").sum() == pytest.approx(5.0)
+    assert not _col(on, "grid_export_kw").any()
+    assert on.kepler_input.options.export_threshold_sek_per_kwh == pytest.approx(0.1)
+    assert _engine(on) == [("weather_risk", "export_threshold_sek_per_kwh", 0.0, 0.1)]
+
+
+@_case("strategy.weather_risk_min")
+def _weather_risk_min(key: str) -> None:
+    assert _col(_full(RISK_ON, key, 1.2, _cold_surplus), "grid_export_kw").sum() == 5.0
+    assert not _col(_full(RISK_ON, key, 1.1, _cold_surplus), "grid_export_kw").any()
+
+
+@_case("strategy.weather_risk_export_premium_sek_per_kwh")
+def _weather_premium(key: str) -> None:
+    assert _col(_full(RISK_ON, key, 0.01, _cold_surplus), "grid_export_kw").sum() == 5.0
+    assert not _col(_full(RISK_ON, key, 0.1, _cold_surplus), "grid_export_kw").any()
+
+
+@_case("strategy.vacation")
+def _vacation(key: str) -> None:
+    # A 0.5 SEK/kWh export threshold curtails 0.1 SEK exports; on vacation it is 0.
+    base = merge_config(
+        PLAIN_FULL,
+        {
+            "kepler": {"export_threshold_sek_per_kwh": 0.5},
+            "water_heating": {"vacation_mode": {"enabled": True}},
+        },
+    )
+    off = _full(base, key, False, _pv_surplus)
+    on = _full(base, key, True, _pv_surplus)
+    assert not _col(off, "grid_export_kw").any()
+    assert _col(on, "grid_export_kw").sum() == pytest.approx(5.0)
+    assert on.kepler_input.options.export_threshold_sek_per_kwh == 0.0
+    assert _engine(on) == [("vacation", "export_threshold_sek_per_kwh", 0.5, 0.0)]
+
+
+def _fuse(config: dict[str, Any]) -> dict[str, Any]:
+    """Charge at 1 SEK, export at 2.5 SEK; 0.5 kWh load with a P90 2 kWh higher; 6 kW fuse."""
+    request = build_request(
+        import_prices=[1.0, 1.0, 3.0, 3.0],
+        export_prices=[0.0, 0.0, 2.5, 2.5],
+        load_kwh=[0.5] * 4,
+        soc_percent=0.0,
+        config=merge_config(config, {"grid": {"max_power_kw": 6.0}}),
+    )
+    return _with_slot_field(request, "load_p90_kwh", [2.5] * 4)
+
+
+@_case("strategy.fuse_headroom")
+def _fuse_headroom(key: str) -> None:
+    base = merge_config(IDEAL_BATTERY, PLAIN_FULL)
+    off = _full(base, key, False, _fuse)
+    on = _full(base, key, True, _fuse)
+    # Off: import 5.5 kW twice (11 SEK), export 4.5 kWh twice at 2.5 (-22.5): -11.5 SEK.
+    # On: import limit 6 - 2 = 4 kW, so 3.5 + 3.5 kWh charged (8 SEK), 6 kWh exported (-15).
+    assert _objective(off) == pytest.approx(-11.5, abs=OBJ_TOL)
+    assert _objective(on) == pytest.approx(-7.0, abs=OBJ_TOL)
+    assert on.kepler_input.grid.import_limit_kw == pytest.approx(4.0)
+    assert off.kepler_input.grid.import_limit_kw is None
+    assert _col(on, "grid_import_kw").max() <= 4.0 + 1e-6
+
+
+@_case("strategy.analyst_overlay")
+def _analyst_overlay(key: str) -> None:
+    from darkstar.config import parse_config
+    from darkstar.planner.inputs import parse_plan_request, prepare_input
+    from darkstar.planner.pipeline import generate_schedule
+    from darkstar.planner.strategy.overlays import HourlyBias
+    from darkstar.planner.strategy.s_index import StrategyContext
+
+    # PV forecast 1 kW too high at 00-01 local in the last two weeks (28+ slots measured).
+    bias = HourlyBias(pv_kw=(1.0,) + (0.0,) * 23, pv_samples=(28,) * 24, load_samples=(28,) * 24)
+    context = StrategyContext(hourly_bias=bias)
+
+    def plan(value: bool) -> PlanOutcome:
+        config = merge_config(
+            merge_config(NO_DEVICES, PLAIN_FULL), {"strategy": {"analyst_overlay": value}}
+        )
+        parsed = parse_plan_request(_sunny(config))
+        return generate_schedule(
+            prepare_input(parsed), parse_config(parsed.config), mode="full", context=context
+        )
+
+    # 00-01: 2 kWh - min(1 kWh, 25 % of 2) = 1.5 kWh; 01-02: no bias.
+    assert _col(plan(True), "adjusted_pv_kwh").tolist() == pytest.approx([1.5, 4.0])
+    assert _col(plan(False), "adjusted_pv_kwh").tolist() == pytest.approx([2.0, 4.0])
+    assert plan(True).document["meta"]["s_index"]["overlay"]["pv_change_kwh"] == -0.5
+
+
 #: Keys that do not reach the plan yet (bugs), as xfail(strict) cases: key -> reason.
 KNOWN_DEAD_KEYS: dict[str, str] = {}
 

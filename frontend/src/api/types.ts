@@ -5,12 +5,42 @@ export type FieldError = { field: string; message: string };
 export type OverrideKind = "charge" | "discharge" | "hold" | "water_boost";
 export type Override = { kind: OverrideKind; until: string; created_at: string };
 
+/** The inputs of one period of the S-Index (the next 24 h, or one local day 2 or 3). */
+export type SIndexPeriod = {
+  pv_kwh: number;
+  pv_deficit: number | null;
+  temperature_c: number | null;
+  cold: number;
+  added: number;
+};
+
 export type SIndex = {
   mode: string;
   load_factor: number;
   pv_confidence_percent: number;
   target_soc_percent: number;
   target_soc_at: string | null;
+  risk?: number;
+  factor_inputs?: {
+    base_factor?: number;
+    next_24h?: SIndexPeriod;
+    load_spread?: number;
+    risk_appetite?: number;
+    note?: string;
+    [k: string]: unknown;
+  };
+  risk_inputs?: { days?: Record<string, SIndexPeriod>; note?: string; pv_note?: string; [k: string]: unknown };
+  overlay?: { enabled: boolean; applied?: boolean; reason?: string; pv_change_kwh?: number; load_change_kwh?: number };
+};
+
+/** One Strategy Engine decision of a plan (meta.strategy_engine.decisions). */
+export type EngineDecision = {
+  rule: string;
+  parameter: string;
+  before: number | null;
+  after: number;
+  reason: string;
+  inputs: Record<string, unknown>;
 };
 
 export type Status = {
@@ -204,7 +234,14 @@ export type StrategyEntry = {
   kind: string;
   message: string;
   values: Record<string, number | string | null>;
+  /** Rows of the store's strategy log (Reflex, Strategy Engine); absent from older servers. */
+  rule?: string | null;
+  before?: Record<string, unknown> | null;
+  after?: Record<string, unknown> | null;
+  inputs?: Record<string, unknown> | null;
 };
+
+export type StrategyLog = { entries: StrategyEntry[]; problem?: string | null };
 
 export type Performance = {
   soc_tunnel: {
@@ -217,8 +254,58 @@ export type Performance = {
   cost_reality: { day: string; planned_cost_sek: number | null; actual_cost_sek: number | null }[];
 };
 
-export type Proposal = { key: string; current: unknown; proposed: unknown; reason: string };
-export type Reflex = { enabled: boolean; proposals: Proposal[]; note: string };
+/** The latest assessment of one Reflex analyzer (proposed null: it holds; reason says why). */
+export type Proposal = {
+  key: string;
+  current: unknown;
+  proposed: unknown;
+  reason: string;
+  analyzer?: string;
+  /** Hard bounds of the key [low, high], in its unit. */
+  bounds?: [number, number] | null;
+  /** The signal in a few words, e.g. "9.00 kWh, 30 deep discharges". */
+  signal_summary?: string;
+  signal?: Record<string, unknown>;
+};
+
+export type ReflexRunState = "done" | "failed";
+
+/** One Reflex run in a few fields (at: its analysis time, house time). */
+export type ReflexRunSummary = {
+  at: string;
+  reason: "scheduled" | "requested";
+  state: ReflexRunState;
+  dry_run: boolean;
+  proposed: number;
+  applied: number;
+  error: string | null;
+};
+
+/** POST /reflex/run and the live "reflex" message: the run with its report. */
+export type ReflexRun = ReflexRunSummary & { report: Record<string, unknown> | null };
+
+/** A Reflex row of the strategy log: a proposal or an applied change of one key. */
+export type ReflexHistoryRow = {
+  at: string;
+  kind: string;
+  rule: string;
+  key: string;
+  before: number | null;
+  after: number | null;
+  message: string;
+};
+
+export type Reflex = {
+  enabled: boolean;
+  proposals: Proposal[];
+  note: string;
+  /** The fields below are absent from older servers. */
+  running?: boolean;
+  assessed_at?: string | null;
+  last_run?: ReflexRunSummary | null;
+  next_run?: string | null;
+  history?: ReflexHistoryRow[];
+};
 
 export type ForecastTarget = "pv" | "load";
 /** prior: physics only; residual: a model of the prior's error; model: a model on its own. */
@@ -301,7 +388,8 @@ export type LiveMessage =
   | { type: "status"; data: Status }
   | { type: "schedule"; data: { planned_at: string; status: string } }
   | { type: "job"; data: Job }
-  | { type: "aurora_training"; data: AuroraTraining };
+  | { type: "aurora_training"; data: AuroraTraining }
+  | { type: "reflex"; data: ReflexRun };
 
 /** POST /planning/whatif/export: the re-plan with an export commitment, nothing saved. */
 export type ExportWhatIfResult = {

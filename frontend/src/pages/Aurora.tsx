@@ -1,15 +1,16 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { BarSeriesOption, LineSeriesOption } from "echarts/charts";
 import { api, request } from "../api/client";
-import type { Aurora as AuroraData, Performance, Reflex, StrategyEntry } from "../api/types";
+import type { Aurora as AuroraData, Performance, Reflex, StrategyEntry, StrategyLog } from "../api/types";
 import { AXIS_STYLE, type ChartOption, TOOLTIP_STYLE } from "../charts/echarts";
 import { positionTooltip, timeAxisLabel } from "../charts/dashboard";
 import { AuroraBridge } from "../components/AuroraBridge";
 import { EChart } from "../components/EChart";
-import { InputSources, KV, PageRoot, type Result, ResultText, Section, TableWrap, num, useNarrow } from "../components/ui";
+import { ReflexCard } from "../components/ReflexCard";
+import { InputSources, KV, PageRoot, Section, TableWrap, num, useNarrow } from "../components/ui";
 import { COLORS, RISK_COLORS } from "../lib/colors";
-import { messageOf } from "../lib/errors";
 import { type LoadState, useTimezone } from "../lib/hooks";
+import { strategyChange } from "../lib/reflex";
 import { socTunnel } from "../lib/shape";
 import { fmtDateTime } from "../lib/time";
 
@@ -124,18 +125,21 @@ export function Aurora() {
   const [aurora, setAurora] = useState<AuroraData | null>(null);
   const [log, setLog] = useState<StrategyEntry[]>([]);
   const [perf, setPerf] = useState<Performance | null>(null);
+  const [logProblem, setLogProblem] = useState<string | null>(null);
   const [loaded, setLoaded] = useState<LoadState>("pending");
-  const [reflexBusy, setReflexBusy] = useState(false);
-  const [reflexResult, setReflexResult] = useState<Result>(null);
 
+  const showLog = useCallback((x: StrategyLog) => {
+    setLog(x.entries ?? []);
+    setLogProblem(x.problem ?? null);
+  }, []);
   const load = useCallback(async () => {
     const r = await Promise.allSettled([
       api.get<AuroraData>("/aurora").then(setAurora),
-      api.get<{ entries: StrategyEntry[] }>("/strategy/log", { limit: 50 }).then((x) => setLog(x.entries ?? [])),
+      api.get<StrategyLog>("/strategy/log", { limit: 50 }).then(showLog),
       api.get<Performance>("/performance", { hours: 48 }).then(setPerf),
     ]);
     setLoaded((prev) => (r.every((x) => x.status === "fulfilled") ? "true" : prev === "true" ? "true" : "error"));
-  }, []);
+  }, [showLog]);
   useEffect(() => {
     void load();
   }, [load]);
@@ -143,26 +147,17 @@ export function Aurora() {
   const reloadAurora = useCallback(() => {
     request<AuroraData>("/aurora", { silent: true }).then(setAurora, () => undefined);
   }, []);
+  /** After a Reflex run: its assessments and history (/aurora) and the strategy log. */
+  const reloadReflex = useCallback(() => {
+    reloadAurora();
+    request<StrategyLog>("/strategy/log", { query: { limit: 50 }, silent: true }).then(showLog, () => undefined);
+  }, [reloadAurora, showLog]);
+  const onReflex = useCallback((r: Reflex) => setAurora((a) => (a ? { ...a, reflex: r } : a)), []);
 
   const tunnel = useMemo(() => (perf ? tunnelOption(perf, tz, narrow) : null), [perf, tz, narrow]);
   const cost = useMemo(() => (perf ? costOption(perf, narrow) : null), [perf, narrow]);
 
-  const setReflex = async (enabled: boolean) => {
-    setReflexBusy(true);
-    setReflexResult(null);
-    try {
-      const r = await api.post<Reflex>("/aurora/reflex", { enabled });
-      setAurora((a) => (a ? { ...a, reflex: r } : a));
-      setReflexResult({ ok: true, text: r.enabled ? "Reflex on" : "Reflex off" });
-    } catch (e) {
-      setReflexResult({ ok: false, text: messageOf(e) });
-    } finally {
-      setReflexBusy(false);
-    }
-  };
-
   const radar = aurora?.radar;
-  const reflex = aurora?.reflex;
 
   return (
     <PageRoot
@@ -224,83 +219,49 @@ export function Aurora() {
         )}
       </Section>
 
-      <Section
-        title="Reflex"
-        extra={
-          <label className="switch">
-            <input
-              type="checkbox"
-              data-testid="aurora-reflex-switch"
-              checked={reflex?.enabled ?? false}
-              disabled={!reflex || reflexBusy}
-              onChange={(e) => void setReflex(e.target.checked)}
-            />
-            <span>{reflex?.enabled ? "enabled" : "disabled"}</span>
-          </label>
-        }
-      >
-        <ResultText result={reflexResult} />
-        {reflex ? (
-          reflex.proposals.length ? (
-            <TableWrap>
-              <table>
-                <thead>
-                  <tr>
-                    <th>Key</th>
-                    <th>Current</th>
-                    <th>Proposed</th>
-                    <th>Reason</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {reflex.proposals.map((p) => (
-                    <tr key={p.key}>
-                      <td className="mono">{p.key}</td>
-                      <td>{JSON.stringify(p.current)}</td>
-                      <td>{JSON.stringify(p.proposed)}</td>
-                      <td>{p.reason}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
-          ) : (
-            <p className="muted">{reflex.note || "No proposals."}</p>
-          )
-        ) : null}
-        {reflex?.proposals.length && reflex.note ? <p className="muted small">{reflex.note}</p> : null}
-      </Section>
+      <ReflexCard reflex={aurora?.reflex ?? null} loaded={loaded} onReflex={onReflex} reload={reloadReflex} />
 
       <Section title="Strategy Log" testId="aurora-strategy-log">
+        {logProblem ? (
+          <div className="notice warning small" role="status">
+            {logProblem}
+          </div>
+        ) : null}
         <TableWrap>
           <table>
             <thead>
               <tr>
                 <th>Time</th>
                 <th>Kind</th>
+                <th>Rule</th>
                 <th>Message</th>
                 <th>Values</th>
               </tr>
             </thead>
             <tbody>
               {log.length ? (
-                log.map((e, i) => (
-                  <tr key={`${e.at}-${i}`}>
-                    <td className="nowrap">{fmtDateTime(e.at, tz)}</td>
-                    <td>
-                      <span className="tag">{e.kind}</span>
-                    </td>
-                    <td>{e.message}</td>
-                    <td className="mono small">
-                      {Object.entries(e.values ?? {})
-                        .map(([k, v]) => `${k}=${typeof v === "number" ? Number(v.toFixed(3)) : String(v)}`)
-                        .join(" ")}
-                    </td>
-                  </tr>
-                ))
+                log.map((e, i) => {
+                  const change = strategyChange(e);
+                  return (
+                    <tr key={`${e.at}-${i}`} data-testid="strategy-log-row" data-kind={e.kind}>
+                      <td className="nowrap">{fmtDateTime(e.at, tz)}</td>
+                      <td>
+                        <span className="tag">{e.kind}</span>
+                      </td>
+                      <td className="mono small">{e.rule ?? "–"}</td>
+                      <td>{e.message}</td>
+                      <td className="mono small">
+                        {change ??
+                          Object.entries(e.values ?? {})
+                            .map(([k, v]) => `${k}=${typeof v === "number" ? Number(v.toFixed(3)) : String(v)}`)
+                            .join(" ")}
+                      </td>
+                    </tr>
+                  );
+                })
               ) : (
                 <tr>
-                  <td colSpan={4} className="muted">
+                  <td colSpan={5} className="muted">
                     {loaded === "pending" ? "Loading…" : "No entries yet."}
                   </td>
                 </tr>

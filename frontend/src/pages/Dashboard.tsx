@@ -1,3 +1,4 @@
+import { decisionLines, factorText, overlayText, riskLines } from "../lib/sindex";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api } from "../api/client";
 import type { HistorySlot, Override, ScheduleDocument, Status } from "../api/types";
@@ -182,6 +183,19 @@ export function Dashboard() {
           <KV k="Load factor" v={num(sIndex?.load_factor, 3)} />
           <KV k="PV confidence" v={`${num(sIndex?.pv_confidence_percent, 0)} %`} />
           <KV k="Mode" v={sIndex?.mode ?? "–"} />
+          <KV k="Risk (day 2-3)" v={num(sIndex?.risk, 2)} title={riskLines(sIndex).join("\n")} />
+          <div className="muted small" data-testid="sindex-inputs">
+            <div>Factor: {factorText(sIndex)}</div>
+            {riskLines(sIndex).map((line) => (
+              <div key={line}>Risk: {line}</div>
+            ))}
+            <div>Overlay: {overlayText(sIndex)}</div>
+            {decisionLines(schedule?.meta).map((line) => (
+              <div key={line} data-testid="engine-decision">
+                Rule {line}
+              </div>
+            ))}
+          </div>
         </div>
         <div className="card" data-testid="card-target-soc">
           <h3>Target SoC</h3>

@@ -44,6 +44,7 @@ __all__ = [
     "REQUIRED_WITH_EV",
     "REQUIRED_WITH_HOME_ASSISTANT",
     "SIndexConfig",
+    "StrategyConfig",
     "SystemConfig",
     "VacationModeConfig",
     "WaterHeatingConfig",
@@ -212,14 +213,98 @@ class KeplerConfig(_Section):
 
 
 class SIndexConfig(_Section):
-    """Static S-Index: load inflation and the target-SoC floor (mode ``full`` only)."""
+    """S-Index: load inflation and the target-SoC floor (mode ``full`` only)."""
 
+    mode: Literal["static", "dynamic", "probabilistic"] = Field(
+        "static",
+        description="static: load x base_factor, target SoC from base_factor; dynamic: the "
+        "factor grows with the next 24 h's PV deficit and cold, the target SoC with day 2-3's; "
+        "probabilistic: the factor from the load forecast's P50-P90 spread by risk_appetite.",
+    )
     base_factor: float = Field(1.1, ge=1.0, le=3.0, description="Load inflation factor.")
+    max_factor: float = Field(
+        1.5,
+        ge=1.0,
+        le=3.0,
+        description="Upper bound of the dynamic factor and risk (never below base_factor).",
+    )
+    risk_appetite: int = Field(
+        3,
+        ge=1,
+        le=5,
+        description="Mode probabilistic: 1 plans on the load's P90, 5 on its P50 (P50 + "
+        "(5 - x)/4 of the P50-P90 spread).",
+    )
+    pv_deficit_weight: float = Field(
+        0.3, ge=0, le=2, description="Risk per unit of PV deficit against the season."
+    )
+    temp_weight: float = Field(0.2, ge=0, le=2, description="Risk per unit of cold.")
+    temp_baseline_c: float = Field(
+        15.0, ge=-30, le=40, description="Mean temperature with no cold risk [degC]."
+    )
+    temp_cold_c: float = Field(
+        -10.0, ge=-60, le=30, description="Mean temperature of full cold risk [degC]."
+    )
     soc_scaling_percent: float = Field(
-        50.0, ge=0, le=100, description="Target SoC = min + (factor - 1) x this [%]."
+        50.0, ge=0, le=100, description="Target SoC = min + (risk - 1) x this [%]."
     )
     target_soc_hour: int = Field(
         6, ge=0, le=23, description="Local clock hour at which the target SoC applies."
+    )
+
+    @model_validator(mode="after")
+    def _check_bounds(self) -> Self:
+        if self.temp_cold_c >= self.temp_baseline_c:
+            msg = (
+                f"s_index.temp_cold_c: {self.temp_cold_c:g} must be below temp_baseline_c "
+                f"{self.temp_baseline_c:g}"
+            )
+            raise ValueError(msg)
+        return self
+
+
+class StrategyConfig(_Section):
+    """The Strategy Engine's rules: context -> solver overrides (mode ``full`` only).
+
+    Each rule is documented in :mod:`darkstar.planner.strategy.engine`; every decision is
+    in the plan's ``meta.strategy_engine`` and the strategy log.
+    """
+
+    flat_prices: bool = Field(
+        False, description="Raise the wear cost when the horizon's prices are flat."
+    )
+    flat_spread_sek_per_kwh: float = Field(
+        0.3, ge=0, le=10, description="Flat: P90 - P10 of the import price below this."
+    )
+    flat_wear_factor: float = Field(1.5, ge=1, le=5, description="Flat: wear cost x this.")
+    calm_prices: bool = Field(
+        False, description="Add a ramping cost when prices change little from slot to slot."
+    )
+    calm_step_sek_per_kwh: float = Field(
+        0.02, ge=0, le=10, description="Calm: mean |price change| per slot below this."
+    )
+    calm_ramping_cost_sek_per_kw: float = Field(
+        0.01, ge=0, le=10, description="Calm: ramping cost at least this [SEK/kW]."
+    )
+    weather_risk: bool = Field(
+        False, description="Raise the export threshold when day 2-3 risk is high."
+    )
+    weather_risk_min: float = Field(
+        1.1, ge=1, le=3, description="Weather risk: from this S-Index risk."
+    )
+    weather_risk_export_premium_sek_per_kwh: float = Field(
+        0.1, ge=0, le=10, description="Weather risk: export threshold + this [SEK/kWh]."
+    )
+    vacation: bool = Field(
+        False, description="On vacation (water_heating.vacation_mode): export threshold 0."
+    )
+    fuse_headroom: bool = Field(
+        False,
+        description="Lower the import limit by the load's P90-P50 spread so that unplanned "
+        "load does not trip the fuse.",
+    )
+    analyst_overlay: bool = Field(
+        True, description="Correct forecasts by the Analyst's hour-of-day bias."
     )
 
 
@@ -525,6 +610,7 @@ class DarkstarConfig(_Section):
     water_heating: WaterHeatingConfig = Field(default_factory=WaterHeatingConfig)
     kepler: KeplerConfig = Field(default_factory=KeplerConfig)
     s_index: SIndexConfig = Field(default_factory=SIndexConfig)
+    strategy: StrategyConfig = Field(default_factory=StrategyConfig)
     forecasting: ForecastingConfig = Field(default_factory=ForecastingConfig)
     automation: AutomationConfig = Field(default_factory=AutomationConfig)
     planner: PlannerConfig = Field(default_factory=PlannerConfig)

@@ -1,8 +1,11 @@
 """The planning pipeline: strategy -> solver input -> Kepler (or fallback) -> schedule.
 
 One call per step, each logged. ``mode="baseline"`` is Kepler alone: forecasts as given,
-no S-Index, no PV confidence, no target SoC. ``mode="full"`` adds the static S-Index load
-inflation, the PV confidence factor and the target-SoC floor at a fixed local hour.
+no S-Index, no PV confidence, no overlay, no target SoC, no Strategy Engine.
+``mode="full"`` adds the Analyst's overlay (:mod:`~darkstar.planner.strategy.overlays`),
+the S-Index load inflation (:mod:`~darkstar.planner.strategy.s_index`), the PV confidence
+factor, the target-SoC floor at a fixed local hour and the Strategy Engine's solver
+overrides (:mod:`~darkstar.planner.strategy.engine`).
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from darkstar.planner.output.schedule import (
 )
 from darkstar.planner.solver.adapter import to_kepler_input
 from darkstar.planner.solver.fallback import fallback_result, solve_with_fallback
+from darkstar.planner.strategy.engine import EngineResult, run_engine
 from darkstar.planner.strategy.manual_plan import to_manual_overrides
-from darkstar.planner.strategy.s_index import risk_factor, target_soc_percent
+from darkstar.planner.strategy.overlays import apply_overlay
+from darkstar.planner.strategy.s_index import StrategyContext, compute_s_index
 from darkstar.planner.strategy.target_soc import target_soc_slot
 
 if TYPE_CHECKING:
@@ -71,38 +76,80 @@ class _Strategy:
     load_kwh: NDArray[np.float64]
     meta: dict[str, Any]
     soc_target: tuple[int, float] | None
+    engine: EngineResult | None = None
 
 
-def _apply_strategy(pin: PlannerInput, cfg: DarkstarConfig, mode: PlanMode) -> _Strategy:
+def _overlay(
+    pin: PlannerInput, cfg: DarkstarConfig, context: StrategyContext | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64], dict[str, Any]]:
+    """Return PV and load after the Analyst's overlay (when on and measured) and its meta."""
     pv = pin.column("pv_forecast_kwh")
     load = pin.column("load_forecast_kwh")
-    if mode is PlanMode.BASELINE:
-        return _Strategy(pv_kwh=pv, load_kwh=load, meta={"mode": "off"}, soc_target=None)
-    factor = risk_factor(cfg.s_index)
-    pv_confidence = cfg.forecasting.pv_confidence_percent / 100.0
-    target_pct = target_soc_percent(s_index=cfg.s_index, battery=cfg.battery)
-    slot = target_soc_slot(pin, hour=cfg.s_index.target_soc_hour)
+    bias = None if context is None else context.hourly_bias
+    if not cfg.strategy.analyst_overlay:
+        return pv, load, {"enabled": False, "reason": "strategy.analyst_overlay is off"}
+    if bias is None:
+        return pv, load, {"enabled": True, "applied": False, "reason": "no measured bias"}
+    out = apply_overlay(
+        bias,
+        pv_kwh=pv,
+        load_kwh=load,
+        slot_starts=[s.start for s in pin.slots],
+        slot_duration=pin.slot_duration,
+        tz=pin.timezone,
+    )
     meta = {
-        "mode": "static",
-        "load_factor": factor,
+        "enabled": True,
+        "applied": True,
+        "window_days": bias.window_days,
+        "pv_change_kwh": round(out.pv_change_kwh, 4),
+        "load_change_kwh": round(out.load_change_kwh, 4),
+    }
+    return out.pv_kwh, out.load_kwh, meta
+
+
+def _apply_strategy(
+    pin: PlannerInput, cfg: DarkstarConfig, mode: PlanMode, context: StrategyContext | None
+) -> _Strategy:
+    if mode is PlanMode.BASELINE:
+        pv = pin.column("pv_forecast_kwh")
+        load = pin.column("load_forecast_kwh")
+        return _Strategy(pv_kwh=pv, load_kwh=load, meta={"mode": "off"}, soc_target=None)
+    pv, load, overlay = _overlay(pin, cfg, context)
+    s = compute_s_index(pin, cfg=cfg.s_index, battery=cfg.battery, context=context)
+    pv_confidence = cfg.forecasting.pv_confidence_percent / 100.0
+    slot = target_soc_slot(pin, hour=cfg.s_index.target_soc_hour)
+    engine = run_engine(pin, cfg, risk=s.risk if s.weather_risk else None)
+    meta = {
+        "mode": s.mode,
+        "load_factor": s.load_factor,
         "pv_confidence_percent": cfg.forecasting.pv_confidence_percent,
-        "target_soc_percent": target_pct,
+        "target_soc_percent": s.target_soc_percent,
         "target_soc_at": None
         if slot is None
         else to_local_iso(pin.slots[slot].start + pin.slot_duration, pin.timezone),
+        "factor_inputs": s.factor_inputs,
+        "risk": s.risk,
+        "risk_inputs": s.risk_inputs,
+        "overlay": overlay,
     }
     logger.info(
-        "strategy: load x%.3f, pv x%.2f, target SoC %.1f %% at slot %s",
-        factor,
+        "strategy: %s load x%.3f, pv x%.2f, risk %.3f, target SoC %.1f %% at slot %s; %d rule "
+        "decision(s)",
+        s.mode,
+        s.load_factor,
         pv_confidence,
-        target_pct,
+        s.risk,
+        s.target_soc_percent,
         slot,
+        len(engine.decisions),
     )
     return _Strategy(
         pv_kwh=pv * pv_confidence,
-        load_kwh=load * factor,
+        load_kwh=load * s.load_factor,
         meta=meta,
-        soc_target=None if slot is None else (slot, target_pct),
+        soc_target=None if slot is None else (slot, s.target_soc_percent),
+        engine=engine,
     )
 
 
@@ -114,8 +161,13 @@ def generate_schedule(
     planned_at: datetime | None = None,
     manual_blocks: Sequence[ManualBlock] = (),
     debug: bool = False,
+    context: StrategyContext | None = None,
 ) -> PlanOutcome:
     """Plan one horizon and return the validated ``schedule.json`` document.
+
+    ``context`` (mode ``full``): the season's PV for the S-Index and the Analyst's bias for
+    the overlay; without it neither is used (said in ``meta.s_index``). In mode ``full``
+    ``meta.strategy_engine`` lists the Strategy Engine's decisions.
 
     Never raises for a valid input: when the solver fails, the document carries
     ``status = "fallback"`` and the reason. ``manual_blocks`` bind Kepler's plan in either
@@ -129,20 +181,21 @@ def generate_schedule(
         Naming ``blocks`` when manual blocks with different actions overlap.
     """
     mode = PlanMode(mode)
-    strategy = _apply_strategy(pin, cfg, mode)
+    strategy = _apply_strategy(pin, cfg, mode, context)
     kin = to_kepler_input(
         pin,
         cfg,
         pv_kwh=strategy.pv_kwh,
         load_kwh=strategy.load_kwh,
         soc_target=strategy.soc_target,
+        overrides=None if strategy.engine is None else strategy.engine.overrides,
     )
     manual = to_manual_overrides(
         manual_blocks, slot_starts=[s.start for s in pin.slots], slot_duration=pin.slot_duration
     )
     kin = kin if manual is None else replace(kin, manual=manual)
     solve = _heuristic_primary if cfg.planner.primary == "heuristic" else solve_with_fallback
-    return solve_kepler_input(
+    outcome = solve_kepler_input(
         pin,
         kin,
         mode=mode,
@@ -151,6 +204,9 @@ def generate_schedule(
         solve=solve,
         debug=debug,
     )
+    if strategy.engine is not None:
+        outcome.document["meta"]["strategy_engine"] = strategy.engine.meta()
+    return outcome
 
 
 HEURISTIC_PRIMARY = "planner.primary is heuristic"

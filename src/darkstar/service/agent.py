@@ -45,6 +45,7 @@ from darkstar.planner.inputs.types import EvState
 from darkstar.planner.output.schedule import write_schedule
 from darkstar.planner.pipeline import PlanMode, generate_schedule
 from darkstar.planner.scheduling.water_heating import water_day_start_utc
+from darkstar.planner.strategy.s_index import StrategyContext
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -212,6 +213,7 @@ class PlanDraft:
     planned_at: datetime
     manual_blocks: tuple[ManualBlock, ...]
     inputs: Mapping[str, Any] = field(default_factory=dict)
+    context: StrategyContext | None = None
 
     def solve(self) -> dict[str, Any]:
         """PLAN: run the pipeline (mode ``full``) and return the ``schedule.json`` document.
@@ -229,6 +231,7 @@ class PlanDraft:
             planned_at=self.planned_at,
             manual_blocks=self.manual_blocks,
             debug=debug,
+            context=self.context,
         )
         document = outcome.document
         document["meta"]["inputs"] = dict(self.inputs)
@@ -464,7 +467,31 @@ class AgentLoop:
             planned_at=now,
             manual_blocks=tuple(manual_blocks),
             inputs=self.world.inputs(now),
+            context=self.strategy_context(now),
         )
+
+    def strategy_context(self, now: datetime) -> StrategyContext:
+        """Return what a plan knows beyond its slots: the season's PV and the Analyst's bias.
+
+        The season is the world's 14-day mean daily PV (None without measured PV); the
+        bias is the Analyst's of the last 14 days
+        (:func:`darkstar.learning.analyst.read_hourly_bias`). Either is None, logged, when
+        it cannot be read: the plan then goes without it (said in ``meta.s_index``).
+        """
+        from darkstar.learning.analyst import read_hourly_bias
+
+        season: float | None = None
+        try:
+            mean = self.world.pv_outlook(now).mean_daily_kwh
+            season = mean if mean > 0 else None
+        except (*_HOUSE_ERRORS, DarkstarError):
+            logger.warning("strategy context: no PV season", exc_info=True)
+        bias = None
+        try:
+            bias = read_hourly_bias(self.store, now=now, tz=self.tz)
+        except DarkstarError:
+            logger.warning("strategy context: no Analyst bias", exc_info=True)
+        return StrategyContext(pv_season_kwh_per_day=season, hourly_bias=bias)
 
     def draft_plan(self, manual_blocks: Sequence[ManualBlock]) -> dict[str, Any] | None:
         """OBSERVE the SoC and PLAN from the current slot with ``manual_blocks``.

@@ -18,6 +18,12 @@ applied: a change is persisted and applied, or refused with
 outputs (``schedule.json``, the learning store) do not stop the control loop; they are
 kept in :meth:`Runtime.problems` and reported by ``/health`` and ``/status``.
 
+Aurora Reflex runs once a house-local day and on request (:attr:`Runtime.reflex`, a
+:class:`~darkstar.service.reflex_job.ReflexJob`); after it changed ``config.yaml`` the
+runtime plans with the file, as after ``PUT /config``. Each new plan's Strategy Engine
+decisions go to the store's strategy log when they changed
+(:class:`~darkstar.service.strategy_decisions.DecisionLog`).
+
 Simulations (:meth:`Runtime.simulate_blocks`) take a snapshot under the lock and solve
 outside it, one at a time: a second concurrent one is refused with
 :class:`~darkstar.errors.BusyError` (HTTP 429).
@@ -46,6 +52,8 @@ from darkstar.planner.pipeline import HEURISTIC_PRIMARY, PlanMode
 from darkstar.planner.strategy.manual_plan import ManualBlock, manual_blocks_from_records
 from darkstar.planner.whatif import whatif_export_input
 from darkstar.service.agent import SLOT, AgentLoop, PlanEvent, SlotRun
+from darkstar.service.reflex_job import ReflexBusy, ReflexJob, ReflexRequest, ReflexRun
+from darkstar.service.strategy_decisions import DecisionLog
 from darkstar.service.training import AuroraTraining, TrainingBusy
 from darkstar.service.user_state import (
     Override,
@@ -202,6 +210,15 @@ class Runtime:
             publish=self.publish,
             clock=lambda: self.agent.house.now,
         )
+        self.reflex = ReflexJob(
+            config_path=config_path,
+            reload_config=self._reload_after_reflex,
+            notify=self.notify,
+            publish=self.publish,
+            since=agent.house.now,
+            tz=agent.tz,
+        )
+        self.decisions = DecisionLog(agent.store)
         state, note = read_user_state(data_dir)
         self._apply(state)
         if note is not None:
@@ -334,6 +351,7 @@ class Runtime:
         if self._thread is not None:
             self._thread.join(timeout_s)
         self.training.join(timeout_s)  # a model half written is worse than a late stop
+        self.reflex.join(timeout_s)
         with self.lock:
             self.agent.store.close()
             for close in self.closers:  # e.g. the Home Assistant connections
@@ -391,7 +409,46 @@ class Runtime:
             )
         if started:
             self.notify("info", "Aurora: scheduled retraining started")
+        self._check_reflex()
         self._publish_step()
+
+    # --- Reflex ----------------------------------------------------------------------------
+    def _reflex_request(self) -> ReflexRequest:
+        """Read what a Reflex run needs from the agent, under the lock."""
+        with self.lock:
+            agent = self.agent
+            return ReflexRequest(
+                store=agent.store,
+                cfg=agent.cfg,
+                now=agent.house.now,
+                tz=agent.tz,
+                apply=self.reflex_enabled,
+            )
+
+    def _check_reflex(self) -> None:
+        """Start the daily Reflex run in its thread when its local time has passed."""
+        with self.lock:
+            due = self.reflex.check_schedule(self.agent.house.now)
+        if not due:
+            return
+        try:
+            self.reflex.start(self._reflex_request(), reason="scheduled")
+        except ReflexBusy:  # a requested run started meanwhile
+            logger.info("Reflex: daily run skipped, a run is going")
+
+    def run_reflex_now(self) -> ReflexRun:
+        """Run Reflex now in this thread (a dry run unless the switch is on).
+
+        Raises
+        ------
+        ReflexBusy
+            While a run is going.
+        """
+        return self.reflex.run(self._reflex_request(), reason="requested")
+
+    def _reload_after_reflex(self) -> None:
+        """Plan with ``config.yaml`` as Reflex wrote it (raises ``ConfigError``)."""
+        self.replace_config(self.load_cfg(), message="configuration reloaded after Reflex")
 
     def start_training(self) -> dict[str, Any]:
         """Retrain Aurora now (in a thread); return the training state.
@@ -504,6 +561,7 @@ class Runtime:
                 },
             )
         )
+        self.decisions.record(meta, at=planned_at)
         for warning in meta.get("warnings") or []:
             self.strategy.append(
                 StrategyEntry(at=planned_at, kind="warning", message=str(warning), values={})
@@ -568,14 +626,13 @@ class Runtime:
         self.replace_config(cfg)
         self.notify("info", f"configuration saved: {', '.join(sorted(changes))}")
 
-    def replace_config(self, cfg: DarkstarConfig) -> None:
+    def replace_config(self, cfg: DarkstarConfig, *, message: str = "configuration saved") -> None:
         """Plan with ``cfg`` from now on (the water heater stays off in the simulated loop)."""
         with self.lock:
             self.agent.configure(cfg)
+            self._status = None
             self.strategy.append(
-                StrategyEntry(
-                    at=self.agent.house.now, kind="config", message="configuration saved", values={}
-                )
+                StrategyEntry(at=self.agent.house.now, kind="config", message=message, values={})
             )
 
     # --- manual blocks ---------------------------------------------------------------------

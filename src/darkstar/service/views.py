@@ -12,15 +12,29 @@ import statistics
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from darkstar.learning.reflex import Analyzer, Assessment, describe_signal
+from darkstar.learning.reflex.analyzers import (
+    CAPACITY_FLOOR_FRAC,
+    CONFIDENCE_BOUNDS,
+    ROI_BOUNDS,
+    SAFETY_BOUNDS,
+)
+from darkstar.learning.store import StoreError
 from darkstar.learning.store.forecasts import read_forecasts
 from darkstar.learning.store.repository import (
     ObservedSlot,
     daily_metrics,
     read_plan_vs_actual,
 )
+from darkstar.learning.store.strategy_log import (
+    StrategyKind,
+    StrategyRecord,
+    read_strategy_log,
+)
 from darkstar.physics.capacity import billed_peak_kw, capacity_charge_sek
 from darkstar.physics.timegrid import to_local_iso
 from darkstar.service.agent import SLOT
+from darkstar.service.reflex_job import REFLEX_LOCAL_TIME, next_reflex_run
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -39,7 +53,9 @@ __all__ = [
     "override_view",
     "performance_view",
     "planner_debug_view",
+    "reflex_view",
     "status_view",
+    "strategy_log_view",
 ]
 
 _SLOT_H = SLOT.total_seconds() / 3600.0
@@ -433,7 +449,6 @@ def aurora_view(runtime: Runtime) -> dict[str, Any]:
         pv_day2, mean_daily = outlook.day2_kwh, outlook.mean_daily_kwh
         source = agent.world.forecast_source
         pv_mae, load_mae = _mae(runtime, now - timedelta(days=7), now)
-        reflex = runtime.reflex_enabled
         inputs = inputs_view(agent.world.inputs(now), agent.tz)
         engine = agent.world.aurora
         models = [] if engine is None else engine.describe(now)
@@ -468,17 +483,152 @@ def aurora_view(runtime: Runtime) -> dict[str, Any]:
             "risk": _risk(pv_day2, mean_daily),
             "inputs": inputs,
         },
-        "reflex": reflex_view(enabled=reflex),
+        "reflex": reflex_view(runtime),
     }
 
 
-def reflex_view(*, enabled: bool) -> dict[str, Any]:
-    """Reflex state: no proposals until Reflex learns from enough measured drift."""
+REFLEX_HISTORY_ROWS = 20
+"""Strategy-log rows of Reflex (proposals and applied changes) on the Aurora page."""
+
+_REFLEX_BOUNDS = {
+    Analyzer.SAFETY: SAFETY_BOUNDS,
+    Analyzer.CONFIDENCE: CONFIDENCE_BOUNDS,
+    Analyzer.ROI: ROI_BOUNDS,
+}
+
+
+def _reflex_bounds(a: Assessment) -> list[float] | None:
+    """Return the assessed key's hard bounds; capacity: from the floor to the nameplate."""
+    if a.analyzer is not Analyzer.CAPACITY:
+        return list(_REFLEX_BOUNDS[a.analyzer])
+    nameplate = a.signal.get("nameplate_kwh")
+    if not isinstance(nameplate, int | float):
+        return None
+    return [CAPACITY_FLOOR_FRAC * nameplate, float(nameplate)]
+
+
+def _reflex_row(record: StrategyRecord, tz: ZoneInfo) -> dict[str, Any]:
+    """One Reflex row of the strategy log: the key and its value before and after."""
+    key = next(iter(record.after), None) or next(iter(record.before), "")
+    return {
+        "at": to_local_iso(record.at, tz),
+        "kind": record.kind,
+        "rule": record.rule,
+        "key": key,
+        "before": record.before.get(key),
+        "after": record.after.get(key),
+        "message": record.message,
+    }
+
+
+def _reflex_history(runtime: Runtime, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """Read the newest Reflex proposals and changes, newest first (raises StoreError)."""
+    store = runtime.agent.store
+    records = [
+        r
+        for kind in (StrategyKind.REFLEX_PROPOSAL, StrategyKind.REFLEX_APPLIED)
+        for r in read_strategy_log(store, limit=REFLEX_HISTORY_ROWS, kind=kind)
+    ]
+    records.sort(key=lambda r: (r.at, r.id), reverse=True)
+    return [_reflex_row(r, tz) for r in records[:REFLEX_HISTORY_ROWS]]
+
+
+def reflex_view(runtime: Runtime) -> dict[str, Any]:
+    """Reflex: the switch, the last run, its assessments, the logged history, the next run.
+
+    ``proposals`` holds the latest assessment of each analyzer (a hold too, with its
+    reason); ``history`` the newest ``reflex_proposal`` and ``reflex_applied`` rows of the
+    strategy log. Times in the house's time zone.
+    """
+    with runtime.lock:
+        enabled = runtime.reflex_enabled
+        now, tz = runtime.agent.house.now, runtime.agent.tz
+    job = runtime.reflex
+    last, report = job.last_run, job.last_report
+    notes = [
+        f"Reflex runs daily at {REFLEX_LOCAL_TIME} house time; "
+        + (
+            "it writes its bounded changes to config.yaml (one per key a day)."
+            if enabled
+            else "it is off: it proposes and logs, and changes nothing."
+        )
+    ]
+    try:
+        history = _reflex_history(runtime, tz)
+    except StoreError as exc:
+        history = []
+        notes.append(f"history unavailable: {exc}")
+    if report is None:
+        notes.append("No run since the service started.")
+    assessments = () if report is None else report.assessments
     return {
         "enabled": enabled,
-        "proposals": [],
-        "note": "Reflex proposes bounded parameter changes from measured drift; "
-        "it has no proposal in this build yet.",
+        "proposals": [
+            {
+                **a.to_dict(),
+                "bounds": _reflex_bounds(a),
+                "signal_summary": describe_signal(a),
+            }
+            for a in assessments
+        ],
+        "note": " ".join(notes),
+        "running": job.running,
+        "assessed_at": None if report is None else to_local_iso(report.now, tz),
+        "last_run": None if last is None else last.summary(tz),
+        "next_run": to_local_iso(next_reflex_run(now, tz), tz),
+        "history": history,
+    }
+
+
+def strategy_log_view(runtime: Runtime, *, limit: int) -> dict[str, Any]:
+    """Return the strategy log, newest first: the service's entries and the store's rows.
+
+    The service keeps its entries (plans, warnings, config changes, manual blocks) in
+    memory; Reflex and the Strategy Engine write theirs to the store (``rule``, ``inputs``,
+    ``before``, ``after``). When the store cannot be read, ``problem`` says so and only the
+    service's entries are listed.
+    """
+    with runtime.lock:
+        tz, memory = runtime.agent.tz, list(runtime.strategy)[::-1][:limit]
+    entries: list[tuple[datetime, dict[str, Any]]] = [
+        (
+            e.at,
+            {
+                "kind": e.kind,
+                "message": e.message,
+                "values": e.values,
+                "rule": None,
+                "before": None,
+                "after": None,
+                "inputs": None,
+            },
+        )
+        for e in memory
+    ]
+    problem = None
+    try:
+        records = read_strategy_log(runtime.agent.store, limit=limit)
+    except StoreError as exc:
+        records, problem = [], str(exc)
+    entries += [
+        (
+            r.at,
+            {
+                "kind": r.kind,
+                "message": r.message,
+                "values": {},
+                "rule": r.rule,
+                "before": r.before,
+                "after": r.after,
+                "inputs": r.inputs,
+            },
+        )
+        for r in records
+    ]
+    entries.sort(key=lambda item: item[0], reverse=True)  # stable: ties keep their order
+    return {
+        "entries": [{"at": to_local_iso(at, tz), **e} for at, e in entries[:limit]],
+        "problem": problem,
     }
 
 

@@ -39,6 +39,8 @@ from darkstar.planner.scheduling.terminal_value import persistence_extension
 from darkstar.planner.scheduling.water_heating import water_day_start_utc
 from darkstar.planner.solver.adapter import to_kepler_input
 from darkstar.planner.solver.kepler import solve_kepler
+from darkstar.planner.strategy.overlays import HourlyBias, hourly_bias
+from darkstar.planner.strategy.s_index import StrategyContext
 from darkstar.simulation.datasets import ev_trips, hot_water_draw_kwh
 from darkstar.simulation.entities import SIM_HOUSE_ENTITIES, SIM_HOUSE_ENTITIES_EV
 from darkstar.simulation.house import (
@@ -91,6 +93,9 @@ _SLOT = timedelta(minutes=15)
 _SLOT_H = 0.25
 #: Day-ahead prices for tomorrow are published at 13:00 local time (Nord Pool, CET).
 PUBLICATION_HOUR = 13
+
+#: The Analyst's window in the loop [days] (as the service's Analyst).
+ANALYST_WINDOW_DAYS = 14
 
 
 class ForecastKind(StrEnum):
@@ -398,13 +403,16 @@ class Forecaster:
         )
 
 
-#: A planner returns the schedule rows and the time it spent planning [ms].
-Planner = Callable[[PlannerInput], tuple[list[dict[str, Any]], float]]
+#: A planner returns the schedule rows and the time it spent planning [ms]; the context
+#: (season, Analyst bias) is used in mode full only.
+Planner = Callable[[PlannerInput, StrategyContext | None], tuple[list[dict[str, Any]], float]]
 
 
 def _kepler_planner(cfg: DarkstarConfig, mode: PlanMode = PlanMode.BASELINE) -> Planner:
-    def plan(pin: PlannerInput) -> tuple[list[dict[str, Any]], float]:
-        document = generate_schedule(pin, cfg, mode=mode).document
+    def plan(
+        pin: PlannerInput, context: StrategyContext | None
+    ) -> tuple[list[dict[str, Any]], float]:
+        document = generate_schedule(pin, cfg, mode=mode, context=context).document
         return document["schedule"], float(document["meta"]["solve_time_ms"])
 
     return plan
@@ -413,7 +421,7 @@ def _kepler_planner(cfg: DarkstarConfig, mode: PlanMode = PlanMode.BASELINE) -> 
 def _heuristic_planner(cfg: DarkstarConfig) -> Planner:
     from darkstar.planner.output.schedule import build_schedule_rows
 
-    def plan(pin: PlannerInput) -> tuple[list[dict[str, Any]], float]:
+    def plan(pin: PlannerInput, _: StrategyContext | None) -> tuple[list[dict[str, Any]], float]:
         t0 = time.perf_counter()
         kin = to_kepler_input(
             pin, cfg, pv_kwh=pin.column("pv_forecast_kwh"), load_kwh=pin.column("load_forecast_kwh")
@@ -477,6 +485,7 @@ def planner_input(
     pv, pv10, pv90 = kwh(fc.pv_kw), kwh(fc.pv_p10_kw), kwh(fc.pv_p90_kw)
     load = kwh(fc.load_kw, extra)
     load10, load90 = kwh(fc.load_p10_kw, extra), kwh(fc.load_p90_kw, extra)
+    temps = year.temp_air_c.to_numpy()[first:last]  # the day-ahead temperature, as measured
     slots = tuple(
         SlotData(
             start=index[first + i].to_pydatetime(),
@@ -488,6 +497,7 @@ def planner_input(
             pv_p90_kwh=pv90[i],
             load_p10_kwh=load10[i],
             load_p90_kwh=load90[i],
+            temperature_c=float(temps[i]),
         )
         for i in range(last - first)
     )
@@ -527,6 +537,59 @@ def _month_peaks_kw(
     b = (now - first) // _SLOT
     slots = zip(index[a:b].to_pydatetime(), import_kw[a:b].tolist(), strict=True)
     return month_peaks_kw(slots, cfg.grid.capacity_tariff, now=now, tz=tz, slot_h=_SLOT_H)
+
+
+class LoopMemory:
+    """What the agent in the loop knows of its past: the season's PV and its forecasts' bias.
+
+    As the service gets them from its store (mode ``full``): the season is the mean daily
+    PV of the last 14 days measured (None before the first whole day); the Analyst's bias
+    per local hour compares the P50 each slot was planned on (the newest plan before it)
+    with what happened, over the last 14 days, recomputed once a day.
+    """
+
+    def __init__(
+        self,
+        index: pd.DatetimeIndex,
+        *,
+        pv_kw: NDArray[np.float64],
+        load_kw: NDArray[np.float64],
+        tz: ZoneInfo,
+    ) -> None:
+        self.pv_kw = np.asarray(pv_kw, dtype=float)
+        self.load_kw = np.asarray(load_kw, dtype=float)
+        self.hours = np.asarray(index.tz_convert(tz).hour, dtype=np.int64)
+        self.fc_pv_kw = np.full(len(index), np.nan)
+        self.fc_load_kw = np.full(len(index), np.nan)
+        self._bias: tuple[int, HourlyBias] | None = None
+
+    def keep(self, pin: PlannerInput, first: int, step: int) -> None:
+        """Remember the P50 forecasts the plan at slot ``first`` used for its ``step`` slots."""
+        n = min(step, pin.n_slots, len(self.fc_pv_kw) - first)
+        self.fc_pv_kw[first : first + n] = pin.column("pv_forecast_kwh")[:n] / _SLOT_H
+        self.fc_load_kw[first : first + n] = pin.column("load_forecast_kwh")[:n] / _SLOT_H
+
+    def context(self, first: int) -> StrategyContext:
+        """Return the context of a plan made at slot ``first``."""
+        lo = max(0, first - ANALYST_WINDOW_DAYS * 96)
+        days = (first - lo) // 96
+        season = None
+        if days:
+            season = float(np.sum(self.pv_kw[first - days * 96 : first])) * _SLOT_H / days
+        day = first // 96
+        if self._bias is None or self._bias[0] != day:
+            self._bias = (
+                day,
+                hourly_bias(
+                    self.hours[lo:first],
+                    pv_forecast_kw=self.fc_pv_kw[lo:first],
+                    pv_actual_kw=self.pv_kw[lo:first],
+                    load_forecast_kw=self.fc_load_kw[lo:first],
+                    load_actual_kw=self.load_kw[lo:first],
+                    window_days=ANALYST_WINDOW_DAYS,
+                ),
+            )
+        return StrategyContext(pv_season_kwh_per_day=season, hourly_bias=self._bias[1])
 
 
 def run_loop(
@@ -590,6 +653,9 @@ def run_loop(
     )
     draws_l = draw_litres(year, cfg, n_slots, timezone) if spec.water else np.zeros(n_slots)
     setpoints = WaterHeaterSetpoints() if spec.water else None
+    memory = None
+    if strategy == "kepler" and spec.mode is PlanMode.FULL:
+        memory = LoopMemory(index, pv_kw=pv_kw, load_kw=load_kw, tz=tz)
     out = {
         k: np.zeros(n_slots)
         for k in (
@@ -645,7 +711,10 @@ def run_loop(
                 month_peaks_kw=_month_peaks_kw(index, out["grid_import_kw"], now, plan_cfg, tz),
                 extra_load_kw=plain_kw,
             )
-            rows, planning_ms = planner(pin)
+            context = None if memory is None else memory.context(first)
+            rows, planning_ms = planner(pin, context)
+            if memory is not None:
+                memory.keep(pin, first, step)
             solve_ms += planning_ms
         for k in range(min(step, n_slots - first)):
             t = first + k

@@ -40,6 +40,8 @@ __all__ = [
 _SLOT_H = 0.25
 #: Evening peak hours (local) in which the SoC at its floor counts as a low-SoC event.
 LOW_SOC_HOURS = range(16, 20)
+#: Share of the slots, by import price, counted as the most expensive.
+PEAK_PRICE_SHARE = 0.05
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +57,8 @@ class StrategyMetrics:
     peak_import_kw: float
     low_soc_events: int
     end_soc_kwh: float
+    peak_price_import_kwh: float = 0.0
+    """Energy imported in the most expensive :data:`PEAK_PRICE_SHARE` of the slots."""
     water_heater_kwh: float | None = None
     minutes_below_comfort: int | None = None
 
@@ -108,6 +112,8 @@ def strategy_metrics(
     local_day = year.index[:n_slots].tz_convert(timezone).date
     evening = np.isin(local_hour, list(LOW_SOC_HOURS))
     pv_kw = year.pv_kw.to_numpy()[:n_slots]
+    imp = year.import_price_sek_per_kwh.to_numpy()[:n_slots]
+    dearest = imp >= np.quantile(imp, 1.0 - PEAK_PRICE_SHARE)
     out = []
     for name, r in results.items():
         saved = base - costs[name]
@@ -130,6 +136,7 @@ def strategy_metrics(
                 peak_import_kw=float(np.max(r.grid_import_kw)),
                 low_soc_events=len({d for d, hit in zip(local_day, at_floor, strict=True) if hit}),
                 end_soc_kwh=float(r.soc_kwh[-1]),
+                peak_price_import_kwh=_SLOT_H * float(np.sum(r.grid_import_kw[dearest])),
                 water_heater_kwh=None
                 if r.water_heater_kw is None
                 else _SLOT_H * float(np.sum(r.water_heater_kw)),
@@ -254,7 +261,8 @@ def write_chart(
         f"<tr><td>{html.escape(m.name)}</td><td>{m.cost_sek:.2f}</td><td>{m.savings_sek:.2f}"
         f"</td><td>{'' if m.capture_percent is None else f'{m.capture_percent:.2f}'}</td>"
         f"<td>{m.cycles:.1f}</td><td>{m.self_consumption_percent:.1f}</td>"
-        f"<td>{m.peak_import_kw:.2f}</td><td>{m.low_soc_events}</td></tr>"
+        f"<td>{m.peak_import_kw:.2f}</td><td>{m.low_soc_events}</td>"
+        f"<td>{m.peak_price_import_kwh:.1f}</td></tr>"
         for m in metrics
     )
     page = (
@@ -264,7 +272,8 @@ def write_chart(
         "tr:nth-child(even){background:#f3f3f3}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><table><tr><th>strategy</th><th>cost SEK</th>"
         "<th>saved SEK</th><th>captured %</th><th>cycles</th><th>self-consumption %</th>"
-        f"<th>peak import kW</th><th>low-SoC days</th></tr>{rows}</table>"
+        "<th>peak import kW</th><th>low-SoC days</th>"
+        f"<th>import in dearest 5 % kWh</th></tr>{rows}</table>"
         f"<img alt='monthly costs and cumulative savings' style='max-width:100%' "
         f"src='data:image/png;base64,{base64.b64encode(png).decode()}'></body></html>"
     )
@@ -280,7 +289,7 @@ def print_report(
     table = Table(title=title)
     water = any(m.water_heater_kwh is not None for m in metrics)
     headers = ["strategy", "cost SEK", "saved SEK", "captured", "cycles", "self-cons."]
-    headers += ["peak import", "low-SoC days", "end SoC"]
+    headers += ["peak import", "low-SoC days", "top-5 % import", "end SoC"]
     if water:
         headers += ["water kWh", f"tank < {COMFORT_MIN_C:.0f} °C"]
     for header in headers:
@@ -295,6 +304,7 @@ def print_report(
             f"{m.self_consumption_percent:.1f} %",
             f"{m.peak_import_kw:.2f} kW",
             str(m.low_soc_events),
+            f"{m.peak_price_import_kwh:.1f} kWh",
             f"{m.end_soc_kwh:.2f} kWh",
         ]
         if water:

@@ -186,7 +186,7 @@ def run_backtest_command(
     year is the Aurora test bed's (:func:`forecast_year`: the house's true PV, which the
     configured arrays do not describe exactly, and weather forecasts), for every loop.
     """
-    console = console or Console(width=140)
+    console = console or Console(width=180)
     t0 = time.perf_counter()
     kinds = list(forecasts) or [spec.forecast]
     bed = None

@@ -36,8 +36,11 @@ __all__ = [
     "OverrideOut",
     "PerformanceOut",
     "PlannerDebugOut",
+    "ReflexHistoryOut",
     "ReflexIn",
     "ReflexOut",
+    "ReflexRunOut",
+    "ReflexRunSummaryOut",
     "ScheduleDocument",
     "ShadowIn",
     "SimulateOut",
@@ -100,6 +103,10 @@ class SIndexOut(BaseModel):
     pv_confidence_percent: float
     target_soc_percent: float | None = None
     target_soc_at: str | None = None
+    risk: float | None = Field(None, description="Day 2-3 risk behind the target SoC.")
+    factor_inputs: dict[str, Any] | None = Field(None, description="What set load_factor.")
+    risk_inputs: dict[str, Any] | None = Field(None, description="What set risk, per day.")
+    overlay: dict[str, Any] | None = Field(None, description="The Analyst's overlay.")
 
 
 class PlanSummary(BaseModel):
@@ -310,18 +317,28 @@ class ForecastsOut(BaseModel):
 
 
 class StrategyEntryOut(BaseModel):
-    """One strategy decision."""
+    """One strategy decision.
+
+    Entries from the store's strategy log (Reflex, the Strategy Engine) also say which
+    ``rule`` decided, from what ``inputs``, and the values ``before`` and ``after``; the
+    service's own entries (plans, warnings, config changes) carry ``values``.
+    """
 
     at: str
     kind: str
     message: str
     values: dict[str, float | str | None]
+    rule: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    inputs: dict[str, Any] | None = None
 
 
 class StrategyLogOut(BaseModel):
     """Strategy decisions, newest first."""
 
     entries: list[StrategyEntryOut]
+    problem: str | None = None
 
 
 class DayMetricsOut(BaseModel):
@@ -377,12 +394,51 @@ class ReflexIn(_In):
     enabled: bool
 
 
+class ReflexRunSummaryOut(BaseModel):
+    """One Reflex run in a few fields (``at``: its analysis time, house time)."""
+
+    at: str
+    reason: Literal["scheduled", "requested"]
+    state: Literal["done", "failed"]
+    dry_run: bool
+    proposed: int
+    applied: int
+    error: str | None
+
+
+class ReflexRunOut(ReflexRunSummaryOut):
+    """A Reflex run and its report (``ReflexReport.to_dict``: assessments, applied, ...)."""
+
+    report: dict[str, Any] | None
+
+
+class ReflexHistoryOut(BaseModel):
+    """A Reflex row of the strategy log: a proposal or an applied change of one key."""
+
+    at: str
+    kind: str
+    rule: str
+    key: str
+    before: float | None
+    after: float | None
+    message: str
+
+
 class ReflexOut(BaseModel):
-    """Reflex state and proposals."""
+    """Reflex state and proposals.
+
+    ``proposals`` holds the latest assessment of each analyzer (``proposed`` null: it
+    holds, ``reason`` says why) with its ``bounds`` and ``signal_summary``.
+    """
 
     enabled: bool
     proposals: list[dict[str, Any]]
     note: str
+    running: bool = False
+    assessed_at: str | None = None
+    last_run: ReflexRunSummaryOut | None = None
+    next_run: str | None = None
+    history: list[ReflexHistoryOut] = []
 
 
 class TrainingOut(BaseModel):

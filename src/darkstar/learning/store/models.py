@@ -24,6 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "Base",
+    "DailyMetricsRow",
     "ExecutionLog",
     "ForecastModel",
     "Plan",
@@ -237,3 +238,32 @@ class StrategyLogEntry(Base):
     inputs: Mapped[str] = mapped_column(Text)  # JSON text (sorted keys)
     before: Mapped[str] = mapped_column(Text)  # JSON text (sorted keys)
     after: Mapped[str] = mapped_column(Text)  # JSON text (sorted keys)
+
+
+class DailyMetricsRow(Base):
+    """The Analyst's metrics of one local day (``day``, ``YYYY-MM-DD`` in ``timezone``).
+
+    Forecast errors are per slot [kWh] against the P50 as issued (forecast - actual), costs
+    [SEK], the realised battery efficiency a fraction, the SoC tracking error [percentage
+    points]; a column is NULL when the day had no data for it. One row per day: the
+    Analyst recomputes a day (later observations may have arrived) and replaces its row.
+    """
+
+    __tablename__ = "learning_daily_metrics"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    observed_slots: Mapped[int]
+    matched_slots: Mapped[int]
+    forecast_slots: Mapped[int]
+    pv_mae_kwh: Mapped[float | None]
+    pv_bias_kwh: Mapped[float | None]
+    load_mae_kwh: Mapped[float | None]
+    load_bias_kwh: Mapped[float | None]
+    planned_cost_sek: Mapped[float | None]
+    actual_cost_sek: Mapped[float | None]
+    cost_deviation_sek: Mapped[float | None]
+    battery_efficiency_realized: Mapped[float | None]
+    soc_tracking_error_percent: Mapped[float | None]
+    low_soc_events: Mapped[int | None]
+    computed_at: Mapped[str] = mapped_column(String(_ISO_LEN))

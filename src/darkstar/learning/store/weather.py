@@ -43,6 +43,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from darkstar.errors import InputError
+from darkstar.learning.store.as_issued import latest_issued
 from darkstar.learning.store.engine import StoreError
 from darkstar.learning.store.models import WeatherRun
 
@@ -296,22 +297,12 @@ def read_weather_hours(store: Store, *, start: datetime, end: datetime) -> pd.Da
         When the database cannot be read.
     """
     lo, hi = _epoch_s(start, "start"), _epoch_s(end, "end")
-    newest = (
-        select(WeatherRun.hour_utc, func.max(WeatherRun.issued_at_utc).label("issued"))
-        .where(
-            WeatherRun.hour_utc >= lo,
-            WeatherRun.hour_utc < hi,
-            WeatherRun.issued_at_utc <= WeatherRun.hour_utc,
-        )
-        .group_by(WeatherRun.hour_utc)
-        .subquery()
-    )
+    newest = latest_issued(key=WeatherRun.hour_utc, issued=WeatherRun.issued_at_utc, lo=lo, hi=hi)
     query = (
         select(WeatherRun)
         .join(
             newest,
-            (WeatherRun.hour_utc == newest.c.hour_utc)
-            & (WeatherRun.issued_at_utc == newest.c.issued),
+            (WeatherRun.hour_utc == newest.c.key) & (WeatherRun.issued_at_utc == newest.c.issued),
         )
         .order_by(WeatherRun.hour_utc)
     )

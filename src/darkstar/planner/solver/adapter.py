@@ -6,6 +6,7 @@ mode (``full`` or ``baseline``) decides which strategy layers reach the solver.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
     from darkstar.config.models import DarkstarConfig
     from darkstar.planner.inputs.types import PlannerInput
+    from darkstar.planner.strategy.engine import SolverOverrides
 
 __all__ = [
     "TARGET_SOC_PENALTY_MARGIN_SEK_PER_KWH",
@@ -130,10 +132,18 @@ def to_kepler_input(
     pv_kwh: NDArray[np.float64],
     load_kwh: NDArray[np.float64],
     soc_target: tuple[int, float] | None = None,
+    overrides: SolverOverrides | None = None,
 ) -> KeplerInput:
-    """Build the solver input; ``soc_target`` is (slot index, SoC percent) or None."""
+    """Build the solver input; ``soc_target`` is (slot index, SoC percent) or None.
+
+    ``overrides`` (the Strategy Engine's) replace the configured wear cost, ramping cost,
+    export threshold and import limit where they are set.
+    """
     import_price = pin.column("import_price_sek_per_kwh")
     battery = battery_spec(pin, cfg)
+    o = overrides
+    if battery is not None and o is not None and o.cycle_cost_sek_per_kwh is not None:
+        battery = replace(battery, cycle_cost_sek_per_kwh=o.cycle_cost_sek_per_kwh)
     water = None
     if cfg.system.has_water_heater:
         water = build_water_spec(
@@ -157,7 +167,9 @@ def to_kepler_input(
         load_kwh=load_kwh,
         grid=GridSpec(
             max_power_kw=cfg.grid.max_power_kw,
-            import_limit_kw=cfg.grid.import_limit_kw,
+            import_limit_kw=cfg.grid.import_limit_kw
+            if o is None or o.import_limit_kw is None
+            else o.import_limit_kw,
             export_enabled=cfg.export.enable_export,
         ),
         battery=battery,
@@ -168,8 +180,12 @@ def to_kepler_input(
         options=SolverOptions(
             time_limit_s=k.time_limit_s,
             mip_gap=k.mip_gap,
-            ramping_cost_sek_per_kw=k.ramping_cost_sek_per_kw,
-            export_threshold_sek_per_kwh=k.export_threshold_sek_per_kwh,
+            ramping_cost_sek_per_kw=k.ramping_cost_sek_per_kw
+            if o is None or o.ramping_cost_sek_per_kw is None
+            else o.ramping_cost_sek_per_kw,
+            export_threshold_sek_per_kwh=k.export_threshold_sek_per_kwh
+            if o is None or o.export_threshold_sek_per_kwh is None
+            else o.export_threshold_sek_per_kwh,
             terminal_value_sek_per_kwh=k.terminal_value_sek_per_kwh,
         ),
     )

@@ -13,10 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy.dialects.sqlite import insert
+from fade_history import EFFICIENCY, write_fade_history
 
 from darkstar.backends import open_runtime
-from darkstar.learning.store import SlotObservation, Store
 from darkstar.learning.store.strategy_log import StrategyKind, read_strategy_log
 from darkstar.service import reflex_job
 from darkstar.service.reflex_job import ReflexBusy, next_reflex_run
@@ -29,51 +28,6 @@ TZ = ZoneInfo("Europe/Stockholm")
 START = datetime(2018, 3, 1, 1, 0, tzinfo=UTC)
 FIRST_RUN = datetime(2018, 3, 1, 3, 30, tzinfo=UTC)  # 04:30 local
 STEPS_TO_FIRST_RUN = 10
-EFFICIENCY = 0.95  # the config's charge and discharge efficiency
-SLOT = timedelta(minutes=15)
-
-
-def fade_history(store: Store, *, end: datetime, days: int, capacity_kwh: float) -> None:
-    """Write ``days`` days of 15-minute slots before ``end`` of a battery of ``capacity_kwh``.
-
-    Each local day PV charges the battery from 20 % to 90 % (10-15 h) and the evening
-    (16-22 h) discharges it back to 20 %: one 70 % deep discharge a day, from which
-    Reflex's capacity analyzer measures the real capacity.
-    """
-    rows, soc = [], 20.0
-    first = end.astimezone(UTC) - timedelta(days=days)
-    for i in range(days * 96):  # on the UTC grid: a DST day has 92 or 100 slots
-        slot = first + i * SLOT
-        local = slot.astimezone(TZ)
-        hour = local.hour + local.minute / 60
-        charge = discharge = 0.0
-        if 10 <= hour < 15:  # noqa: PLR2004 - 20 slots of +3.5 %
-            soc += 3.5
-            charge = 0.035 * capacity_kwh / EFFICIENCY
-        elif 16 <= hour < 22:  # noqa: PLR2004 - 24 slots of -70/24 %
-            soc -= 70.0 / 24
-            discharge = 0.7 / 24 * capacity_kwh * EFFICIENCY
-        pv = 0.75 if 10 <= hour < 15 else 0.0  # noqa: PLR2004
-        net = 0.25 - pv + charge - discharge
-        rows.append(
-            {
-                "slot_start_utc": int(slot.timestamp()),
-                "pv_kwh": pv,
-                "load_kwh": 0.25,
-                "grid_import_kwh": max(net, 0.0),
-                "grid_export_kwh": max(-net, 0.0),
-                "battery_charge_kwh": charge,
-                "battery_discharge_kwh": discharge,
-                "water_heater_kwh": 0.0,
-                "soc_end_percent": round(soc, 6),
-                "water_temp_c": None,
-                "import_price_sek_per_kwh": 2.0 if 16 <= hour < 22 else 1.0,  # noqa: PLR2004
-                "export_price_sek_per_kwh": 0.3,
-                "recorded_at": slot.astimezone(UTC).isoformat(),
-            }
-        )
-    with store.engine.begin() as connection:
-        connection.execute(insert(SlotObservation), rows)
 
 
 def _runtime(folder: Path, *, config: str = DRIFT_CONFIG_TEXT, drift: bool = True) -> Runtime:
@@ -82,7 +36,7 @@ def _runtime(folder: Path, *, config: str = DRIFT_CONFIG_TEXT, drift: bool = Tru
     runtime = open_runtime(data_dir=folder, config_path=config_path, speed=math.inf, start=START)
     if drift:  # 10 % fade: the house's battery holds 9 of the configured 10 kWh
         midnight = datetime(2018, 3, 1, tzinfo=TZ)
-        fade_history(runtime.agent.store, end=midnight, days=40, capacity_kwh=9.0)
+        write_fade_history(runtime.agent.store, end=midnight, days=40, capacity_kwh=9.0)
     return runtime
 
 

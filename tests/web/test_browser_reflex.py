@@ -7,16 +7,16 @@ history of a battery that holds 9 of its configured 10 kWh (10 % fade).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import httpx2 as httpx
 import pytest
-from sqlalchemy.dialects.sqlite import insert
+from fade_history import write_fade_history
 
-from darkstar.learning.store import SlotObservation, open_store
+from darkstar.learning.store import open_store
 from darkstar.service.agent import DB_FILE
 from darkstar.web.process import running_server
 
@@ -36,42 +36,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
 def _write_fade_history(folder: Path, *, days: int = 40, capacity_kwh: float = 9.0) -> None:
     """Store ``days`` days before :data:`HISTORY_END`: PV charges 20 -> 90 %, evenings drain."""
-    rows, soc = [], 20.0
-    first = HISTORY_END.astimezone(UTC) - timedelta(days=days)
-    for i in range(days * 96):  # on the UTC grid: a DST day has 92 or 100 slots
-        slot = first + i * SLOT
-        local = slot.astimezone(TZ)
-        hour = local.hour + local.minute / 60
-        charge = discharge = 0.0
-        if 10 <= hour < 15:  # noqa: PLR2004
-            soc += 3.5
-            charge = 0.035 * capacity_kwh / EFFICIENCY
-        elif 16 <= hour < 22:  # noqa: PLR2004
-            soc -= 70.0 / 24
-            discharge = 0.7 / 24 * capacity_kwh * EFFICIENCY
-        pv = 0.75 if 10 <= hour < 15 else 0.0  # noqa: PLR2004
-        net = 0.25 - pv + charge - discharge
-        rows.append(
-            {
-                "slot_start_utc": int(slot.timestamp()),
-                "pv_kwh": pv,
-                "load_kwh": 0.25,
-                "grid_import_kwh": max(net, 0.0),
-                "grid_export_kwh": max(-net, 0.0),
-                "battery_charge_kwh": charge,
-                "battery_discharge_kwh": discharge,
-                "water_heater_kwh": 0.0,
-                "soc_end_percent": round(soc, 6),
-                "water_temp_c": None,
-                "import_price_sek_per_kwh": 2.0 if 16 <= hour < 22 else 1.0,  # noqa: PLR2004
-                "export_price_sek_per_kwh": 0.3,
-                "recorded_at": slot.astimezone(UTC).isoformat(),
-            }
-        )
     store = open_store(folder / DB_FILE)
     try:
-        with store.engine.begin() as connection:
-            connection.execute(insert(SlotObservation), rows)
+        write_fade_history(store, end=HISTORY_END, days=days, capacity_kwh=capacity_kwh)
     finally:
         store.close()
 

@@ -30,7 +30,15 @@ export type SIndex = {
     [k: string]: unknown;
   };
   risk_inputs?: { days?: Record<string, SIndexPeriod>; note?: string; pv_note?: string; [k: string]: unknown };
-  overlay?: { enabled: boolean; applied?: boolean; reason?: string; pv_change_kwh?: number; load_change_kwh?: number };
+  overlay?: {
+    enabled: boolean;
+    applied?: boolean;
+    reason?: string;
+    pv_change_kwh?: number;
+    load_change_kwh?: number;
+    pv_hours_measured?: number;
+    load_hours_measured?: number;
+  };
 };
 
 /** One Strategy Engine decision of a plan (meta.strategy_engine.decisions). */

@@ -29,6 +29,9 @@ describe("S-Index card texts", () => {
   it("says what the overlay moved, or why not", () => {
     expect(overlayText(dynamic)).toBe("PV −0.50 kWh, load +0.20 kWh");
     expect(overlayText({ ...dynamic, overlay: { enabled: false } })).toBe("off");
+    expect(
+      overlayText({ ...dynamic, overlay: { enabled: true, applied: true, pv_hours_measured: 0, load_hours_measured: 0 } }),
+    ).toBe("no hour measured enough yet");
     expect(overlayText({ ...dynamic, overlay: { enabled: true, applied: false, reason: "no measured bias" } })).toBe(
       "no measured bias",
     );

@@ -40,6 +40,7 @@ export function overlayText(s: SIndex | null | undefined): string {
   if (!o) return "–";
   if (!o.enabled) return "off";
   if (!o.applied) return o.reason ?? "not applied";
+  if (o.pv_hours_measured === 0 && o.load_hours_measured === 0) return "no hour measured enough yet";
   const sign = (v: number | undefined) => (v === undefined ? "–" : `${v > 0 ? "+" : v < 0 ? "−" : ""}${Math.abs(v).toFixed(2)}`);
   return `PV ${sign(o.pv_change_kwh)} kWh, load ${sign(o.load_change_kwh)} kWh`;
 }

@@ -304,7 +304,7 @@ class StrategyConfig(_Section):
         "load does not trip the fuse.",
     )
     analyst_overlay: bool = Field(
-        True, description="Correct forecasts by the Analyst's hour-of-day bias."
+        False, description="Correct forecasts by the Analyst's hour-of-day bias."
     )
 
 

@@ -29,7 +29,7 @@ from darkstar.planner.solver.adapter import to_kepler_input
 from darkstar.planner.solver.fallback import fallback_result, solve_with_fallback
 from darkstar.planner.strategy.engine import EngineResult, run_engine
 from darkstar.planner.strategy.manual_plan import to_manual_overrides
-from darkstar.planner.strategy.overlays import apply_overlay
+from darkstar.planner.strategy.overlays import OVERLAY_MIN_SAMPLES, apply_overlay
 from darkstar.planner.strategy.s_index import StrategyContext, compute_s_index
 from darkstar.planner.strategy.target_soc import target_soc_slot
 
@@ -102,6 +102,8 @@ def _overlay(
         "enabled": True,
         "applied": True,
         "window_days": bias.window_days,
+        "pv_hours_measured": sum(n >= OVERLAY_MIN_SAMPLES for n in bias.pv_samples),
+        "load_hours_measured": sum(n >= OVERLAY_MIN_SAMPLES for n in bias.load_samples),
         "pv_change_kwh": round(out.pv_change_kwh, 4),
         "load_change_kwh": round(out.load_change_kwh, 4),
     }

@@ -488,7 +488,8 @@ class AgentLoop:
             logger.warning("strategy context: no PV season", exc_info=True)
         bias = None
         try:
-            bias = read_hourly_bias(self.store, now=now, tz=self.tz)
+            if self.cfg.strategy.analyst_overlay:
+                bias = read_hourly_bias(self.store, now=now, tz=self.tz)
         except DarkstarError:
             logger.warning("strategy context: no Analyst bias", exc_info=True)
         return StrategyContext(pv_season_kwh_per_day=season, hourly_bias=bias)

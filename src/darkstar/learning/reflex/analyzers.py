@@ -261,6 +261,27 @@ def _step(
     return proposed
 
 
+def _propose(
+    analyzer: Analyzer,
+    *,
+    current: float,
+    target: float,
+    bounds: tuple[float, float],
+    max_step: float,
+    reason: str,
+    unchanged: str,
+    signal: Mapping[str, Any],
+) -> Assessment:
+    """Propose the :func:`_step` towards ``target``; hold with ``unchanged`` when none is left."""
+    key = CONFIG_KEYS[analyzer]
+    proposed = _step(key, current=current, target=target, bounds=bounds, max_step=max_step)
+    if proposed is None:
+        return _hold(analyzer, current, unchanged, signal)
+    return Assessment(
+        analyzer=analyzer, key=key, current=current, proposed=proposed, reason=reason, signal=signal
+    )
+
+
 def _hold(analyzer: Analyzer, current: float, reason: str, signal: Mapping[str, Any]) -> Assessment:
     return Assessment(
         analyzer=analyzer,
@@ -338,7 +359,7 @@ def analyze_safety(
     )
     if held is not None:
         return held
-    key, days = CONFIG_KEYS[analyzer], signal.low_soc_days
+    days = signal.low_soc_days
     seen = f"{days} low-SoC evening(s) in {signal.evenings_observed} observed"
     if days > SAFETY_MAX_EVENT_DAYS:
         target, why = current + SAFETY_STEP_UP, f"{seen} (> {SAFETY_MAX_EVENT_DAYS}): more reserve"
@@ -355,11 +376,15 @@ def analyze_safety(
             f"{signal.clean_streak_days} of {SAFETY_CLEAN_DAYS} days to lower",
             numbers,
         )
-    proposed = _step(key, current=current, target=target, bounds=SAFETY_BOUNDS, max_step=max_step)
-    if proposed is None:
-        return _hold(analyzer, current, f"{why}, but already at the bound", numbers)
-    return Assessment(
-        analyzer=analyzer, key=key, current=current, proposed=proposed, reason=why, signal=numbers
+    return _propose(
+        analyzer,
+        current=current,
+        target=target,
+        bounds=SAFETY_BOUNDS,
+        max_step=max_step,
+        reason=why,
+        unchanged=f"{why}, but already at the bound",
+        signal=numbers,
     )
 
 
@@ -423,17 +448,15 @@ def analyze_confidence(
     what = f"PV {shown:+.1f} % vs forecast: target {target:.1f} % (user {user_value:g} %)"
     if abs(target - current) <= CONFIDENCE_DEADBAND_PERCENT:
         return _hold(analyzer, current, f"{what}: within the deadband", numbers)
-    proposed = _step(
-        key,
+    return _propose(
+        analyzer,
         current=current,
         target=target,
         bounds=CONFIDENCE_BOUNDS,
         max_step=MAX_CHANGE_PER_DAY[key],
-    )
-    if proposed is None:
-        return _hold(analyzer, current, f"{what}: already at the bound", numbers)
-    return Assessment(
-        analyzer=analyzer, key=key, current=current, proposed=proposed, reason=what, signal=numbers
+        reason=what,
+        unchanged=f"{what}: already at the bound",
+        signal=numbers,
     )
 
 
@@ -508,13 +531,15 @@ def analyze_roi(
         target, why = current - MAX_CHANGE_PER_DAY[key], f"{what}: idle but paying, lower"
     else:
         return _hold(analyzer, current, what, numbers)
-    proposed = _step(
-        key, current=current, target=target, bounds=ROI_BOUNDS, max_step=MAX_CHANGE_PER_DAY[key]
-    )
-    if proposed is None:
-        return _hold(analyzer, current, f"{why}, but already at the bound", numbers)
-    return Assessment(
-        analyzer=analyzer, key=key, current=current, proposed=proposed, reason=why, signal=numbers
+    return _propose(
+        analyzer,
+        current=current,
+        target=target,
+        bounds=ROI_BOUNDS,
+        max_step=MAX_CHANGE_PER_DAY[key],
+        reason=why,
+        unchanged=f"{why}, but already at the bound",
+        signal=numbers,
     )
 
 
@@ -552,7 +577,6 @@ def analyze_capacity(
         when the estimate is more than :data:`CAPACITY_DEADBAND_FRAC` below ``current``.
     """
     analyzer = Analyzer.CAPACITY
-    key = CONFIG_KEYS[analyzer]
     numbers = {**signal.summary(), "nameplate_kwh": nameplate}
     bounds = (CAPACITY_FLOOR_FRAC * nameplate, nameplate)
     held = _guard(
@@ -592,15 +616,13 @@ def analyze_capacity(
             "implausible; check the SoC sensor and the battery meters",
             numbers,
         )
-    proposed = _step(
-        key,
+    return _propose(  # a fade smaller than the rounding holds: nothing to write
+        analyzer,
         current=current,
         target=estimate,
         bounds=(bounds[0], min(nameplate, current)),
         max_step=CAPACITY_MAX_STEP_FRAC * nameplate,
-    )
-    if proposed is None:  # a fade smaller than the rounding: nothing to write
-        return _hold(analyzer, current, f"{what}: below rounding", numbers)
-    return Assessment(
-        analyzer=analyzer, key=key, current=current, proposed=proposed, reason=what, signal=numbers
+        reason=what,
+        unchanged=f"{what}: below rounding",
+        signal=numbers,
     )

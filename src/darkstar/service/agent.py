@@ -473,8 +473,9 @@ class AgentLoop:
     def strategy_context(self, now: datetime) -> StrategyContext:
         """Return what a plan knows beyond its slots: the season's PV and the Analyst's bias.
 
-        The season is the world's 14-day mean daily PV (None without measured PV); the
-        bias is the Analyst's of the last 14 days
+        The season is the world's 14-day mean daily PV (None without measured PV, or when
+        the S-Index is static and does not use it); the bias is the Analyst's of the last
+        14 days, read only with ``strategy.analyst_overlay`` on
         (:func:`darkstar.learning.analyst.read_hourly_bias`). Either is None, logged, when
         it cannot be read: the plan then goes without it (said in ``meta.s_index``).
         """
@@ -482,8 +483,9 @@ class AgentLoop:
 
         season: float | None = None
         try:
-            mean = self.world.pv_outlook(now).mean_daily_kwh
-            season = mean if mean > 0 else None
+            if self.cfg.s_index.mode != "static":  # the static S-Index reads no season
+                mean = self.world.pv_outlook(now).mean_daily_kwh
+                season = mean if mean > 0 else None
         except (*_HOUSE_ERRORS, DarkstarError):
             logger.warning("strategy context: no PV season", exc_info=True)
         bias = None

@@ -3,9 +3,11 @@ import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
 
 // The production build goes straight into the Python package, which serves it:
-// index.html at "/" (and the SPA paths), hashed assets under "/assets/".
+// index.html at "/" (and the SPA paths), hashed assets under "assets/". URLs are relative
+// to index.html's <base href>, which the server sets to the ingress prefix behind Home
+// Assistant (and "/" otherwise).
 export default defineConfig({
-  base: "/",
+  base: "./",
   plugins: [react()],
   build: {
     outDir: "../src/darkstar/web/static",

@@ -66,7 +66,7 @@ export function App() {
   return (
     <div className="app">
       <header className="topbar">
-        <a className="brand" href="/dashboard" onClick={(e) => go(e, "dashboard")}>
+        <a className="brand" href="dashboard" onClick={(e) => go(e, "dashboard")}>
           <span className="brand-dot" aria-hidden="true" />
           Darkstar
         </a>
@@ -74,7 +74,7 @@ export function App() {
           {PAGES.map((p) => (
             <a
               key={p}
-              href={`/${p}`}
+              href={p}
               data-testid={`tab-${p}`}
               className={p === page ? "active" : undefined}
               aria-current={p === page ? "page" : undefined}

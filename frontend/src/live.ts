@@ -1,7 +1,7 @@
 // WebSocket /api/v1/live with reconnect backoff; pages subscribe to messages.
 // The first message authenticates ({type: "auth", token}); the token never goes in the URL.
 import type { LiveMessage } from "./api/types";
-import { API_BASE } from "./api/client";
+import { apiBase } from "./api/client";
 import { Store, setTimezone } from "./lib/store";
 import { readToken } from "./lib/token";
 
@@ -31,7 +31,7 @@ class LiveClient {
     const proto = window.location.protocol === "https:" ? "wss:" : "ws:";
     let ws: WebSocket;
     try {
-      ws = new WebSocket(`${proto}//${window.location.host}${API_BASE}/live`);
+      ws = new WebSocket(`${proto}//${window.location.host}${apiBase()}/live`);
     } catch {
       this.retry();
       return;

@@ -6,6 +6,7 @@ one line on stderr naming the field; nothing prints a traceback unless ``--debug
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import sys
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from darkstar import redact
 from darkstar.errors import DarkstarError, InputError
 
 if TYPE_CHECKING:
@@ -47,6 +49,7 @@ _EXIT_INTERNAL = 1
 
 
 def _setup_logging(verbose: bool) -> None:
+    redact.install()
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -811,6 +814,13 @@ def serve(
         list[str] | None, typer.Option(help="Extra CORS origin (repeatable).")
     ] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    ingress_proxy: Annotated[
+        str | None,
+        typer.Option(
+            help="Home Assistant add-on: accept only this ingress proxy address "
+            "(172.30.32.2), which needs no token."
+        ),
+    ] = None,
 ) -> None:
     """Serve the API and the UI with the agent running on your house or the simulated home.
 
@@ -836,6 +846,7 @@ def serve(
                 warmup_hours=warmup_hours,
                 extra_origins=tuple(cors_origin or ()),
                 access_log=access_log,
+                ingress_proxy=ingress_proxy,
             ),
             open_runtime=open_runtime,
         )
@@ -870,6 +881,11 @@ def ha_demo(
 
     if not speed > 0:
         raise _fail(f"--speed: must be > 0, got {speed}")
+    if ingress_proxy is not None:
+        try:
+            ipaddress.ip_address(ingress_proxy)
+        except ValueError:
+            raise _fail(f"--ingress-proxy: not an IP address: {ingress_proxy!r}") from None
     with _user_errors(flags={"speed": "--speed"}, catch_all=True):
         run_ha_demo(data_dir=data_dir, port=port, speed=speed)
 

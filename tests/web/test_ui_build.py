@@ -28,7 +28,7 @@ def test_built_ui_is_under_budget_gzipped(folder) -> None:
 
 def test_index_names_only_existing_assets(folder) -> None:
     index = (folder / "index.html").read_text(encoding="utf-8")
-    assets = re.findall(r'(?:src|href)="/(assets/[^"]+)"', index)
+    assets = re.findall(r'(?:src|href)="\./(assets/[^"]+)"', index)
     assert assets, "index.html names no script or stylesheet"
     for asset in assets:
         assert (folder / asset).is_file(), asset

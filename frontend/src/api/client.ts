@@ -1,11 +1,17 @@
-// The one fetch wrapper: /api/v1 prefix, 10 s timeout, JSON errors -> ApiError,
+// The one fetch wrapper: api/v1 under the app's base path, 10 s timeout, JSON errors -> ApiError,
 // Bearer token on state-changing calls, every failure reported to the error banner.
 import { ApiError, errorFromReply, messageOf } from "../lib/errors";
 import { reportError } from "../lib/store";
+import { fullPath } from "../lib/base";
 import { readToken } from "../lib/token";
 import type { PlannerDebug } from "./types";
 
-export const API_BASE = "/api/v1";
+export const API_PATH = "api/v1";
+
+/** The API's absolute path: "/api/v1", or under the ingress prefix behind Home Assistant. */
+export function apiBase(): string {
+  return fullPath(API_PATH);
+}
 export const TIMEOUT_MS = 10_000;
 
 export type RequestOptions = {
@@ -18,7 +24,7 @@ export type RequestOptions = {
 };
 
 function buildUrl(path: string, query?: RequestOptions["query"]): string {
-  let url = API_BASE + path;
+  let url = apiBase() + path;
   if (query) {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));

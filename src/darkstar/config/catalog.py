@@ -11,7 +11,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from darkstar.config.loader import merge_config, parse_config, read_default_config_text
+from darkstar.config.loader import (
+    SECRET_KEYS,
+    merge_config,
+    parse_config,
+    read_default_config_text,
+)
 from darkstar.config.models import DarkstarConfig
 from darkstar.errors import ConfigError, InputError
 from darkstar.jsonlimits import check_depth
@@ -100,9 +105,6 @@ def _leaves(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
             out[path] = value
     return out
 
-
-SECRET_KEYS = frozenset({"home_assistant.token"})
-"""Keys whose value is a secret: shown as :data:`SECRET_MASK`, never sent out."""
 
 SECRET_MASK = "********"
 

@@ -26,6 +26,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from darkstar.config.models import DarkstarConfig
 from darkstar.errors import ConfigError, InputError
 from darkstar.jsonlimits import MAX_JSON_DEPTH, check_depth
+from darkstar.redact import register_secret
 
 __all__ = [
     "load_config",
@@ -39,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 _DEFAULT_CONFIG_PACKAGE = "darkstar.config"
 _DEFAULT_CONFIG_NAME = "config.default.yaml"
+
+SECRET_KEYS = frozenset({"home_assistant.token"})
+"""Keys whose value is a secret: never quoted in an error, masked by ``GET /config``."""
 _DEFAULT_FIELD_PREFIX = "config"
 _MAX_SHOWN_CHARS = 40
 
@@ -137,11 +141,18 @@ def _unknown_key_message(loc: Sequence[int | str]) -> str:
 
 
 def _error_message(error: ErrorDetails) -> str:
-    """Turn one pydantic error into a one-line message (without the key path)."""
+    """Turn one pydantic error into a one-line message (without the key path).
+
+    The value of a secret key is never quoted back, only its length.
+    """
     kind = error["type"]
     loc = error["loc"]
     ctx = error.get("ctx", {})
-    got = _describe_value(error["input"])
+    value = error["input"]
+    if isinstance(value, str) and ".".join(map(str, loc)) in SECRET_KEYS:
+        got = f"a secret of {len(value)} characters"
+    else:
+        got = _describe_value(value)
     if kind in _BOUND_ERRORS:
         key, symbol = _BOUND_ERRORS[kind]
         return f"must be {symbol} {_format_limit(ctx[key])}, got {got}"
@@ -322,11 +333,13 @@ def parse_config(
     _check_nesting(user_data, field_prefix)
     merged = merge_config(_default_config_data(), user_data)
     try:
-        return DarkstarConfig.model_validate(merged, strict=True)
+        config = DarkstarConfig.model_validate(merged, strict=True)
     except ValidationError as exc:
         error = _to_config_error(exc, field_prefix)
         logger.debug("Config rejected: %s", error)
         raise error from exc
+    register_secret(config.home_assistant.token)  # masked in every log from now on
+    return config
 
 
 def read_config_file_data(path: Path) -> Mapping[str, Any]:

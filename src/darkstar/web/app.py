@@ -8,15 +8,16 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, FastAPI, HTTPException, status
+from fastapi import APIRouter, FastAPI, HTTPException, Request, status
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from darkstar import __version__
+from darkstar import __version__, redact
 from darkstar.service.logbuffer import LogBuffer
 from darkstar.web import live
 from darkstar.web.errors import install_error_handlers
+from darkstar.web.ingress import IngressGuard, base_href_of, with_base_href
 from darkstar.web.limits import RequestLimits
 from darkstar.web.routes import aurora, config, executor, learning, logs, planner, planning
 from darkstar.web.routes import schedule as schedule_routes
@@ -70,8 +71,11 @@ def _mount_ui(app: FastAPI, folder: Path) -> None:
     if (folder / "assets").is_dir():
         app.mount("/assets", StaticFiles(directory=folder / "assets"), name="assets")
 
-    def serve_index() -> Response:
-        return FileResponse(index) if index.is_file() else HTMLResponse(_NOT_BUILT)
+    def serve_index(request: Request) -> Response:
+        if not index.is_file():
+            return HTMLResponse(_NOT_BUILT)
+        page = index.read_text(encoding="utf-8")  # ~1 KB; a rebuilt UI shows at once
+        return HTMLResponse(with_base_href(page, base_href_of(request)))
 
     app.get("/", include_in_schema=False)(serve_index)
     for path in UI_PATHS:
@@ -94,6 +98,7 @@ def create_app(
     logs: LogBuffer | None = None,
     manage_runtime: bool = True,
     ui_folder: Path | None = None,
+    ingress_proxy: str | None = None,
 ) -> FastAPI:
     """Build the app around a :class:`~darkstar.service.runtime.Runtime`.
 
@@ -112,7 +117,11 @@ def create_app(
         Start the agent thread at startup and stop it at shutdown.
     ui_folder : Path, optional
         The built UI; defaults to :func:`static_dir`.
+    ingress_proxy : str, optional
+        Address of Home Assistant's ingress proxy (an add-on: ``172.30.32.2``): only it
+        may connect, and what it forwards needs no token (:mod:`darkstar.web.ingress`).
     """
+    redact.install()  # no secret reaches a log, whoever builds the app
     if logs is None:
         logs = LogBuffer()
         logging.getLogger("darkstar").addHandler(logs)
@@ -138,13 +147,16 @@ def create_app(
     )
     app.state.runtime, app.state.token, app.state.logs = runtime, token, logs
     app.state.origins = frozenset([origin, *extra_origins])  # CORS and the WebSocket
+    app.state.ingress_proxy = ingress_proxy
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[origin, *extra_origins],
         allow_methods=["GET", "POST", "PUT", "DELETE"],
         allow_headers=["Authorization", "Content-Type"],
     )
-    app.add_middleware(RequestLimits)  # outermost: nothing reads a body before it
+    app.add_middleware(RequestLimits)  # nothing reads a body before it
+    if ingress_proxy is not None:  # outermost: a refused peer reaches nothing
+        app.add_middleware(IngressGuard, proxy=ingress_proxy)
     install_error_handlers(app)
     app.include_router(_api_router())
     _mount_ui(app, ui_folder or static_dir())

@@ -9,6 +9,8 @@ import stat
 import string
 from typing import TYPE_CHECKING
 
+from darkstar.redact import register_secret
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -64,6 +66,7 @@ def load_or_create_token(data_dir: Path) -> str:
         _secure_mode(path)
         token = path.read_text(encoding="utf-8").strip()
         _check_strength(token, path)
+        register_secret(token)
         return token
     data_dir.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24)
@@ -71,6 +74,7 @@ def load_or_create_token(data_dir: Path) -> str:
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(token + "\n")
     logger.info("generated a new API token in %s", path)
+    register_secret(token)
     return token
 
 

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from darkstar.service.logbuffer import LogBuffer
 from darkstar.service.runtime import Runtime
 from darkstar.web.auth import token_matches
+from darkstar.web.ingress import ingress_trusted
 
 __all__ = ["LogsDep", "RuntimeDep", "TokenDep"]
 
@@ -36,7 +37,9 @@ async def require_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """Refuse the call with 401 unless it carries the API token."""
+    """Refuse the call with 401 unless it carries the API token or came through ingress."""
+    if ingress_trusted(request):  # Home Assistant authenticated the user
+        return
     header = None if credentials is None else f"Bearer {credentials.credentials}"
     if not token_matches(request.app.state.token, header):
         raise HTTPException(

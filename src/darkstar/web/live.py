@@ -9,6 +9,10 @@ Who may listen (the events carry the house's state, so they get the API's protec
    within :data:`AUTH_TIMEOUT_S`. The token is never put in the URL (URLs end up in logs).
    A wrong or missing token closes the socket with code :data:`CLOSE_UNAUTHORIZED`.
 
+Behind Home Assistant's ingress proxy (``serve --ingress-proxy``) only the proxy can
+connect, Home Assistant has authenticated the user, and both checks pass
+(:func:`~darkstar.web.ingress.ingress_trusted`).
+
 Then the server sends ``{"type": "auth", "data": {"ok": true}}``, the status at once, and
 every event the runtime publishes. A client going away is normal and logged at DEBUG.
 """
@@ -26,6 +30,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from darkstar.service.runtime import Runtime
 from darkstar.service.views import status_view
 from darkstar.web.auth import token_matches
+from darkstar.web.ingress import ingress_trusted
 
 __all__ = ["AUTH_TIMEOUT_S", "CLOSE_UNAUTHORIZED", "router"]
 
@@ -48,7 +53,7 @@ _GONE = (WebSocketDisconnect, OSError, RuntimeError)
 
 def _origin_allowed(websocket: WebSocket) -> bool:
     origin = websocket.headers.get("origin")
-    return origin is None or origin in websocket.app.state.origins
+    return origin is None or origin in websocket.app.state.origins or ingress_trusted(websocket)
 
 
 async def _authenticate(websocket: WebSocket) -> bool:
@@ -77,7 +82,7 @@ async def live(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
     queue: asyncio.Queue[str] | None = None
     try:
-        if not await _authenticate(websocket):
+        if not (ingress_trusted(websocket) or await _authenticate(websocket)):
             await websocket.close(code=CLOSE_UNAUTHORIZED, reason="missing or invalid token")
             return
         queue = runtime.subscribe()

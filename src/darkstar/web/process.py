@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final
 from darkstar.errors import DarkstarError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
     from pathlib import Path
 
 __all__ = ["HEALTH_PATH", "ServerProcess", "free_port", "running_server"]
@@ -111,6 +111,7 @@ def running_server(
     warmup_hours: float = 6.0,
     speed: float = 180.0,
     startup_timeout_s: float = 120.0,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[ServerProcess]:
     """Start ``darkstar serve`` on loopback, wait until it is healthy, stop it on exit.
 
@@ -124,6 +125,8 @@ def running_server(
         ``--warmup-hours`` [h] and ``--speed`` (simulated s per real s).
     startup_timeout_s : float, default 120.0
         How long to wait for :data:`HEALTH_PATH` [s].
+    extra_args : Sequence[str]
+        More ``darkstar serve`` options (e.g. ``("--ingress-proxy", "127.0.0.2")``).
 
     Raises
     ------
@@ -146,6 +149,7 @@ def running_server(
         f"{warmup_hours:g}",
         "--speed",
         f"{speed:g}",
+        *extra_args,
     ]
     logger.info("starting %s", " ".join(command))
     with log_path.open("wb") as log:

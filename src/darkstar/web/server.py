@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from darkstar import redact
 from darkstar.service.logbuffer import LogBuffer
 from darkstar.web.app import create_app
-from darkstar.web.auth import load_or_create_token
+from darkstar.web.auth import TOKEN_FILE, load_or_create_token
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -60,6 +62,12 @@ class ServeOptions:
         More CORS origins (e.g. the Vite dev server).
     access_log : bool
         Log every request (off by default: it costs time under load).
+    ingress_proxy : str or None
+        Home Assistant's ingress proxy address (add-on): only it may connect and it needs
+        no token; the token is then not printed either.
+    show_token : bool or None
+        Print the UI address with the API token; ``None`` prints it only when standard
+        output is a terminal (a journal or ``docker logs`` is a log others may read).
     """
 
     host: str = "127.0.0.1"
@@ -71,6 +79,8 @@ class ServeOptions:
     start: datetime | None = None
     extra_origins: Sequence[str] = ()
     access_log: bool = False
+    ingress_proxy: str | None = None
+    show_token: bool | None = None
 
 
 def serve(
@@ -86,6 +96,7 @@ def serve(
     """
     import uvicorn
 
+    redact.install()
     logs = LogBuffer()
     package_logger = logging.getLogger("darkstar")
     package_logger.addHandler(logs)
@@ -114,10 +125,21 @@ def serve(
     gc.freeze()
     origin = f"http://{options.host}:{options.port}"
     app = create_app(
-        runtime, token=token, origin=origin, extra_origins=options.extra_origins, logs=logs
+        runtime,
+        token=token,
+        origin=origin,
+        extra_origins=options.extra_origins,
+        logs=logs,
+        ingress_proxy=options.ingress_proxy,
     )
-    announce(f"Darkstar UI:  {origin}/#token={token}")
-    announce(f"API token:    {token}   (stored in {data_dir / 'api_token'})")
+    token_file = data_dir / TOKEN_FILE
+    if options.ingress_proxy is not None:
+        announce(f"Darkstar: serving Home Assistant's ingress proxy {options.ingress_proxy} only")
+    elif options.show_token if options.show_token is not None else sys.stdout.isatty():
+        announce(f"Darkstar UI:  {origin}/#token={token}")
+        announce(f"API token:    {token}   (stored in {token_file})")
+    else:  # a console that is not a terminal is a log (journal, docker logs): no secrets
+        announce(f"Darkstar UI:  {origin}/  (API token in {token_file}; open /#token=<it>)")
     announce(f"API docs:     {origin}/api/v1/docs   - Ctrl+C stops")
     uvicorn.run(
         app,

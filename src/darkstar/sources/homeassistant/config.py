@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from darkstar.errors import InputError
+from darkstar.redact import register_secret
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -176,6 +177,7 @@ def resolve_token(
         env_var=env_var,
         environ=os.environ if environ is None else environ,
     )
+    register_secret(found)
     return found
 
 
@@ -206,6 +208,7 @@ def resolve_connection(
         env_var=env_var,
         environ=os.environ if environ is None else environ,
     )
+    register_secret(found)  # never in a log, wherever it came from
     if source == "supervisor":
         if url is not None and url.rstrip("/") != SUPERVISOR_URL:
             logger.info(

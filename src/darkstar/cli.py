@@ -821,6 +821,16 @@ def serve(
             "(172.30.32.2), which needs no token."
         ),
     ] = None,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(help="Also write the log (INFO and above) to this file, rotated."),
+    ] = None,
+    log_max_mb: Annotated[
+        float, typer.Option(help="Rotate the log file at this size [MB].", min=0.001)
+    ] = 10.0,
+    log_backups: Annotated[
+        int, typer.Option(help="Old log files kept (file.1 ... file.N).", min=1, max=100)
+    ] = 5,
 ) -> None:
     """Serve the API and the UI with the agent running on your house or the simulated home.
 
@@ -835,6 +845,11 @@ def serve(
 
     if not speed > 0:
         raise _fail(f"--speed: must be > 0, got {speed}")
+    if ingress_proxy is not None:
+        try:
+            ipaddress.ip_address(ingress_proxy)
+        except ValueError:
+            raise _fail(f"--ingress-proxy: not an IP address: {ingress_proxy!r}") from None
     with _user_errors(flags={"speed": "--speed"}, catch_all=True):
         run_server(
             ServeOptions(
@@ -847,6 +862,9 @@ def serve(
                 extra_origins=tuple(cors_origin or ()),
                 access_log=access_log,
                 ingress_proxy=ingress_proxy,
+                log_file=log_file,
+                log_max_bytes=round(log_max_mb * 1e6),
+                log_backups=log_backups,
             ),
             open_runtime=open_runtime,
         )
@@ -881,11 +899,6 @@ def ha_demo(
 
     if not speed > 0:
         raise _fail(f"--speed: must be > 0, got {speed}")
-    if ingress_proxy is not None:
-        try:
-            ipaddress.ip_address(ingress_proxy)
-        except ValueError:
-            raise _fail(f"--ingress-proxy: not an IP address: {ingress_proxy!r}") from None
     with _user_errors(flags={"speed": "--speed"}, catch_all=True):
         run_ha_demo(data_dir=data_dir, port=port, speed=speed)
 

@@ -11,6 +11,7 @@ import gc
 import logging
 import sys
 from dataclasses import dataclass
+from logging.handlers import RotatingFileHandler
 from typing import TYPE_CHECKING, Protocol
 
 from darkstar import redact
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
     from darkstar.service.runtime import Runtime
 
-__all__ = ["RuntimeOpener", "ServeOptions", "serve"]
+__all__ = ["RuntimeOpener", "ServeOptions", "rotating_log_file", "serve"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,10 @@ class ServeOptions:
     show_token : bool or None
         Print the UI address with the API token; ``None`` prints it only when standard
         output is a terminal (a journal or ``docker logs`` is a log others may read).
+    log_file : Path or None
+        Also write INFO and above there, rotated (:func:`rotating_log_file`).
+    log_max_bytes, log_backups : int
+        Rotate at this size [bytes]; keep this many old files.
     """
 
     host: str = "127.0.0.1"
@@ -81,6 +86,41 @@ class ServeOptions:
     access_log: bool = False
     ingress_proxy: str | None = None
     show_token: bool | None = None
+    log_file: Path | None = None
+    log_max_bytes: int = 10_000_000
+    log_backups: int = 5
+
+
+_UVICORN_LOGGERS = ("uvicorn", "uvicorn.access")
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def rotating_log_file(path: Path, *, max_bytes: int, backups: int) -> logging.Handler:
+    """Return an INFO handler writing ``path``, rotated at ``max_bytes`` into ``backups`` files.
+
+    The log never grows past ``(backups + 1) * max_bytes`` (plus one record): ``path``,
+    then ``path.1`` ... ``path.<backups>``, the oldest deleted.
+
+    Raises
+    ------
+    ValueError
+        For ``max_bytes`` under 1 kB or ``backups`` under 1 (naming the option).
+    OSError
+        When the file cannot be opened (the message names it).
+    """
+    if max_bytes < 1_000:
+        msg = f"--log-max-mb: must be at least 0.001 (1 kB), got {max_bytes / 1e6:g}"
+        raise ValueError(msg)
+    if backups < 1:
+        msg = f"--log-backups: must be at least 1, got {backups}"
+        raise ValueError(msg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = RotatingFileHandler(
+        path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=False
+    )
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+    return handler
 
 
 def serve(
@@ -103,6 +143,12 @@ def serve(
     package_logger.setLevel(logging.INFO)  # INFO reaches the Debug page ...
     for handler in logging.getLogger().handlers:
         handler.setLevel(logging.WARNING)  # ... while the console shows warnings only
+    log_file = None
+    if options.log_file is not None:
+        log_file = rotating_log_file(
+            options.log_file, max_bytes=options.log_max_bytes, backups=options.log_backups
+        )
+        logging.getLogger("darkstar").addHandler(log_file)
     data_dir = options.data_dir
     runtime = open_runtime(
         data_dir=data_dir,
@@ -141,7 +187,7 @@ def serve(
     else:  # a console that is not a terminal is a log (journal, docker logs): no secrets
         announce(f"Darkstar UI:  {origin}/  (API token in {token_file}; open /#token=<it>)")
     announce(f"API docs:     {origin}/api/v1/docs   - Ctrl+C stops")
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=options.host,
         port=options.port,
@@ -149,3 +195,7 @@ def serve(
         access_log=options.access_log,
         ws="websockets-sansio",
     )
+    if log_file is not None:  # after uvicorn has configured its own loggers
+        for name in _UVICORN_LOGGERS:
+            logging.getLogger(name).addHandler(log_file)
+    uvicorn.Server(config).run()

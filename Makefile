@@ -12,11 +12,13 @@ UI_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html
 # the HA sandbox (integration tests, HA demo) runs Home Assistant from its own Python 3.13 venv
 HA_VENV := build/ha/venv
 HA_STAMP := $(HA_VENV)/.installed-stamp
+# the installable wheel (make wheel) and the Home Assistant add-on's copy of it (make addon)
+DIST_DIR := build/dist
 # browser tests drive Debian's Chromium (installed with apt when missing)
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo ha-demo test lint bench clean ui chromium ha-venv
+.PHONY: demo ha-demo test lint bench clean ui chromium ha-venv wheel addon package-lint audit
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +47,27 @@ chromium:
 	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 	@$(CHROMIUM) --version
+
+# the package with the built UI inside; setuptools' build/lib and build/bdist.* go first, or
+# files left there by an earlier build (old UI assets) would ride along into the wheel
+wheel: $(STAMP) $(UI_INDEX)
+	rm -rf $(DIST_DIR) build/lib build/bdist.*
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir $(DIST_DIR) .
+	$(PY) scripts/check_wheel.py $(DIST_DIR)
+
+# the Home Assistant add-on folder with the wheel in addon/darkstar/dist/ (see its DOCS.md)
+addon:
+	bash scripts/build-addon.sh
+
+# hadolint (Dockerfiles), yamllint (add-on YAML), the add-on schemas, ShellCheck; the
+# linters come with the dev extra
+package-lint: $(STAMP)
+	LINT_BIN=$(VENV)/bin bash scripts/package-lint.sh
+
+# pip-audit (the venv) and npm audit (the UI): a finding fails unless explained in
+# scripts/audit-exceptions.txt; an unreachable advisory service is reported, not hidden
+audit: $(STAMP) $(NODE_STAMP)
+	$(PY) scripts/audit.py
 
 demo: $(STAMP) $(UI_INDEX)
 	$(VENV)/bin/darkstar demo --serve

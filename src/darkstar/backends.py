@@ -32,9 +32,11 @@ from darkstar.simulation.agent_run import open_agent
 from darkstar.sources.homeassistant import HomeAssistantHouse, publish_plan, resolve_connection
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from darkstar.config.models import DarkstarConfig
+    from darkstar.house import House
     from darkstar.learning.store import Store
 
 __all__ = ["open_live_world", "open_runtime"]
@@ -130,9 +132,21 @@ def _price_source(cfg: DarkstarConfig, house: HomeAssistantHouse) -> PriceSource
 
 
 def open_live_world(
-    cfg: DarkstarConfig, *, store: Store, data_dir: Path
+    cfg: DarkstarConfig,
+    *,
+    store: Store,
+    data_dir: Path,
+    clock: Callable[[], datetime] | None = None,
+    wait: Callable[[float], bool] | None = None,
+    house_view: Callable[[HomeAssistantHouse], House] | None = None,
 ) -> tuple[LiveWorld, HomeAssistantHouse]:
     """Build the real-time world on the Home Assistant of ``cfg`` (its adapters wired in).
+
+    ``clock``, ``wait`` and ``house_view`` are for the fault-injection suite, which runs
+    this same wiring on a simulated clock: the clock the world reads (default the wall
+    clock), how it waits within a slot (default: sleeps), and the house as the world sees
+    it (default Home Assistant itself; the suite maps HA's wall-clock history onto the
+    simulated clock).
 
     Raises
     ------
@@ -166,6 +180,7 @@ def open_live_world(
             area=cfg.prices.area,
             currency=cfg.prices.currency,
             tariff=tariff_spec(cfg.tariff),
+            tz=tz,
         )
         arrays = [
             PvArray(
@@ -183,6 +198,7 @@ def open_live_world(
             site=Site(latitude=lat, longitude=lon, altitude_m=altitude),
             cache_dir=data_dir,
             store=store,
+            tz=tz,
         )
         aurora = LiveAurora(
             store=store,
@@ -196,7 +212,7 @@ def open_live_world(
             default_load_kw=cfg.forecasting.default_load_kw,
         )
         world = LiveWorld(
-            house=house,
+            house=house if house_view is None else house_view(house),
             entities=entities,
             tz=tz,
             prices=prices,
@@ -205,6 +221,8 @@ def open_live_world(
             interval_s=cfg.executor.interval_seconds,
             default_load_kw=cfg.forecasting.default_load_kw,
             aurora=aurora,
+            clock=clock,
+            wait=wait,
         )
     except BaseException:
         house.close()

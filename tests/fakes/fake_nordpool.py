@@ -4,13 +4,16 @@
 ``(area, date, currency)`` (the files in ``tests/data/nordpool/``, or built in a test),
 answers ``204`` for a day it does not have (not published), and can be made to fail:
 ``fail_next(n, status)`` answers the next ``n`` requests with ``status``; ``garbage``
-answers a body that is not JSON. Every request's query is recorded.
+answers a body that is not JSON; ``wrong`` answers JSON with one quarter hour missing (a
+day that is not whole); ``delay_s`` holds every answer back that long (a slow server).
+Every request's query is recorded.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -69,6 +72,8 @@ class FakeNordPool:
         self.paths: list[str] = []
         self.failures: list[int] = []
         self.garbage = False
+        self.wrong = False
+        self.delay_s = 0.0
         self._lock = threading.Lock()
         fake = self
 
@@ -78,11 +83,16 @@ class FakeNordPool:
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 status, body = fake._answer(self.path)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                if fake.delay_s > 0:
+                    time.sleep(fake.delay_s)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (a timeout test)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(
@@ -121,6 +131,9 @@ class FakeNordPool:
         reply = self.replies.get(key)
         if reply is None:
             return 204, b""
+        if self.wrong:
+            entries = reply["multiAreaEntries"]
+            reply = {**reply, "multiAreaEntries": entries[:10] + entries[11:]}
         return 200, json.dumps(reply).encode()
 
     def start(self) -> None:

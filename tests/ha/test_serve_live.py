@@ -125,7 +125,7 @@ def test_serve_with_home_assistant_plans_on_live_inputs_and_acts_through_ha(
         assert inputs["prices"]["source"].startswith("Nord Pool (http://127.0.0.1")
         assert inputs["prices"]["fault"] is None
         assert inputs["pv"]["source"] == "pvlib on clear-sky x climatology (no weather forecast)"
-        assert inputs["pv"]["fault"].startswith("weather forecast not fetched: ")
+        assert inputs["pv"]["fault"].startswith("Open-Meteo: no new weather forecast since ")
         assert "flat 0.5 kW" in inputs["load"]["fault"]
         assert (tmp_path / "data" / "schedule.json").exists()
         # the plan reaches as far as the known prices, no further: today's end, or from

@@ -85,6 +85,28 @@ def test_counter_at_old_sample_is_known_unless_an_age_limit_is_set() -> None:
         counter_at(pv, T0 + 8 * SLOT, max_sample_age=SLOT)
 
 
+def test_counter_at_held_across_a_long_unsampled_change_is_unknown_with_a_span_limit() -> None:
+    # HA down from minute 3 to 50: it recorded nothing, so its history holds 10.0 until
+    # the state written at its restart; when the 0.8 kWh flowed in between is unknown
+    load = _series("sensor.load", (0, 9.9), (3, 10.0), (50, 10.8), (52, 10.81))
+    assert counter_at(load, T0 + SLOT) == 10.0  # without the limit: held (the old rule)
+    with pytest.raises(CounterGapError, match=r"changed from 10 to 10\.8 kWh between .* unknown"):
+        counter_at(load, T0 + SLOT, max_change_span=SLOT)
+    assert counter_at(load, T0 + 2 * MIN, max_change_span=SLOT) == 9.9  # samples 3 min apart
+    assert counter_at(load, T0 + 51 * MIN, max_change_span=SLOT) == 10.8
+    # unchanged across the span is exact (a counter never goes back): PV at night
+    pv = _series("sensor.pv", (0, 7.5), (300, 7.5), (310, 7.6))
+    assert counter_at(pv, T0 + 4 * SLOT, max_change_span=SLOT) == 7.5
+
+
+def test_slot_energies_span_limit_turns_the_outage_slots_into_gaps() -> None:
+    load = _series("sensor.load", (0, 10.0), (50, 10.8), (60, 11.0))
+    out = slot_energies({"load_kwh": load}, [T0 + k * SLOT for k in range(4)], max_change_span=SLOT)
+    assert "changed from 10 to 10.8 kWh" in _gap(out[0])  # its end lies in the outage
+    assert "changed from 10 to 10.8 kWh" in _gap(out[3])  # its start lies in the outage
+    assert _energies(slot_energies({"load_kwh": load}, [T0])[0]) == {"load_kwh": 0.0}
+
+
 def test_counter_at_naive_moment_raises_input_error() -> None:
     pv = _series("sensor.pv", (0, 10.0))
     with pytest.raises(InputError, match="moment"):

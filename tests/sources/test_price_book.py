@@ -117,7 +117,7 @@ def test_an_outage_leaves_the_plan_on_the_known_prices_and_flags_it(
         for meta in after:
             prices = meta["inputs"]["prices"]
             assert prices["known_until"] == midnight.isoformat()
-            assert "prices for 2018-05-16 not fetched" in prices["fault"]
+            assert prices["fault"].startswith("Nord Pool: prices for Wed 16 May not fetched")
             assert "answered 503" in prices["fault"]
         # the failed day is asked again after 1, 2, 4, 8, 16, 30, 30 ... minutes of house
         # time, not every slot: 13:00 to 24:00 is 11 hourly plans -> at most 11 attempts
@@ -163,7 +163,10 @@ def test_tomorrow_unpublished_is_normal_until_15_cet_then_a_fault(tmp_path: Path
         assert book.fault is None
         book.refresh(datetime(2018, 5, 15, 13, 5, tzinfo=UTC))  # 15:05 CEST
         assert book.fault is not None
-        assert "prices for 2018-05-16 not published yet" in book.fault
+        assert book.fault == (
+            "Nord Pool: prices for Wed 16 May not published yet (normally by 12:45 CET; "
+            "now 15:05); next try 15:07; planning on prices known until Wed 16 May 00:00"
+        )
         imp, exp = TariffSpec().prices_sek_per_kwh(0.3)
         assert book.prices_at(datetime(2018, 5, 15, 13, tzinfo=UTC)) == (imp, exp)
         assert book.prices_at(datetime(2018, 5, 15, 22, tzinfo=UTC)) is None
@@ -187,7 +190,13 @@ def test_backoff_doubles_in_house_time(tmp_path: Path) -> None:
         # attempts at 0, 1, 3, 7, 15, 31 and 63 minutes
         assert len(server.requests) == 7
         assert book.fault is not None
-        assert book.fault.startswith("prices for 2018-05-15 not fetched")
+        assert book.fault.startswith(
+            "Nord Pool: prices for Tue 15 May not fetched since 08:00 (1 h 3 min): "
+        )
+        assert book.fault.endswith(
+            "(after 1 attempt); next try 09:31; no price known for now: no new plan until "
+            "prices arrive"
+        )
         assert math.isclose(book.status(t0)["hours_ahead"], 0.0)  # type: ignore[arg-type]
     finally:
         store.close()

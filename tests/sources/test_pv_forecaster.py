@@ -68,7 +68,13 @@ def test_open_meteo_down_uses_the_last_forecast_then_says_so(
     status = again.status()
     assert status["source"].startswith("pvlib on last Open-Meteo forecast issued 2025-06-21T06:00")
     assert "(2.0 h old)" in status["source"]
-    assert status["fault"].startswith("weather forecast not fetched: ")
+    assert status["fault"].startswith(
+        "Open-Meteo: no new weather forecast since 08:00 UTC (0 min): open-meteo: "
+    )
+    assert status["fault"].endswith(
+        "; next try 08:10 UTC; PV from last Open-Meteo forecast issued 2025-06-21T06:00+00:00 "
+        "(2.0 h old)"
+    )
 
 
 def test_no_forecast_at_all_falls_back_to_climatology_flagged(tmp_path: Path) -> None:

@@ -211,6 +211,7 @@ def _measure(
     counters: Mapping[str, str],
     slots: list[datetime],
     max_sample_age: timedelta | None,
+    max_change_span: timedelta | None,
 ) -> tuple[list[SlotEnergies | SlotGap], set[datetime]]:
     """Measure one run of slots from state history; also return the slots it lacks.
 
@@ -224,7 +225,10 @@ def _measure(
     series = {name: series_from_states(eid, states.get(eid, [])) for name, eid in counters.items()}
     firsts = [s.samples[0].at for s in series.values() if s.samples]
     lacking = {moment for moment in slots if not firsts or moment < min(firsts)}
-    return slot_energies(series, slots, max_sample_age=max_sample_age), lacking
+    measured = slot_energies(
+        series, slots, max_sample_age=max_sample_age, max_change_span=max_change_span
+    )
+    return measured, lacking
 
 
 def backfill(
@@ -237,6 +241,7 @@ def backfill(
     prices_at: Callable[[datetime], tuple[float, float] | None],
     statistics: StatisticsSource | None = None,
     max_sample_age: timedelta | None = None,
+    max_change_span: timedelta | None = None,
 ) -> BackfillReport:
     """Restore the missing slots of ``[start, end)`` from the house's counter history.
 
@@ -254,7 +259,7 @@ def backfill(
         Slot start -> ``(import, export)`` [SEK/kWh], or ``None`` (the slot is a gap).
     statistics : StatisticsSource, optional
         Hourly long-term statistics for slots without state history.
-    max_sample_age : timedelta, optional
+    max_sample_age, max_change_span : timedelta, optional
         Passed to :func:`~darkstar.learning.recorder.slot_energies`.
 
     Returns
@@ -274,7 +279,7 @@ def backfill(
     results: dict[datetime, SlotEnergies | SlotGap] = {}
     no_history: set[datetime] = set()
     for slots in _runs(missing, SLOT):
-        measured_run, lacking = _measure(house, counters, slots, max_sample_age)
+        measured_run, lacking = _measure(house, counters, slots, max_sample_age, max_change_span)
         results.update((r.slot_start, r) for r in measured_run)
         no_history |= lacking
     measured = {s: dict(r.energy_kwh) for s, r in results.items() if isinstance(r, SlotEnergies)}

@@ -17,6 +17,13 @@ Rules (the choices are deliberate; tests pin each one):
   each list with the state in effect at its ``start``, stamped ``start``, so "no change"
   is known. ``max_sample_age`` (default ``None``, no limit) exists for sources that
   re-report periodically, where silence does mean trouble.
+* **Held across a change** (``max_change_span``, default ``None``: off). A held value is
+  exact only while nothing moved, or while Home Assistant was recording: when the counter
+  *changed* between the sample before a boundary and the one after it, and those two lie
+  further apart than ``max_change_span``, nobody knows when in between the energy flowed
+  (HA was down -- it records nothing then and shows the old state as held -- or the sensor
+  reports rarely), so the boundary is unknown. Unchanged across the span stays exact (a
+  counter never goes back: PV at night). The live backfill sets it to one slot.
 * **Resets** follow HA's ``total_increasing`` rule (``reset_detected`` in
   ``homeassistant/components/sensor/recorder.py``): a reading below 90 % of the previous
   one starts a new meter cycle from 0 (meter replaced, inverter reboot), so the energy
@@ -173,7 +180,11 @@ def _index_at(series: CounterSeries, moment: datetime) -> int:
 
 
 def counter_at(
-    series: CounterSeries, moment: datetime, *, max_sample_age: timedelta | None = None
+    series: CounterSeries,
+    moment: datetime,
+    *,
+    max_sample_age: timedelta | None = None,
+    max_change_span: timedelta | None = None,
 ) -> float:
     """Return the counter's value in effect at ``moment``: the last sample at or before it.
 
@@ -185,6 +196,9 @@ def counter_at(
         tz-aware UTC.
     max_sample_age : timedelta, optional
         When set, a sample older than this at ``moment`` makes the value unknown.
+    max_change_span : timedelta, optional
+        When set, a value held at ``moment`` between two samples further apart than this
+        whose values differ is unknown (see the module's rules).
 
     Returns
     -------
@@ -216,6 +230,20 @@ def counter_at(
         age = moment - sample.at
         why = f"last state at {sample.at.isoformat()} is {age} old (limit {max_sample_age})"
         raise CounterGapError(series.entity_id, why)
+    if max_change_span is not None and sample.at < moment:
+        after = next((r for r in series._readings[i + 1 :] if r.value_kwh is not None), None)
+        if (
+            after is not None
+            and after.at - sample.at > max_change_span
+            and after.value_kwh != sample.value_kwh
+        ):
+            why = (
+                f"changed from {sample.value_kwh:g} to {after.value_kwh:g} kWh between "
+                f"{sample.at.isoformat()} and {after.at.isoformat()} with no state in between "
+                "(Home Assistant down, or a sensor that reports rarely): its value at "
+                f"{moment.isoformat()} is unknown"
+            )
+            raise CounterGapError(series.entity_id, why)
     return sample.value_kwh
 
 
@@ -225,6 +253,7 @@ def counter_increase_kwh(
     start: datetime,
     end: datetime,
     max_sample_age: timedelta | None = None,
+    max_change_span: timedelta | None = None,
 ) -> float:
     """Return the counter's increase over ``[start, end)``, resets added back [kWh].
 
@@ -241,8 +270,9 @@ def counter_increase_kwh(
     CounterGapError
         A boundary is unknown (see :func:`counter_at`), or the increase is negative (a dip).
     """
-    prev = cycle_start = counter_at(series, start, max_sample_age=max_sample_age)
-    counter_at(series, end, max_sample_age=max_sample_age)
+    limits = {"max_sample_age": max_sample_age, "max_change_span": max_change_span}
+    prev = cycle_start = counter_at(series, start, **limits)
+    counter_at(series, end, **limits)
     total = 0.0
     first, last = _index_at(series, start) + 1, _index_at(series, end)
     for sample in series._readings[first : last + 1]:
@@ -284,6 +314,7 @@ def slot_energies(
     *,
     slot: timedelta = SLOT,
     max_sample_age: timedelta | None = None,
+    max_change_span: timedelta | None = None,
 ) -> list[SlotEnergies | SlotGap]:
     """Compute each slot's energy per field from cumulative counters.
 
@@ -297,6 +328,8 @@ def slot_energies(
         Slot length.
     max_sample_age : timedelta, optional
         See :func:`counter_at`; ``None`` (default) never calls a value stale.
+    max_change_span : timedelta, optional
+        See :func:`counter_at`; ``None`` (default) trusts a held value however long.
 
     Returns
     -------
@@ -328,7 +361,11 @@ def slot_energies(
         for name, series in counters.items():
             try:
                 energy[name] = counter_increase_kwh(
-                    series, start=start, end=start + slot, max_sample_age=max_sample_age
+                    series,
+                    start=start,
+                    end=start + slot,
+                    max_sample_age=max_sample_age,
+                    max_change_span=max_change_span,
                 )
             except CounterGapError as exc:
                 reasons.append(f"{name}: {exc}")

@@ -12,16 +12,20 @@ the slot, and LEARNS: the slot's energies from the counter deltas go to
 
 What cannot be read is never made up: an unreadable SoC skips the plan (the previous plan
 stays in force); an unreadable counter leaves the slot's observation out (a gap, logged
-and noted in the execution log), never a guessed number.
+and noted in the execution log), never a guessed number. What cannot be written is not
+lost either: a slot's rows the store refuses (disk full, a read-only folder) are kept in
+memory and written once it takes them again, while the agent goes on.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from darkstar.errors import DarkstarError, InputError
@@ -64,6 +68,7 @@ __all__ = [
     "SCHEDULE_FILE",
     "SLOT",
     "STALE_PLAN",
+    "UNSAVED_MAX",
     "AgentLoop",
     "AgentTick",
     "CommandHook",
@@ -91,6 +96,10 @@ DB_FILE = "planner_learning.db"
 """Name of the learning store in ``out_dir``."""
 
 _REPLAN = timedelta(hours=1)
+
+UNSAVED_MAX = 2 * 7 * 96
+"""Slot rows (observations and execution-log rows) kept in memory while the store cannot
+be written: a week of both; beyond it the oldest are dropped (logged)."""
 
 STALE_PLAN = timedelta(hours=3)
 """A plan older than this (three hourly replans missed) is not followed: safe idle."""
@@ -279,6 +288,10 @@ class AgentLoop:
         Manual blocks passed to every plan (:mod:`darkstar.planner.strategy.manual_plan`).
     schedule_write_error : str or None
         Why the last ``schedule.json`` write failed; ``None`` after a good write.
+    unsaved : deque
+        Slot rows (observations, execution-log rows) the store refused (disk full, a
+        read-only folder), written oldest first once it takes them again
+        (:attr:`store_problem` says so meanwhile).
     resumed : bool
         Whether the run continues a stored history (set by whoever opened it).
     writes : int
@@ -316,14 +329,24 @@ class AgentLoop:
         self.safe_state: str | None = None
         self.writes = 0
         self.house_error: str | None = None
+        self.house_down_since: datetime | None = None
         self.plan_problem: str | None = None
         self.ev_problem: str | None = None
         self._last_forecast: tuple[dict[str, str], set[tuple[datetime, float, float]]] | None = None
+        self.unsaved: deque[Callable[[], bool]] = deque(maxlen=UNSAVED_MAX)
 
     @property
     def steps_left(self) -> int | None:
         """Steps the world can still run; ``None`` when it has no end (a real home)."""
         return self.world.slots_left
+
+    def _house_answered(self, error: str | None) -> None:
+        """Note whether the house answered (``error`` None) and since when it does not."""
+        self.house_error = error
+        if error is None:
+            self.house_down_since = None
+        elif self.house_down_since is None:
+            self.house_down_since = self.house.now
 
     def observe_soc(self) -> float | None:
         """OBSERVE the battery SoC [%]; ``None`` when the sensor cannot be read."""
@@ -331,15 +354,70 @@ class AgentLoop:
         try:
             value = read_number(self.house.get_state(entity_id), Quantity.PERCENT)
         except UnreadableState as exc:  # the house answered: the sensor is the problem
-            self.house_error = None
+            self._house_answered(None)
             logger.warning("cannot read %s: %s", entity_id, exc)
             return None
         except _HOUSE_ERRORS as exc:  # the house itself did not answer
-            self.house_error = str(exc)
+            self._house_answered(str(exc))
             logger.warning("cannot read %s: %s", entity_id, exc)
             return None
-        self.house_error = None
+        self._house_answered(None)
         return value
+
+    @property
+    def house_problem(self) -> str | None:
+        """What is wrong with the house and what the executor does about it, in words.
+
+        ``None`` when the house answers and the executor acts normally (for ``/health``).
+        """
+        if self.house_error is not None:
+            since = self.house_down_since or self.house.now
+            minutes = int((self.house.now - since).total_seconds() // 60)
+            return (
+                f"house: no answer since {since.astimezone(self.tz).strftime('%H:%M')} "
+                f"({minutes} min): {self.house_error}; nothing is written to the house until "
+                "it answers (the devices keep their last settings); slots without readings "
+                "are filled from its history once it is back, or left as gaps"
+            )
+        if self.safe_state is not None:
+            kept = " (the devices keep their last settings)" * (
+                "nothing written" in self.safe_state
+            )
+            return f"executor: {self.safe_state}{kept}"
+        return None
+
+    def _save(self, write: Callable[[], bool]) -> None:
+        """Write one slot row to the store, or keep it until the store takes it again.
+
+        ``write`` returns ``False`` when the database write failed (disk full, a read-only
+        folder): the row waits in :attr:`unsaved` and is written, oldest first, by the
+        next save that succeeds. Nothing measured is lost while the agent runs.
+        """
+        self.flush_unsaved()
+        if not self.unsaved and write():
+            return
+        if len(self.unsaved) == self.unsaved.maxlen:
+            logger.error("store unwritable for too long: the oldest unsaved slot row is dropped")
+        self.unsaved.append(write)
+
+    def flush_unsaved(self) -> None:
+        """Write the slot rows kept in memory, oldest first, until one fails."""
+        while self.unsaved:
+            if not self.unsaved[0]():
+                return
+            self.unsaved.popleft()
+
+    @property
+    def store_problem(self) -> str | None:
+        """What is wrong with the learning store, in words; ``None`` when all is written."""
+        error, waiting = self.store.last_write_error, len(self.unsaved)
+        kept = (
+            f"{waiting} slot row(s) kept in memory until the store takes them; "
+            "the agent goes on planning and acting"
+        )
+        if error is None:
+            return None if not waiting else kept
+        return f"{error}; {kept}" if waiting else error
 
     def water_temp_c(self) -> float | None:
         """Read the tank temperature [°C]; ``None`` without a readable sensor."""
@@ -709,16 +787,19 @@ class AgentLoop:
             gap = "counters unreadable: slot not recorded"
         elif any(v < 0 for v in energies.values()):
             gap = "counter reset: slot not recorded"  # a gap, not a negative flow
+        elif prices is None:  # backfill records it once the day's prices are known
+            gap = "no price known: slot not recorded"
         else:
             gap = None
         if gap is not None:
             self.last_flows_kw = {}
             note = _noted(gap, note)
-        elif energies is not None:  # always, once there is no gap
+        elif energies is not None and prices is not None:  # always, once there is no gap
             energies.setdefault("water_heater_kwh", 0.0)
             self.last_flows_kw = {k: v / _SLOT_H for k, v in energies.items()}
-            if prices is not None:
-                record_observation(
+            self._save(
+                partial(
+                    record_observation,
                     self.store,
                     slot_start=now,
                     import_price_sek_per_kwh=prices[0],
@@ -728,29 +809,32 @@ class AgentLoop:
                     recorded_at=house.now,
                     **energies,
                 )
-                self.cost_sek += (
-                    energies["grid_import_kwh"] * prices[0]
-                    - energies["grid_export_kwh"] * prices[1]
-                )
+            )
+            self.cost_sek += (
+                energies["grid_import_kwh"] * prices[0] - energies["grid_export_kwh"] * prices[1]
+            )
         planned_soc = None if row is None else float(row["projected_soc_percent"])
         if run.event is PlanEvent.SKIPPED:
             note = _noted(f"plan skipped: {self.plan_problem}", note)
-        log_execution(
-            self.store,
-            at=house.now,
-            slot_start=now,
-            planned_action=None if row is None else str(row["action"]),
-            commanded={
-                "mode": cmd.mode.value,
-                "charge_limit_kw": cmd.charge_limit_kw,
-                "discharge_limit_kw": cmd.discharge_limit_kw,
-                "soc_target_percent": cmd.soc_target_percent,
-                "water_setpoint_c": cmd.water_setpoint_c,
-                "planned_soc_percent": planned_soc,
-                "applied": not self.shadow,
-            },
-            observed_soc_percent=soc_end,
-            note=note,
+        self._save(
+            partial(
+                log_execution,
+                self.store,
+                at=house.now,
+                slot_start=now,
+                planned_action=None if row is None else str(row["action"]),
+                commanded={
+                    "mode": cmd.mode.value,
+                    "charge_limit_kw": cmd.charge_limit_kw,
+                    "discharge_limit_kw": cmd.discharge_limit_kw,
+                    "soc_target_percent": cmd.soc_target_percent,
+                    "water_setpoint_c": cmd.water_setpoint_c,
+                    "planned_soc_percent": planned_soc,
+                    "applied": not self.shadow,
+                },
+                observed_soc_percent=soc_end,
+                note=note,
+            )
         )
         self.last_command, self.last_note = cmd, note
         flows = self.last_flows_kw

@@ -485,6 +485,9 @@ class LiveWorld:
                 end=until,
                 prices_at=self.prices.past_prices_at,
                 statistics=getattr(self._house.inner, "statistics", None),
+                # a counter that moved with no state recorded for longer than a slot (HA
+                # was down, it shows the old state as held): when is unknown, a gap
+                max_change_span=SLOT,
             )
         except Exception:  # backfill is best effort: the live loop must go on
             logger.exception("backfill failed")

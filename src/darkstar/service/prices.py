@@ -6,10 +6,13 @@ tomorrow), reading each from the learning store's cache first and from its
 whole and final. A day arrives whole or not at all.
 
 When the source fails, the book keeps what it has and plans on that: the horizon ends
-where the known prices end, and :attr:`PriceBook.fault` says why in words (shown in the
-plan's meta, ``/status`` and the Dashboard). It tries again after a backoff that doubles
-from :data:`RETRY_FIRST` up to :data:`RETRY_MAX`, in house time. Nothing is invented: no
-price is ever guessed for a slot the market has not priced.
+where the known prices end, and :attr:`PriceBook.fault` says why in words a user reads
+(shown in the plan's meta, ``/health``, ``/status`` and the Dashboard), e.g. ``Nord Pool:
+prices for Wed 16 May not fetched since 13:00 (1 h 15 min): ... answered 503 ...; next
+try 14:16; planning on prices known until Wed 16 May 00:00``, in the house's local time.
+It tries again after a backoff that doubles from :data:`RETRY_FIRST` up to
+:data:`RETRY_MAX`, in house time. Nothing is invented: no price is ever guessed for a
+slot the market has not priced.
 
 Retail prices come from the spot price with the configured tariff
 (:class:`~darkstar.physics.tariff.TariffSpec`).
@@ -28,6 +31,8 @@ from darkstar.market import MARKET_TZ, PriceDay, delivery_date_of
 from darkstar.physics.tariff import TariffSpec
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from darkstar.config.models import TariffConfig
     from darkstar.learning.store import Store
 
@@ -87,6 +92,16 @@ class _Attempts:
     next_at: datetime
     wait: timedelta
     reason: str | None
+    since: datetime
+    """First failure of this run of failures (or first unpublished answer)."""
+
+
+def _duration(span: timedelta) -> str:
+    """``'35 min'``, ``'2 h 5 min'`` (whole minutes)."""
+    minutes = max(0, int(span.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h" + (f" {minutes % 60} min" if minutes % 60 else "")
 
 
 class PriceBook:
@@ -102,12 +117,22 @@ class PriceBook:
         Bidding area and currency asked for.
     tariff : TariffSpec
         Spot -> retail import and export price.
+    tz : ZoneInfo, optional
+        The house's local time, for the times in :attr:`fault` (default CET, the market's).
     """
 
     def __init__(
-        self, *, source: PriceSource, store: Store, area: str, currency: str, tariff: TariffSpec
+        self,
+        *,
+        source: PriceSource,
+        store: Store,
+        area: str,
+        currency: str,
+        tariff: TariffSpec,
+        tz: ZoneInfo | None = None,
     ) -> None:
         self.source, self.store = source, store
+        self.tz = MARKET_TZ if tz is None else tz
         self.area, self.currency, self.tariff = area, currency, tariff
         self.days: dict[date, PriceDay] = {}
         self.fault: str | None = None
@@ -142,11 +167,27 @@ class PriceBook:
             problem = self._fetch(day, now)
             if problem is not None:
                 faults.append(problem)
-        self.fault = "; ".join(faults) or None
+        self.fault = None
+        if faults:
+            label = self.source.name.split(" (", 1)[0]
+            self.fault = f"{label}: {'; '.join(faults)}; {self._planning_on(now)}"
         # keep yesterday (the plan in force may start there), drop older days
         oldest = delivery_date_of(now) - timedelta(days=1)
         for day in [d for d in self.days if d < oldest]:
             del self.days[day]
+
+    def _local(self, moment: datetime, now: datetime) -> str:
+        """``'14:16'`` today (house time), ``'Wed 16 May 00:00'`` on another day."""
+        local = moment.astimezone(self.tz)
+        same_day = local.date() == now.astimezone(self.tz).date()
+        return local.strftime("%H:%M" if same_day else "%a %d %b %H:%M")
+
+    def _planning_on(self, now: datetime) -> str:
+        """Return what the plan can use, in words."""
+        until = self.known_until(now)
+        if until <= now:
+            return "no price known for now: no new plan until prices arrive"
+        return f"planning on prices known until {self._local(until, now)}"
 
     def _cached(self, day: date) -> PriceDay | None:
         """Return the day from the store's cache (whole), or ``None``."""
@@ -162,7 +203,7 @@ class PriceBook:
             fetched = self.source.fetch_day(self.area, day, currency=self.currency)
         except (DarkstarError, OSError) as exc:
             logger.warning("prices for %s not fetched: %s", day, exc)
-            return self._problem(day, now, self._back_off(day, now, f"not fetched: {exc}"))
+            return self._problem(day, now, self._back_off(day, now, str(exc)))
         if fetched is not None and fetched.currency != self.currency:
             reason = (
                 f"answered in {fetched.currency} by {self.source.name}, not "
@@ -180,19 +221,30 @@ class PriceBook:
 
     def _problem(self, day: date, now: datetime, attempts: _Attempts) -> str | None:
         """Return what is wrong with ``day`` in words; an unpublished day only once due."""
-        retry = attempts.next_at.astimezone(UTC).isoformat(timespec="minutes")
+        retry = self._local(attempts.next_at, now)
+        named = f"prices for {day.strftime('%a %d %b')}"
         if attempts.reason is not None:
-            return f"prices for {day} {attempts.reason}; next try {retry}"
+            since = self._local(attempts.since, now)
+            return (
+                f"{named} not fetched since {since} ({_duration(now - attempts.since)}): "
+                f"{attempts.reason}; next try {retry}"
+            )
         local = now.astimezone(MARKET_TZ)
         if day > local.date() and local.time() < LATE:
             return None  # tomorrow, before it is late: normal
-        return f"prices for {day} not published yet by {self.source.name}; next try {retry}"
+        due = PUBLICATION.strftime("%H:%M")
+        return (
+            f"{named} not published yet (normally by {due} CET; now {self._local(now, now)}); "
+            f"next try {retry}"
+        )
 
     def _back_off(self, day: date, now: datetime, reason: str | None) -> _Attempts:
         """Wait before asking for ``day`` again (doubling); ``reason`` None: unpublished."""
         previous = self._attempts.get(day)
         wait = RETRY_FIRST if previous is None else min(previous.wait * 2, RETRY_MAX)
-        attempts = _Attempts(next_at=now + wait, wait=wait, reason=reason)
+        same = previous is not None and (previous.reason is None) == (reason is None)
+        since = previous.since if previous is not None and same else now
+        attempts = _Attempts(next_at=now + wait, wait=wait, reason=reason, since=since)
         self._attempts[day] = attempts
         return attempts
 

@@ -187,6 +187,7 @@ class Runtime:
         self.agent = agent
         self.user_state = UserState()
         self._problems: dict[str, str] = {}
+        self._last_problems: list[str] = []  # what problems() found last (lock busy)
         self._simulation = threading.BoundedSemaphore(_SIMULATIONS)
         self._normal_water_c = self.agent.water_setpoint_c()
         self.notices: deque[Notice] = deque(maxlen=200)
@@ -294,24 +295,34 @@ class Runtime:
         self.notify("info", "the data folder is writable again")
 
     def problems(self) -> list[str]:
-        """Return what is degraded right now, in words (empty when all is well)."""
-        with self.lock:
+        """Return what is degraded right now, in words (empty when all is well).
+
+        Never waits for the agent (``/health`` answers at once): while another thread
+        holds the lock (a step fetching prices or weather can take half a minute), the
+        problems as of the last read are returned.
+        """
+        if not self.lock.acquire(blocking=False):
+            return list(self._last_problems)
+        try:
             found = dict(self._problems)
             if self.agent.schedule_write_error is not None:
                 found["schedule"] = self.agent.schedule_write_error
-            store_error = self.agent.store.last_write_error
-            if store_error is not None:
-                found["store"] = store_error
-        problems = [f"storage: {found[k]}" for k in sorted(found)]
-        with self.lock:
+            store_problem = self.agent.store_problem
+            if store_problem is not None:
+                found["store"] = store_problem
+            problems = [f"storage: {found[k]}" for k in sorted(found)]
             inputs = self.agent.world.inputs(self.agent.house.now)
-        for name, key in (("prices", "prices"), ("PV forecast", "pv")):
-            fault = (inputs.get(key) or {}).get("fault")
-            if fault:
-                problems.append(f"{name}: {fault}")
-        if self.agent.house_error is not None:
-            problems.insert(0, f"house: {self.agent.house_error}")
-        return problems
+            for name, key in (("prices", "prices"), ("PV forecast", "pv")):
+                fault = (inputs.get(key) or {}).get("fault")
+                if fault:
+                    problems.append(f"{name}: {fault}")
+            house = self.agent.house_problem
+            if house is not None:
+                problems.insert(0, house)
+            self._last_problems = problems
+        finally:
+            self.lock.release()
+        return list(problems)
 
     # --- running -----------------------------------------------------------------------
     @property
@@ -333,6 +344,10 @@ class Runtime:
         """
         if self.running:
             return
+        unclean = begin_run(self.data_dir)  # a marker left behind: killed, crashed
+        if unclean is not None:
+            now = self.agent.house.now.astimezone(self.agent.tz)
+            self.notify("warning", f"{unclean} (at {now.strftime('%Y-%m-%d %H:%M')})")
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="darkstar-agent", daemon=True)
         self._thread.start()
@@ -357,6 +372,7 @@ class Runtime:
             for close in self.closers:  # e.g. the Home Assistant connections
                 close()
             self.closers.clear()
+        end_run(self.data_dir)
 
     def _loop(self) -> None:
         pause_s = 900.0 / self.speed if math.isfinite(self.speed) else 0.0

@@ -9,7 +9,9 @@ turns the weather into PV power per slot with :func:`~darkstar.sources.pv.pv_for
 When Open-Meteo fails it plans on the last forecast; slots that no forecast covers (or
 whose weather has a gap) get the clear-sky-times-climatology weather of
 :func:`~darkstar.sources.pv.clear_sky_weather`. Which one was used is in :meth:`status`
-and so in each plan's ``meta.inputs.pv``; a failure is a ``fault`` there, never silent.
+and so in each plan's ``meta.inputs.pv``; a failure is a ``fault`` there, never silent,
+in words with the house's local times: ``Open-Meteo: no new weather forecast since 10:00
+(2 h): ...; next try 12:10; PV from the last Open-Meteo forecast issued ...``.
 
 With a learning store, every newly fetched run is also kept there
 (:func:`~darkstar.learning.store.weather.record_weather_run`: the hourly means of its
@@ -22,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd  # type: ignore[import-untyped]
@@ -35,6 +37,7 @@ from darkstar.sources.pv import WEATHER_COLUMNS, clear_sky_weather, pv_forecast_
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
+    from zoneinfo import ZoneInfo
 
     from darkstar.learning.store import Store
     from darkstar.sources.openmeteo import OpenMeteoClient
@@ -120,6 +123,8 @@ class WeatherPvForecaster:
         Where :data:`CACHE_FILE` is kept.
     store : Store, optional
         The learning store: every newly fetched run is kept there (:func:`hourly_run`).
+    tz : ZoneInfo, optional
+        The house's local time, for the times in the fault (default UTC).
     """
 
     def __init__(
@@ -130,9 +135,12 @@ class WeatherPvForecaster:
         site: Site,
         cache_dir: Path,
         store: Store | None = None,
+        tz: ZoneInfo | None = None,
     ) -> None:
         self.client, self.arrays, self.site = client, tuple(arrays), site
         self.store = store
+        self.tz = tz
+        self._failing_since: datetime | None = None
         self.cache_path = cache_dir / CACHE_FILE
         self.forecast: WeatherForecast | None = self._read_cache()
         self.fault: str | None = None
@@ -188,12 +196,25 @@ class WeatherPvForecaster:
             forecast = self.client.fetch(self.site.latitude, self.site.longitude, now=now)
         except (DarkstarError, OSError) as exc:
             self._next_try = now + RETRY
-            self.fault = f"weather forecast not fetched: {exc}"
+            since = self._failing_since = self._failing_since or now
+            minutes = int((now - since).total_seconds() // 60)
+            age = f"{minutes} min" if minutes < 60 else f"{minutes / 60:.1f} h"
+            self.fault = (
+                f"Open-Meteo: no new weather forecast since {self._local(since)} ({age}): "
+                f"{exc}; next try {self._local(self._next_try)}"
+            )
             logger.warning("%s", self.fault)
             return
         self.forecast, self.fault, self._next_try = forecast, None, None
+        self._failing_since = None
         self._write_cache(forecast)
         self._keep_run(forecast)
+
+    def _local(self, moment: datetime) -> str:
+        """``'14:10'`` in the house's time (UTC without one: ``'12:10 UTC'``)."""
+        if self.tz is None:
+            return moment.astimezone(UTC).strftime("%H:%M UTC")
+        return moment.astimezone(self.tz).strftime("%H:%M")
 
     def _keep_run(self, forecast: WeatherForecast) -> None:
         """Keep the fetched run in the store; a failure is logged, the forecast goes on."""
@@ -244,7 +265,13 @@ class WeatherPvForecaster:
             return
         age = now - self.forecast.issued_at
         what = "Open-Meteo" if self.fault is None else "last Open-Meteo forecast"
-        self._used = f"{what} issued {self.forecast.issued_at.isoformat(timespec='minutes')}"
+        issued = self.forecast.issued_at
+        when = (
+            issued.isoformat(timespec="minutes")
+            if self.tz is None
+            else issued.astimezone(self.tz).strftime("%a %d %b %H:%M")
+        )
+        self._used = f"{what} issued {when}"
         if age >= REFRESH * 2:
             self._used += f" ({age.total_seconds() / 3600:.1f} h old)"
         if covered < total:
@@ -252,9 +279,10 @@ class WeatherPvForecaster:
 
     def status(self) -> dict[str, Any]:
         """``{"source", "issued_at", "fault"}`` of the last forecast used (JSON)."""
+        fault = None if self.fault is None else f"{self.fault}; PV from {self._used}"
         return {
             "source": f"pvlib on {self._used}",
             "issued_at": None if self.forecast is None else self.forecast.issued_at.isoformat(),
-            "fault": self.fault,
+            "fault": fault,
             "arrays": len(self.arrays),
         }

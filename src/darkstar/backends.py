@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from darkstar.config.loader import load_config
 from darkstar.errors import ConfigError
 from darkstar.learning.store import open_store
 from darkstar.service.agent import DB_FILE, AgentLoop
+from darkstar.service.config_guard import load_guarded
 from darkstar.service.live_world import LiveWorld
 from darkstar.service.prices import PriceBook, PriceSource, tariff_spec
 from darkstar.service.runtime import Runtime, ensure_config_file
@@ -64,7 +64,9 @@ def open_runtime(
     Raises
     ------
     ConfigError
-        For an invalid ``config.yaml`` (or missing entities with Home Assistant).
+        For an invalid ``config.yaml`` without a last good copy (a copy is used instead,
+        the fault shown: :mod:`darkstar.service.config_guard`), or missing entities with
+        Home Assistant.
     InputError
         For a ``start`` off the data year.
     """
@@ -72,9 +74,9 @@ def open_runtime(
         msg = f"speed: must be > 0, got {speed}"
         raise ValueError(msg)
     ensure_config_file(config_path)
-    cfg = load_config(config_path)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cfg, config_fault = load_guarded(config_path, data_dir)  # broken: the last good copy
     if cfg.home_assistant.url is not None:
-        data_dir.mkdir(parents=True, exist_ok=True)
         store = open_store(data_dir / DB_FILE)
         try:
             world, house = open_live_world(cfg, store=store, data_dir=data_dir)
@@ -90,10 +92,12 @@ def open_runtime(
         runtime = Runtime(agent=agent, data_dir=data_dir, config_path=config_path, speed=math.inf)
         runtime.after_step = partial(publish_plan, house)
         runtime.closers.append(house.close)
-        return runtime
-    # the start is checked for a one-day run; the thread then runs to the end of the year
-    agent, _, _ = open_agent(cfg=cfg, out_dir=data_dir, start=start, days=1.0, resume=True)
-    return Runtime(agent=agent, data_dir=data_dir, config_path=config_path, speed=speed)
+    else:
+        # the start is checked for a one-day run; the thread then runs to the end of the year
+        agent, _, _ = open_agent(cfg=cfg, out_dir=data_dir, start=start, days=1.0, resume=True)
+        runtime = Runtime(agent=agent, data_dir=data_dir, config_path=config_path, speed=speed)
+    runtime.config_watch.fault = config_fault
+    return runtime
 
 
 def _location(cfg: DarkstarConfig, house: HomeAssistantHouse) -> tuple[float, float, float, str]:
@@ -139,14 +143,16 @@ def open_live_world(
     clock: Callable[[], datetime] | None = None,
     wait: Callable[[float], bool] | None = None,
     house_view: Callable[[HomeAssistantHouse], House] | None = None,
+    elapsed: Callable[[], float] | None = None,
 ) -> tuple[LiveWorld, HomeAssistantHouse]:
     """Build the real-time world on the Home Assistant of ``cfg`` (its adapters wired in).
 
-    ``clock``, ``wait`` and ``house_view`` are for the fault-injection suite, which runs
-    this same wiring on a simulated clock: the clock the world reads (default the wall
-    clock), how it waits within a slot (default: sleeps), and the house as the world sees
-    it (default Home Assistant itself; the suite maps HA's wall-clock history onto the
-    simulated clock).
+    ``clock``, ``wait``, ``house_view`` and ``elapsed`` are for the fault-injection suite,
+    which runs this same wiring on a simulated clock: the clock the world reads (default
+    the wall clock), how it waits within a slot (default: sleeps), the house as the world
+    sees it (default Home Assistant itself; the suite maps HA's wall-clock history onto
+    the simulated clock), and the clock that never steps, against which a step of the
+    wall clock is noticed (default :func:`time.monotonic`).
 
     Raises
     ------
@@ -223,6 +229,7 @@ def open_live_world(
             aurora=aurora,
             clock=clock,
             wait=wait,
+            elapsed=elapsed,
         )
     except BaseException:
         house.close()

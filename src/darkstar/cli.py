@@ -781,6 +781,37 @@ def _print_analyst(report: AnalystReport, tz: ZoneInfo) -> None:
         )
 
 
+@app.command("prune")
+def prune_command(
+    data_dir: Annotated[
+        Path, typer.Option(help="The service's data folder: learning store, config.yaml.")
+    ] = Path("build/serve"),
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="config.yaml (default: in data-dir).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Count what would go; delete nothing.")] = False,
+    vacuum: Annotated[
+        bool, typer.Option(help="Then shrink the file (VACUUM): stop the service first.")
+    ] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Delete the learning store's history older than the config's retention days.
+
+    The daily job's prune, counted back from the newest observed slot
+    (docs/housekeeping.md).
+    """
+    _setup_logging(False)
+    from darkstar.service.housekeeping import prune_file
+
+    db_path, config_path = _learning_paths(data_dir, config, config_required=False)
+    with _user_errors(catch_all=not debug):
+        path = config_path if config_path.is_file() else None
+        report, sizes = prune_file(db_path, path, dry_run=dry_run, shrink=vacuum)
+    typer.echo(report.describe())
+    if sizes is not None:
+        typer.echo(f"vacuumed: {sizes[0] / 1e6:.1f} MB -> {sizes[1] / 1e6:.1f} MB")
+
+
 def _progress_bar(console: Any) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -427,7 +427,8 @@ def test_parse_config_type_errors(data: dict[str, Any], field: str, message: str
             "config.web",
             "unknown section; known sections: system, battery, battery_economics, grid, "
             "export, water_heating, kepler, s_index, strategy, forecasting, automation, planner, "
-            "home_assistant, input_sensors, executor, ev, prices, tariff, location, weather, pv",
+            "home_assistant, input_sensors, executor, ev, prices, tariff, location, weather, pv, "
+            "retention",
             id="no-close-section",
         ),
     ],
@@ -625,7 +626,7 @@ def test_load_config_validation_error_prefixed_with_file_name(tmp_path: Path) ->
     path.write_text("battery:\n  max_soc_percent: 120\n")
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    assert str(info.value) == "home.yaml.battery.max_soc_percent: must be <= 100, got 120"
+    assert str(info.value) == "home.yaml.battery.max_soc_percent: must be <= 100, got 120 (line 2)"
 
 
 def test_load_config_yaml_1_2_booleans(tmp_path: Path) -> None:
@@ -633,7 +634,7 @@ def test_load_config_yaml_1_2_booleans(tmp_path: Path) -> None:
     path.write_text("export:\n  enable_export: no\n")
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    assert info.value.message == "expected true or false, got 'no'"
+    assert info.value.message == "expected true or false, got 'no' (line 2)"
 
 
 def test_load_config_yaml_null_section(tmp_path: Path) -> None:
@@ -642,4 +643,35 @@ def test_load_config_yaml_null_section(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert info.value.field == "config.yaml.battery"
-    assert info.value.message == "expected a section (a mapping of keys), got null"
+    assert info.value.message == "expected a section (a mapping of keys), got null (line 1)"
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "line"),
+    [
+        pytest.param(
+            "# a\nbattery:\n  capacity_kwh: 9\n  max_soc_pct: 90\n", "max_soc_pct", 4, id="key"
+        ),
+        pytest.param(
+            "water_heating:\n  vacation_mode:\n\n    enable: true\n", "enable", 4, id="nested"
+        ),
+        pytest.param("batery:\n  capacity_kwh: 9\n", "batery", 1, id="section"),
+    ],
+)
+def test_load_config_error_names_the_line_of_the_key(
+    tmp_path: Path, text: str, field: str, line: int
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.field.endswith(f".{field}")
+    assert info.value.message.endswith(f" (line {line})")
+
+
+def test_load_config_error_from_overrides_names_no_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("battery:\n  capacity_kwh: 9\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, overrides={"grid": {"max_power": 3}})
+    assert "(line" not in info.value.message

@@ -49,6 +49,7 @@ from darkstar.config import load_config
 from darkstar.learning.store import open_store
 from darkstar.market import delivery_window
 from darkstar.service.agent import DB_FILE, AgentLoop
+from darkstar.service.config_guard import load_guarded
 from darkstar.service.logbuffer import LogBuffer
 from darkstar.service.runtime import Runtime
 from darkstar.simulation.agent_run import DATA_AREA, DATA_TIMEZONE, DATA_YEAR
@@ -292,20 +293,42 @@ automation:
 
 
 class _SimClock:
-    """The world's clock: the simulated home's slot start plus the time waited in the slot."""
+    """The world's clock: the simulated home's slot start plus the time waited in the slot.
+
+    ``skew`` is what the service's wall clock is off by (0 until a step is injected with
+    :meth:`step`); :meth:`elapsed` is the clock that never steps (the home's own time).
+    """
 
     def __init__(self, sandbox: SandboxWorld) -> None:
         self.sandbox = sandbox
         self.offset = timedelta(0)
+        self.skew = timedelta(0)
+        self._pending: list[tuple[timedelta, timedelta]] = []
         self.truth: dict[datetime, dict[str, float]] = {}
         """Each slot's energies by the simulated home's own meters [kWh]."""
 
     def now(self) -> datetime:
-        return self.sandbox.sim_world.house.now + self.offset
+        return self.sandbox.sim_world.house.now + self.offset + self.skew
+
+    def elapsed(self) -> float:
+        """The monotonic clock [s]: the home's own time, which never steps."""
+        return (self.sandbox.sim_world.house.now + self.offset - START).total_seconds()
+
+    def step(self, delta: timedelta, *, into_slot: timedelta | None = None) -> None:
+        """Step the service's wall clock by ``delta`` (NTP): now, or ``into_slot`` into
+        the next slot the service waits in."""
+        if into_slot is None:
+            self.skew += delta
+        else:
+            self._pending.append((into_slot, delta))
 
     def wait(self, seconds: float) -> bool:
         """Move on ``seconds``; at the slot's end the simulated home runs the slot."""
         self.offset += timedelta(seconds=seconds)
+        for at, delta in list(self._pending):
+            if self.offset >= at:
+                self._pending.remove((at, delta))
+                self.skew += delta
         if self.offset >= SLOT:
             house = self.sandbox.sim_world.house
             slot, before = house.now, dict(house.counters_kwh)
@@ -416,7 +439,7 @@ class FaultRig:
     def _open_runtime(self) -> Runtime:
         """What :func:`darkstar.backends.open_runtime` does, on the simulated clock."""
         config_path = self._config_path()
-        cfg = load_config(config_path)
+        cfg, config_fault = load_guarded(config_path, self.data_dir)
         store = open_store(self.data_dir / DB_FILE)
         try:
             world, house = open_live_world(
@@ -425,6 +448,7 @@ class FaultRig:
                 data_dir=self.data_dir,
                 clock=self.clock.now,
                 wait=self.clock.wait,
+                elapsed=self.clock.elapsed,
                 house_view=self._view,
             )
         except BaseException:
@@ -436,6 +460,7 @@ class FaultRig:
         )
         runtime.after_step = lambda plan, now, cost: publish_plan(house, plan, now, cost)
         runtime.closers.append(house.close)
+        runtime.config_watch.fault = config_fault
         return runtime
 
     def _serve(self) -> _Api:

@@ -13,6 +13,7 @@ import copy
 import difflib
 import functools
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -381,7 +382,8 @@ def load_config(
     ConfigError
         If the file is missing or unreadable (``field`` is the path), is not valid YAML (the
         message gives line and column), or holds an invalid value (``field`` is the key path
-        prefixed with the file name, e.g. ``config.yaml.battery.capacity_kwh``). Sections of
+        prefixed with the file name, e.g. ``config.yaml.battery.capacity_kwh``; the message
+        ends with the key's line in the file, ``(line 3)``). Sections of
         the file or of ``overrides`` nested deeper than
         :data:`~darkstar.jsonlimits.MAX_JSON_DEPTH` levels are refused before merging.
     """
@@ -393,4 +395,41 @@ def load_config(
     if overrides:
         _check_nesting(overrides, _DEFAULT_FIELD_PREFIX)
         data = merge_config(data, overrides)
-    return parse_config(data, field_prefix=field_prefix)
+    try:
+        return parse_config(data, field_prefix=field_prefix)
+    except ConfigError as exc:
+        line = None if path is None else _key_line(Path(path), exc.field, field_prefix)
+        if line is None:
+            raise
+        raise ConfigError(exc.field, f"{exc.message} (line {line})") from exc
+
+
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _key_line(path: Path, field: str, field_prefix: str) -> int | None:
+    """Return the line (1-based) of the key ``field`` names in the file, or ``None``.
+
+    ``field`` is the dotted path of a :class:`ConfigError` (``config.yaml.battery.x``);
+    the line is that of the deepest part of it written in the file (a missing key: its
+    section's). The file is read again with ruamel's round-trip loader, which keeps where
+    each key stands.
+    """
+    if not field.startswith(f"{field_prefix}."):
+        return None
+    try:
+        node: Any = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, YAMLError, RecursionError):
+        return None
+    line = None
+    for name, index in _PATH_PART.findall(field[len(field_prefix) + 1 :]):
+        lc: Any = getattr(node, "lc", None)
+        try:
+            if index:
+                position, node = lc.item(int(index)), node[int(index)]
+            else:
+                position, node = lc.key(name), node[name]
+        except (AttributeError, KeyError, IndexError, TypeError):
+            break
+        line = int(position[0]) + 1
+    return line

@@ -43,6 +43,7 @@ __all__ = [
     "PlannerConfig",
     "REQUIRED_WITH_EV",
     "REQUIRED_WITH_HOME_ASSISTANT",
+    "RetentionConfig",
     "SIndexConfig",
     "StrategyConfig",
     "SystemConfig",
@@ -599,6 +600,31 @@ class AutomationConfig(_Section):
     ml_training: MlTrainingConfig = Field(default_factory=MlTrainingConfig)
 
 
+class RetentionConfig(_Section):
+    """How long the learning store keeps each history table (pruned once a day).
+
+    The lower bounds are the longest window a reader of the table needs (Reflex's 90-day
+    clean streak, the Analyst's and Reflex's 14-day windows), so no value breaks a reader;
+    the reasons for the defaults are in ``config.default.yaml``.
+    """
+
+    enabled: bool = Field(True, description="Prune the learning store once a day.")
+    observations_days: int = Field(
+        730, ge=91, le=3650, description="Measured slots and daily metrics kept [days]."
+    )
+    plans_days: int = Field(90, ge=15, le=3650, description="Plans and their slots kept [days].")
+    forecasts_days: int = Field(
+        60, ge=15, le=3650, description="Forecasts as issued kept, by slot [days]."
+    )
+    weather_runs_days: int = Field(
+        730, ge=15, le=3650, description="Weather runs kept, by forecast hour [days]."
+    )
+    execution_log_days: int = Field(90, ge=7, le=3650, description="Executor log kept [days].")
+    strategy_log_days: int = Field(
+        365, ge=30, le=3650, description="Strategy log kept (Reflex's applied changes: all) [days]."
+    )
+
+
 class DarkstarConfig(_Section):
     """The whole ``config.yaml``."""
 
@@ -623,6 +649,7 @@ class DarkstarConfig(_Section):
     location: LocationConfig = Field(default_factory=LocationConfig)
     weather: WeatherConfig = Field(default_factory=WeatherConfig)
     pv: PvConfig = Field(default_factory=PvConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     def missing_home_assistant_entities(self) -> list[str]:
         """Return the keys :data:`REQUIRED_WITH_HOME_ASSISTANT` that are still null.

@@ -39,6 +39,7 @@ from darkstar.executor.dispatcher import write_command
 from darkstar.house import HouseError, Quantity, UnreadableState, read_number, read_on_off
 from darkstar.learning.store.forecasts import ForecastSlot, record_forecast
 from darkstar.learning.store.repository import (
+    last_observation,
     log_execution,
     read_plan_vs_actual,
     record_observation,
@@ -47,7 +48,7 @@ from darkstar.learning.store.repository import (
 from darkstar.physics.capacity import month_peaks_kw, month_start_utc
 from darkstar.planner.inputs.types import EvState
 from darkstar.planner.output.schedule import write_schedule
-from darkstar.planner.pipeline import PlanMode, generate_schedule
+from darkstar.planner.pipeline import HEURISTIC_PRIMARY, PlanMode, generate_schedule
 from darkstar.planner.scheduling.water_heating import water_day_start_utc
 from darkstar.planner.strategy.s_index import StrategyContext
 
@@ -96,6 +97,8 @@ DB_FILE = "planner_learning.db"
 """Name of the learning store in ``out_dir``."""
 
 _REPLAN = timedelta(hours=1)
+
+_FLAG_REACH = timedelta(days=7)  # slots skipped further back are not flagged one by one
 
 UNSAVED_MAX = 2 * 7 * 96
 """Slot rows (observations and execution-log rows) kept in memory while the store cannot
@@ -334,6 +337,12 @@ class AgentLoop:
         self.ev_problem: str | None = None
         self._last_forecast: tuple[dict[str, str], set[tuple[datetime, float, float]]] | None = None
         self.unsaved: deque[Callable[[], bool]] = deque(maxlen=UNSAVED_MAX)
+        self._expected: datetime | None = None  # the slot the next step should begin
+        # slots before this were run already (the clock stepped back): never recorded again
+        self._rerun_until: datetime | None = None
+        if world.realtime:  # a wall clock behind the stored history must not overwrite it
+            last = last_observation(store)
+            self._rerun_until = None if last is None else last.slot_start + SLOT
 
     @property
     def steps_left(self) -> int | None:
@@ -418,6 +427,34 @@ class AgentLoop:
         if error is None:
             return None if not waiting else kept
         return f"{error}; {kept}" if waiting else error
+
+    @property
+    def plan_fault(self) -> str | None:
+        """What falls short in the plan in force, in words; ``None`` when it is optimal.
+
+        Kepler stopped by ``kepler.time_limit_s`` with a plan (``feasible``: the best found,
+        its gap said), or without one (``fallback``: the rule-based plan, Kepler's reason
+        said). A heuristic plan on purpose (``planner.primary``) and a deliberate early stop
+        close to the bound are no fault.
+        """
+        document = self.plan_document
+        if document is None:
+            return None
+        meta = document["meta"]
+        at = datetime.fromisoformat(str(meta["planned_at"])).astimezone(self.tz)
+        made = f"the plan of {at.strftime('%H:%M')}"
+        reason = meta.get("fallback_reason")
+        if meta["status"] == "fallback" and reason != HEURISTIC_PRIMARY:
+            return f"{made} is the rule-based fallback: Kepler gave no plan ({reason})"
+        termination = str((meta.get("solver") or {}).get("termination", ""))
+        if meta["status"] == "feasible" and "time limit" in termination.lower():
+            gap = meta.get("mip_gap")
+            shown = "unknown" if gap is None else f"{100 * float(gap):.1f} %"
+            return (
+                f"{made} is the best Kepler found within kepler.time_limit_s "
+                f"({self.cfg.kepler.time_limit_s:g} s): gap to the optimum {shown}"
+            )
+        return None
 
     def water_temp_c(self) -> float | None:
         """Read the tank temperature [°C]; ``None`` without a readable sensor."""
@@ -615,11 +652,12 @@ class AgentLoop:
         self.plan_document = document
         self.plan_debug = debug
         self.plans_made += 1
+        objective = meta["objective_sek"]  # None for a fallback plan (no objective)
         logger.info(
-            "planned at %s: %s, %.2f SEK, %.0f ms",
+            "planned at %s: %s, %s SEK, %.0f ms",
             now.astimezone(self.tz).isoformat(timespec="minutes"),
             meta["status"],
-            float(meta["objective_sek"]),
+            "-" if objective is None else f"{float(objective):.2f}",
             float(meta["solve_time_ms"]),
         )
         return PlanEvent.PLANNED, float(meta["solve_time_ms"])
@@ -718,10 +756,55 @@ class AgentLoop:
             logger.warning("cannot read the energy counters: %s", exc)
             return None
 
+    def _slot_order(self, now: datetime) -> bool:
+        """Check that ``now`` is the slot after the last one begun; return whether it is not.
+
+        Another slot means the clock stepped (or the agent fell behind a whole slot):
+        forward, the slots in between were not run and are flagged in the execution log
+        (backfilled later where the house kept a history); back, the slots up to the last
+        one begun were run already and are not recorded again (:meth:`finish_step`).
+        """
+        expected, self._expected = self._expected, now + SLOT
+        if expected is None or now == expected:
+            return False
+        if now > expected:
+            first = max(expected, self._rerun_until or expected, now - _FLAG_REACH)
+            text = (
+                f"not run (the clock moved on from {self._local(expected)} to "
+                f"{self._local(now)}): slot not recorded (backfilled later)"
+            )
+            for k in range((now - first) // SLOT):
+                slot = first + k * SLOT
+                self._save(
+                    partial(
+                        log_execution,
+                        self.store,
+                        at=slot + SLOT,
+                        slot_start=slot,
+                        commanded={"applied": False},
+                        note=text,
+                    )
+                )
+        else:
+            self._rerun_until = max(expected, self._rerun_until or expected)
+        logger.warning(
+            "slot %s follows %s: the clock stepped; planning again",
+            self._local(now),
+            self._local(expected - SLOT),
+        )
+        return True
+
+    def _local(self, moment: datetime) -> str:
+        return moment.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+
     def begin_step(self) -> SlotRun:
-        """Plan if due, then ACT on the current slot; read the counters at its start."""
+        """Plan if due, then ACT on the current slot; read the counters at its start.
+
+        A step of the clock (:meth:`_slot_order`) makes a plan due at once.
+        """
         event, solve_ms = PlanEvent.KEPT, None
-        if (self.house.now - self.start) % _REPLAN == timedelta(0):
+        stepped = self._slot_order(self.house.now)
+        if stepped or (self.house.now - self.start) % _REPLAN == timedelta(0):
             event, solve_ms = self.plan_now()
         house, now = self.house, self.house.now
         prices = self.world.prices_at(now)
@@ -781,8 +864,14 @@ class AgentLoop:
             if before is None or after is None
             else {field: after[field] - before[field] for field in after}
         )
-        if not self.world.runs_whole(now):
-            gap: str | None = "joined mid-slot: slot not recorded (backfilled later)"
+        rerun = self._rerun_until is not None and now < self._rerun_until
+        if rerun:  # the clock stepped back: what is stored for the slot stays
+            gap: str | None = "clock stepped back: slot run before, not recorded again"
+        elif not self.world.runs_whole(now):
+            gap = (
+                "not seen whole (joined mid-slot, or the clock stepped): "
+                "slot not recorded (backfilled later)"
+            )
         elif energies is None:
             gap = "counters unreadable: slot not recorded"
         elif any(v < 0 for v in energies.values()):
@@ -816,26 +905,29 @@ class AgentLoop:
         planned_soc = None if row is None else float(row["projected_soc_percent"])
         if run.event is PlanEvent.SKIPPED:
             note = _noted(f"plan skipped: {self.plan_problem}", note)
-        self._save(
-            partial(
-                log_execution,
-                self.store,
-                at=house.now,
-                slot_start=now,
-                planned_action=None if row is None else str(row["action"]),
-                commanded={
-                    "mode": cmd.mode.value,
-                    "charge_limit_kw": cmd.charge_limit_kw,
-                    "discharge_limit_kw": cmd.discharge_limit_kw,
-                    "soc_target_percent": cmd.soc_target_percent,
-                    "water_setpoint_c": cmd.water_setpoint_c,
-                    "planned_soc_percent": planned_soc,
-                    "applied": not self.shadow,
-                },
-                observed_soc_percent=soc_end,
-                note=note,
+        if rerun:
+            logger.warning("%s: %s", self._local(now), note)
+        else:
+            self._save(
+                partial(
+                    log_execution,
+                    self.store,
+                    at=now + SLOT,  # the slot's end (house.now, unless the clock stepped)
+                    slot_start=now,
+                    planned_action=None if row is None else str(row["action"]),
+                    commanded={
+                        "mode": cmd.mode.value,
+                        "charge_limit_kw": cmd.charge_limit_kw,
+                        "discharge_limit_kw": cmd.discharge_limit_kw,
+                        "soc_target_percent": cmd.soc_target_percent,
+                        "water_setpoint_c": cmd.water_setpoint_c,
+                        "planned_soc_percent": planned_soc,
+                        "applied": not self.shadow,
+                    },
+                    observed_soc_percent=soc_end,
+                    note=note,
+                )
             )
-        )
         self.last_command, self.last_note = cmd, note
         flows = self.last_flows_kw
         step = self.steps_run

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -47,7 +49,15 @@ if TYPE_CHECKING:
     from darkstar.service.prices import PriceBook
     from darkstar.service.world import HouseEntities
 
-__all__ = ["LOAD_HISTORY_DAYS", "MAX_HORIZON", "LiveWorld", "PvForecaster", "SlotClockHouse"]
+__all__ = [
+    "CLOCK_STEP_MIN",
+    "LOAD_HISTORY_DAYS",
+    "MAX_HORIZON",
+    "ClockStep",
+    "LiveWorld",
+    "PvForecaster",
+    "SlotClockHouse",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +73,31 @@ MAX_HORIZON = timedelta(hours=48)
 
 BACKFILL_WINDOW = timedelta(days=LOAD_HISTORY_DAYS)
 """How far back missing slots are looked for."""
+
+CLOCK_STEP_MIN = timedelta(minutes=1)
+"""A change of the wall clock against the monotonic clock this large is a step (NTP, a
+hand-set clock, a resumed suspend), not drift or a late wake-up."""
+
+CLOCK_STEP_SHOWN = timedelta(hours=1)
+"""How long a clock step stays reported, in time of the (new) clock."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClockStep:
+    """The wall clock jumped: when (its reading just after) and by how much (+ forward)."""
+
+    at: datetime
+    delta: timedelta
+
+    def describe(self, tz: ZoneInfo) -> str:
+        """Say it in words, e.g. ``stepped back by 1 h at 13:07``."""
+        seconds = abs(self.delta.total_seconds())
+        hours, minutes = int(seconds // 3600), round(seconds % 3600 / 60)
+        size = " ".join(
+            part for part in (f"{hours} h" * (hours > 0), f"{minutes} min" * (minutes > 0)) if part
+        )
+        way = "forward" if self.delta > timedelta(0) else "back"
+        return f"stepped {way} by {size or '1 min'} at {self.at.astimezone(tz).strftime('%H:%M')}"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -185,6 +220,10 @@ class LiveWorld:
         Wall clock (tests move it).
     wait : callable
         ``wait(seconds) -> bool``: sleep, ``True`` when asked to stop early.
+    elapsed : callable
+        A clock that never steps, in seconds (default :func:`time.monotonic`): the wall
+        clock moving against it by :data:`CLOCK_STEP_MIN` or more is a clock step
+        (:attr:`clock_step`).
     aurora : LiveAurora, optional
         Aurora on the stored weather runs and history; ``None``: the physics PV and the
         7-day load baseline only.
@@ -208,26 +247,69 @@ class LiveWorld:
         clock: Callable[[], datetime] | None = None,
         wait: Callable[[float], bool] | None = None,
         aurora: LiveAurora | None = None,
+        elapsed: Callable[[], float] | None = None,
     ) -> None:
         self.aurora = aurora
         self.aurora_band: LiveBand | None = None
         self.aurora_note: str | None = None
         self.stopping = threading.Event()
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._wall = clock or (lambda: datetime.now(UTC))
+        self._elapsed = elapsed or time.monotonic
+        self._drift: timedelta | None = None
+        self._last_read: datetime | None = None
+        self.clock_step: ClockStep | None = None
+        self._clock = self._read_clock
         self._wait = wait or self.stopping.wait
         self._house = SlotClockHouse(house, self._clock)
         self._entities, self._tz = entities, tz
         self.prices, self.pv, self.store = prices, pv, store
         self.interval_s, self.default_load_kw = interval_s, default_load_kw
+        self._interrupted: set[datetime] = set()
         opened = self._clock()
         # the slot it was opened in is seen only in part: not recorded from its counters
         floor = slot_floor(opened)
         self._first_whole = floor if opened == floor else floor + SLOT
-        self._interrupted: set[datetime] = set()
         self.load_note: str | None = None
         self.load_days = 0
         self.last_backfill: str | None = None
         self.catch_up()
+
+    def _read_clock(self) -> datetime:
+        """Read the wall clock, noticing a step against the monotonic clock.
+
+        A step is kept in :attr:`clock_step` (reported for :data:`CLOCK_STEP_SHOWN`), and
+        the slot in progress when it happened is not seen whole (a gap, backfilled later).
+        """
+        now = self._wall()
+        drift = now - _EPOCH - timedelta(seconds=self._elapsed())
+        if self._drift is not None and abs(drift - self._drift) >= CLOCK_STEP_MIN:
+            self.clock_step = ClockStep(at=now, delta=drift - self._drift)
+            last = self._last_read
+            # the slot it was in ends here (read at a slot's start going back: that slot
+            # was not begun, and comes again)
+            if last is not None and (now > last or last != slot_floor(last)):
+                self._interrupted.add(slot_floor(last))
+            if now != slot_floor(now):  # and the one it jumped into is seen only in part
+                self._interrupted.add(slot_floor(now))
+            logger.warning("the wall clock %s", self.clock_step.describe(self._tz))
+        self._drift, self._last_read = drift, now
+        return now
+
+    @property
+    def clock_fault(self) -> str | None:
+        """The last clock step in words while it is recent; ``None`` otherwise."""
+        step = self.clock_step
+        if step is None:
+            return None
+        now = self._last_read or step.at
+        if not step.at <= now < step.at + CLOCK_STEP_SHOWN:
+            return None
+        consequence = (
+            "the slots it ran already are not recorded again"
+            if step.delta < timedelta(0)
+            else "the slots it skipped are flagged and backfilled from the house's history"
+        )
+        return f"{step.describe(self._tz)}: {consequence}; planned again at once"
 
     # --- World ---------------------------------------------------------------------------
     @property
@@ -434,6 +516,7 @@ class LiveWorld:
         elif all_aurora:
             load["fault"] = None
         out: dict[str, Any] = {
+            "clock": {"source": "the wall clock", "fault": self.clock_fault},
             "prices": self.prices.status(now),
             "forecasts": {"source": self.forecast_source, "fault": "; ".join(faults) or None},
             "pv": pv,
@@ -455,18 +538,25 @@ class LiveWorld:
     def advance(self, tick: Callable[[], None] | None = None) -> None:
         """Wait for the current slot's end, calling ``tick`` every ``interval_s`` meanwhile.
 
-        Stopping early (:attr:`stopping` set) marks the slot as not seen whole. After the
-        slot that follows the first whole one, and then every hour, missing earlier slots
-        are backfilled from the house's history.
+        Stopping early (:attr:`stopping` set) marks the slot as not seen whole, as does a
+        step of the clock (which ends the slot at once). After the slot that follows the
+        first whole one, and then every hour, missing earlier slots are backfilled from
+        the house's history.
         """
         slot_start = self._house.now
         end = slot_start + SLOT
+        step = self.clock_step
         while (left := (end - self._clock()).total_seconds()) > 0:
+            if self.clock_step is not step:  # the clock stepped back: the slot ends here
+                break
             if self._wait(min(self.interval_s, left)):
                 self._interrupted.add(slot_start)
                 return
             if tick is not None and (end - self._clock()).total_seconds() > 1.0:
                 tick()
+        if self.clock_step is not step:  # stepped while it ran: seen in part
+            self._interrupted.add(slot_start)
+            return
         if slot_start == self._first_whole or slot_start.minute == 0:
             self.catch_up(until=slot_start)
 

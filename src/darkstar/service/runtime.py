@@ -52,7 +52,10 @@ from darkstar.planner.pipeline import HEURISTIC_PRIMARY, PlanMode
 from darkstar.planner.strategy.manual_plan import ManualBlock, manual_blocks_from_records
 from darkstar.planner.whatif import whatif_export_input
 from darkstar.service.agent import SLOT, AgentLoop, PlanEvent, SlotRun
+from darkstar.service.config_guard import ConfigWatch
+from darkstar.service.housekeeping import Housekeeping
 from darkstar.service.reflex_job import ReflexBusy, ReflexJob, ReflexRequest, ReflexRun
+from darkstar.service.run_marker import begin_run, end_run
 from darkstar.service.strategy_decisions import DecisionLog
 from darkstar.service.training import AuroraTraining, TrainingBusy
 from darkstar.service.user_state import (
@@ -220,6 +223,14 @@ class Runtime:
             tz=agent.tz,
         )
         self.decisions = DecisionLog(agent.store)
+        self.config_watch = ConfigWatch(config_path, data_dir)  # hand edits, polled per step
+        self.housekeeping = Housekeeping(
+            store=agent.store,
+            since=agent.house.now,
+            tz=agent.tz,
+            problems=self._problems,
+            lock=self.lock,
+        )
         state, note = read_user_state(data_dir)
         self._apply(state)
         if note is not None:
@@ -312,10 +323,14 @@ class Runtime:
                 found["store"] = store_problem
             problems = [f"storage: {found[k]}" for k in sorted(found)]
             inputs = self.agent.world.inputs(self.agent.house.now)
-            for name, key in (("prices", "prices"), ("PV forecast", "pv")):
+            for name, key in (("clock", "clock"), ("prices", "prices"), ("PV forecast", "pv")):
                 fault = (inputs.get(key) or {}).get("fault")
                 if fault:
                     problems.append(f"{name}: {fault}")
+            if self.config_watch.fault is not None:
+                problems.append(f"config: {self.config_watch.fault}")
+            if (plan := self.agent.plan_fault) is not None:
+                problems.append(f"planner: {plan}")
             house = self.agent.house_problem
             if house is not None:
                 problems.insert(0, house)
@@ -367,6 +382,7 @@ class Runtime:
             self._thread.join(timeout_s)
         self.training.join(timeout_s)  # a model half written is worse than a late stop
         self.reflex.join(timeout_s)
+        self.housekeeping.join(timeout_s)
         with self.lock:
             self.agent.store.close()
             for close in self.closers:  # e.g. the Home Assistant connections
@@ -426,7 +442,20 @@ class Runtime:
         if started:
             self.notify("info", "Aurora: scheduled retraining started")
         self._check_reflex()
+        with self.lock:  # the daily prune of the learning store, in its own thread
+            self.housekeeping.check(self.agent.house.now, self.agent.cfg.retention)
+        self._check_config_file()
         self._publish_step()
+
+    def _check_config_file(self) -> None:
+        """Plan with ``config.yaml`` when it was edited by hand and is valid; else keep."""
+        with self.lock:
+            cfg, new_fault = self.config_watch.poll()
+        if cfg is not None:
+            self.replace_config(cfg, message="config.yaml changed on disk: reloaded")
+            self.notify("info", "config.yaml changed on disk: reloaded")
+        elif new_fault:
+            self.notify("error", f"config.yaml refused: {self.config_watch.fault}")
 
     # --- Reflex ----------------------------------------------------------------------------
     def _reflex_request(self) -> ReflexRequest:
@@ -464,7 +493,9 @@ class Runtime:
 
     def _reload_after_reflex(self) -> None:
         """Plan with ``config.yaml`` as Reflex wrote it (raises ``ConfigError``)."""
-        self.replace_config(self.load_cfg(), message="configuration reloaded after Reflex")
+        cfg = self.load_cfg()
+        self.config_watch.saved()
+        self.replace_config(cfg, message="configuration reloaded after Reflex")
 
     def start_training(self) -> dict[str, Any]:
         """Retrain Aurora now (in a thread); return the training state.
@@ -560,13 +591,14 @@ class Runtime:
             del self.memory[old_start]
         s_index = meta.get("s_index") or {}
         planned_at = datetime.fromisoformat(str(meta["planned_at"])).astimezone(UTC)
+        objective = meta["objective_sek"]  # None for a fallback plan
         self.strategy.append(
             StrategyEntry(
                 at=planned_at,
                 kind="plan",
                 message=(
                     f"plan {meta['status']}: {len(document['schedule'])} slots, "
-                    f"objective {float(meta['objective_sek']):.2f} SEK"
+                    + ("no objective" if objective is None else f"objective {objective:.2f} SEK")
                 ),
                 values={
                     "status": str(meta["status"]),
@@ -639,6 +671,7 @@ class Runtime:
     def save_config(self, changes: Mapping[str, Any], cfg: DarkstarConfig) -> None:
         """Write validated dotted-key ``changes`` to ``config.yaml`` and plan with ``cfg``."""
         update_config_file(self.config_path, changes)
+        self.config_watch.saved()
         self.replace_config(cfg)
         self.notify("info", f"configuration saved: {', '.join(sorted(changes))}")
 

@@ -21,6 +21,7 @@ and forecast with. A failed write is logged and never stops the PV forecast.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -186,6 +187,8 @@ class WeatherPvForecaster:
             tmp.replace(self.cache_path)
         except OSError as exc:  # the forecast is in memory; the cache is a convenience
             logger.warning("cannot write %s: %s", self.cache_path, exc)
+            with contextlib.suppress(OSError):  # e.g. half written on a full disk
+                tmp.unlink(missing_ok=True)
 
     def refresh(self, now: datetime) -> None:
         """Fetch a new forecast when the last is older than :data:`REFRESH`."""

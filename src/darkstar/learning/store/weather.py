@@ -23,10 +23,11 @@ A run is used from its first hour up to its first missing hour (Aurora needs a r
 without gaps); the hours after a gap are left out and so count as not covered.
 
 Writes log a database failure and return ``False`` (never raise, STYLE §H.28); reads
-raise :class:`~darkstar.learning.store.StoreError`. Nothing is pruned yet: the service
-fetches a run an hour, each from its hour to the end of the reply (the end of the UTC day
-after tomorrow: 49-72 hours), so the table grows by about 1,450 rows (about 120 kB of
-SQLite, measured) a day, some 45 MB a year.
+raise :class:`~darkstar.learning.store.StoreError`. The service fetches a run an hour, each
+from its hour to the end of the reply (the end of the UTC day after tomorrow: 49-72
+hours), so the table grows by about 1,450 rows (about 120 kB of SQLite, measured) a day,
+some 45 MB a year; hours older than ``retention.weather_runs_days`` are pruned daily
+(:mod:`darkstar.learning.store.retention`).
 """
 
 from __future__ import annotations

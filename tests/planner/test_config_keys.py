@@ -1159,6 +1159,7 @@ SERVICE_SECTIONS = (
     "weather.",
     "pv.",
     "automation.",  # Aurora's retraining schedule (tests/service/test_aurora_training.py)
+    "retention.",  # the store's daily prune (tests/learning/test_retention.py)
 )
 #: Single keys the live loop reads, not the planner.
 SERVICE_KEYS = {

@@ -1090,6 +1090,41 @@ def bench_api(
     print_api_bench(result)
 
 
+@bench_app.command("soak")
+def bench_soak(
+    days: Annotated[float, typer.Option(help="Simulated days to run.")] = 7.0,
+    speed: Annotated[float, typer.Option(help="Server --speed (simulated s per s).")] = 3600.0,
+    ws_clients: Annotated[int, typer.Option(help="WebSocket clients, all run long.")] = 20,
+    pollers: Annotated[int, typer.Option(help="UI pollers (every page's GETs).")] = 10,
+    poll_scale: Annotated[float, typer.Option(help="Divide the UI's intervals by this.")] = 1.0,
+    warmup_hours: Annotated[float, typer.Option(help="Simulated hours before serving.")] = 504.0,
+    data_dir: Annotated[Path | None, typer.Option(help="Keep the server's folder here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Soak: days of the real server under WebSocket clients and UI polling; exit 1 on FAIL."""
+    _setup_logging(False)
+    from darkstar.bench.soak import run_soak
+    from darkstar.bench.soak_report import print_soak
+
+    names = ("days", "speed", "ws_clients", "pollers", "poll_scale", "warmup_hours")
+    with _user_errors(flags={n: f"--{n.replace('_', '-')}" for n in names}, catch_all=True):
+        result = run_soak(
+            days=days,
+            speed=speed,
+            ws_clients=ws_clients,
+            pollers=pollers,
+            poll_scale=poll_scale,
+            warmup_hours=warmup_hours,
+            data_dir=data_dir,
+        )
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        print_soak(result)
+    if not result.verdict.passed:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Entry point for ``python -m darkstar``."""
     app()

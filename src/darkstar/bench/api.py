@@ -22,7 +22,6 @@ with 429.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -39,7 +38,15 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from darkstar.bench.http_client import (
+    HOST,
+    ProtocolError,
+    close_writer,
+    get_request,
+    read_response,
+)
 from darkstar.bench.planner import table_console
+from darkstar.bench.procfs import machine_busy_s, process_cpu_s
 from darkstar.errors import InputError
 from darkstar.web.process import HEALTH_PATH, running_server
 
@@ -72,7 +79,6 @@ SERVER_SPEED: Final = 180.0
 SIMULATION_BLOCKS: Final = 50
 """Manual blocks in each simulation request (the most a request may carry)."""
 
-_HOST: Final = "127.0.0.1"
 _READ_TIMEOUT_S: Final = 10.0
 _RECONNECT_PAUSE_S: Final = 0.05
 
@@ -161,10 +167,6 @@ class _Tally:
                 self.first_error = message
 
 
-class _ProtocolError(Exception):
-    """The server's answer is not one this minimal client can read."""
-
-
 def _check_args(
     *, clients: int, duration_s: float, path: str, warmup_hours: float, simulations: int = 0
 ) -> None:
@@ -181,56 +183,6 @@ def _check_args(
         raise InputError("warmup_hours", f"must be >= 0, got {warmup_hours}")
 
 
-def _process_cpu_s(pid: int) -> float | None:
-    """Return user + system CPU time of process ``pid`` from ``/proc`` [s], if readable."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
-    except OSError:
-        return None
-    fields = text.rpartition(")")[2].split()  # fields 3.. of proc(5); utime, stime are 14, 15
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _machine_busy_s() -> float | None:
-    """Return CPU time the whole machine spent busy (all cores) from ``/proc/stat`` [s]."""
-    try:
-        with Path("/proc/stat").open(encoding="ascii") as stat:
-            ticks = [int(v) for v in stat.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle = ticks[3] + ticks[4]  # idle, iowait
-    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # guest time is in user
-
-
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, int, bool]:
-    """Read one response; return status, body size [B] and whether the server closes."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
-        raise _ProtocolError(f"bad status line {lines[0]!r}")
-    length, close = None, False
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        name = name.strip().lower()
-        if name == "content-length":
-            length = int(value)
-        elif name == "connection":
-            close = value.strip().lower() == "close"
-        elif name == "transfer-encoding":
-            raise _ProtocolError(f"transfer-encoding {value.strip()} is not supported")
-    if length is None:
-        raise _ProtocolError("response without Content-Length")
-    await reader.readexactly(length)
-    return int(parts[1]), length, close
-
-
-async def _close(writer: asyncio.StreamWriter) -> None:
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-
-
 async def _client(*, port: int, request: bytes, tally: _Tally) -> None:
     """One closed-loop client on its own keep-alive connection until ``tally.stop_at``."""
     loop = asyncio.get_running_loop()
@@ -239,7 +191,7 @@ async def _client(*, port: int, request: bytes, tally: _Tally) -> None:
         while loop.time() < tally.stop_at:
             if writer is None:
                 try:
-                    reader, writer = await asyncio.open_connection(_HOST, port)
+                    reader, writer = await asyncio.open_connection(HOST, port)
                 except OSError as exc:
                     tally.fail(loop.time(), f"connect: {exc}")
                     await asyncio.sleep(_RECONNECT_PAUSE_S)
@@ -248,11 +200,11 @@ async def _client(*, port: int, request: bytes, tally: _Tally) -> None:
             try:
                 async with asyncio.timeout(_READ_TIMEOUT_S):
                     writer.write(request)
-                    status, size, close = await _read_response(reader)
-            except (OSError, TimeoutError, EOFError, ValueError, _ProtocolError) as exc:
+                    status, body, close = await read_response(reader)
+            except (OSError, TimeoutError, EOFError, ValueError, ProtocolError) as exc:
                 # IncompleteReadError is an EOFError, LimitOverrunError a ValueError
                 tally.fail(started, f"{type(exc).__name__}: {exc}")
-                await _close(writer)
+                await close_writer(writer)
                 writer = None
                 continue
             finished = loop.time()
@@ -260,13 +212,13 @@ async def _client(*, port: int, request: bytes, tally: _Tally) -> None:
                 tally.fail(started, f"HTTP {status}")
             elif started >= tally.measure_from and finished <= tally.stop_at:
                 tally.latencies_s.append(finished - started)
-                tally.response_bytes = size
+                tally.response_bytes = len(body)
             if close:
-                await _close(writer)
+                await close_writer(writer)
                 writer = None
     finally:
         if writer is not None:
-            await _close(writer)
+            await close_writer(writer)
 
 
 def _simulate_request(*, port: int, token: str, sim_time: str) -> bytes:
@@ -283,7 +235,7 @@ def _simulate_request(*, port: int, token: str, sim_time: str) -> bytes:
     ]
     body = json.dumps({"blocks": blocks}).encode()
     head = (
-        f"POST /api/v1/planning/simulate HTTP/1.1\r\nHost: {_HOST}:{port}\r\n"
+        f"POST /api/v1/planning/simulate HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
         f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     )
@@ -295,7 +247,7 @@ async def _simulator(*, port: int, request: bytes, tally: _Tally) -> None:
     loop = asyncio.get_running_loop()
     while loop.time() < tally.stop_at:
         try:
-            reader, writer = await asyncio.open_connection(_HOST, port)
+            reader, writer = await asyncio.open_connection(HOST, port)
         except OSError as exc:
             tally.fail(loop.time(), f"simulate connect: {exc}")
             await asyncio.sleep(_RECONNECT_PAUSE_S)
@@ -305,7 +257,7 @@ async def _simulator(*, port: int, request: bytes, tally: _Tally) -> None:
                 started = loop.time()
                 async with asyncio.timeout(60.0):
                     writer.write(request)
-                    status, _, close = await _read_response(reader)
+                    status, _, close = await read_response(reader)
                 inside = started >= tally.measure_from and loop.time() <= tally.stop_at
                 if status == 200:
                     tally.simulations_solved += inside
@@ -316,10 +268,10 @@ async def _simulator(*, port: int, request: bytes, tally: _Tally) -> None:
                     tally.fail(started, f"simulate: HTTP {status}")
                 if close:
                     break
-        except (OSError, TimeoutError, EOFError, ValueError, _ProtocolError) as exc:
+        except (OSError, TimeoutError, EOFError, ValueError, ProtocolError) as exc:
             tally.fail(loop.time(), f"simulate: {type(exc).__name__}: {exc}")
         finally:
-            await _close(writer)
+            await close_writer(writer)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -335,9 +287,9 @@ async def _cpu_window(*, server_pid: int, tally: _Tally) -> _CpuUse:
     """Sample CPU times of this process, the server and the machine around the window."""
     loop = asyncio.get_running_loop()
     await asyncio.sleep(max(0.0, tally.measure_from - loop.time()))
-    start = (time.process_time(), _process_cpu_s(server_pid), _machine_busy_s())
+    start = (time.process_time(), process_cpu_s(server_pid), machine_busy_s())
     await asyncio.sleep(max(0.0, tally.stop_at - loop.time()))
-    end = (time.process_time(), _process_cpu_s(server_pid), _machine_busy_s())
+    end = (time.process_time(), process_cpu_s(server_pid), machine_busy_s())
     client_s = end[0] - start[0]
     server_s = None if start[1] is None or end[1] is None else end[1] - start[1]
     other_s = (
@@ -359,7 +311,7 @@ async def _load(
     simulate_request: bytes = b"",
 ) -> tuple[_Tally, _CpuUse]:
     """Run the clients: :data:`WARMUP_S` uncounted, then ``duration_s`` counted."""
-    request = f"GET {path} HTTP/1.1\r\nHost: {_HOST}:{port}\r\n\r\n".encode("ascii")
+    request = get_request(path, port=port)
     now = asyncio.get_running_loop().time()
     tally = _Tally(measure_from=now + WARMUP_S, stop_at=now + WARMUP_S + duration_s)
     cpu = asyncio.create_task(_cpu_window(server_pid=server_pid, tally=tally))

@@ -18,6 +18,7 @@ from darkstar import redact
 from darkstar.service.logbuffer import LogBuffer
 from darkstar.web.app import create_app
 from darkstar.web.auth import TOKEN_FILE, load_or_create_token
+from darkstar.web.malloc import limit_malloc_arenas
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -136,6 +137,7 @@ def serve(
     """
     import uvicorn
 
+    limit_malloc_arenas()  # before any thread starts: the worker pool fragments arenas
     redact.install()
     logs = LogBuffer()
     package_logger = logging.getLogger("darkstar")

@@ -6,7 +6,7 @@ Everything inside Darkstar is tz-aware UTC; local time only matters for day boun
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from darkstar.errors import InputError
@@ -15,7 +15,13 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from zoneinfo import ZoneInfo
 
-__all__ = ["ALLOWED_SLOT_MINUTES", "check_slot_grid", "local_midnights_utc", "to_local_iso"]
+__all__ = [
+    "ALLOWED_SLOT_MINUTES",
+    "check_slot_grid",
+    "local_midnights_utc",
+    "next_local_time_utc",
+    "to_local_iso",
+]
 
 ALLOWED_SLOT_MINUTES = (15, 30, 60)
 
@@ -94,3 +100,30 @@ def local_midnights_utc(start_utc: datetime, end_utc: datetime, tz: ZoneInfo) ->
 def to_local_iso(moment_utc: datetime, tz: ZoneInfo) -> str:
     """Format a UTC instant as ISO 8601 in local time with its offset."""
     return moment_utc.astimezone(tz).isoformat()
+
+
+def next_local_time_utc(after: datetime, tz: tzinfo, hhmm: str) -> datetime:
+    """Return the first local clock time ``hhmm`` strictly after ``after``, in UTC.
+
+    A daily job's next run: today's ``hhmm`` in ``tz`` or tomorrow's. On a DST day a time
+    that does not exist locally (02:30 in spring) is read with the offset before the change,
+    as :mod:`zoneinfo` does (fold 0).
+
+    Examples
+    --------
+    >>> from zoneinfo import ZoneInfo
+    >>> stockholm = ZoneInfo("Europe/Stockholm")
+    >>> str(next_local_time_utc(datetime(2018, 3, 24, 12, tzinfo=UTC), stockholm, "04:45"))
+    '2018-03-25 02:45:00+00:00'
+    >>> str(next_local_time_utc(datetime(2018, 3, 1, 3, 30, tzinfo=UTC), stockholm, "04:30"))
+    '2018-03-02 03:30:00+00:00'
+    """
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    day = after.astimezone(tz).date()
+    for offset in range(3):  # today's or tomorrow's; a DST day cannot skip two
+        d = day + timedelta(days=offset)
+        moment = datetime(d.year, d.month, d.day, hour, minute, tzinfo=tz).astimezone(UTC)
+        if moment > after:
+            return moment
+    msg = f"no {hhmm} after {after.isoformat()}"  # unreachable
+    raise ValueError(msg)

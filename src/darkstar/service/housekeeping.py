@@ -23,6 +23,7 @@ from darkstar.config.loader import load_config
 from darkstar.learning.store import open_store
 from darkstar.learning.store.repository import last_observation
 from darkstar.learning.store.retention import PruneReport, RetentionPolicy, prune, vacuum
+from darkstar.physics.timegrid import next_local_time_utc
 
 if TYPE_CHECKING:
     from datetime import tzinfo
@@ -62,15 +63,7 @@ def next_housekeeping_run(after: datetime, tz: tzinfo) -> datetime:
     >>> str(next_housekeeping_run(datetime(2018, 3, 24, 12, tzinfo=UTC), stockholm))
     '2018-03-25 02:45:00+00:00'
     """
-    hour, minute = (int(x) for x in HOUSEKEEPING_LOCAL_TIME.split(":"))
-    day = after.astimezone(tz).date()
-    for offset in range(3):  # today's or tomorrow's; a DST day cannot skip two
-        d = day + timedelta(days=offset)
-        moment = datetime(d.year, d.month, d.day, hour, minute, tzinfo=tz).astimezone(UTC)
-        if moment > after:
-            return moment
-    msg = f"no {HOUSEKEEPING_LOCAL_TIME} after {after.isoformat()}"  # unreachable
-    raise ValueError(msg)
+    return next_local_time_utc(after, tz, HOUSEKEEPING_LOCAL_TIME)
 
 
 def retention_policy(cfg: RetentionConfig) -> RetentionPolicy:

@@ -24,13 +24,14 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from darkstar.errors import ConfigError
 from darkstar.learning.analyst import run_analyst
 from darkstar.learning.reflex import ReflexReport, run_reflex
 from darkstar.learning.store import StoreError
+from darkstar.physics.timegrid import next_local_time_utc
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -65,19 +66,12 @@ def next_reflex_run(after: datetime, tz: tzinfo) -> datetime:
 
     Examples
     --------
+    >>> from datetime import UTC
     >>> from zoneinfo import ZoneInfo
     >>> next_reflex_run(datetime(2018, 3, 1, 3, 30, tzinfo=UTC), ZoneInfo("Europe/Stockholm"))
     datetime.datetime(2018, 3, 2, 3, 30, tzinfo=datetime.timezone.utc)
     """
-    hour, minute = (int(x) for x in REFLEX_LOCAL_TIME.split(":"))
-    day = after.astimezone(tz).date()
-    for offset in range(3):  # today's or tomorrow's; a DST day cannot skip two
-        d = day + timedelta(days=offset)
-        moment = datetime(d.year, d.month, d.day, hour, minute, tzinfo=tz).astimezone(UTC)
-        if moment > after:
-            return moment
-    msg = f"no {REFLEX_LOCAL_TIME} after {after.isoformat()}"  # unreachable
-    raise ValueError(msg)
+    return next_local_time_utc(after, tz, REFLEX_LOCAL_TIME)
 
 
 @dataclass(frozen=True, kw_only=True)

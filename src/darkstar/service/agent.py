@@ -55,6 +55,7 @@ from darkstar.planner.strategy.s_index import StrategyContext
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
+    from types import EllipsisType
 
     from darkstar.config.models import DarkstarConfig
     from darkstar.house import House
@@ -75,6 +76,7 @@ __all__ = [
     "CommandHook",
     "PlanDraft",
     "PlanEvent",
+    "PlanTurn",
     "SlotRun",
     "loop_config",
 ]
@@ -250,6 +252,24 @@ class PlanDraft:
         return document, outcome.debug
 
 
+@dataclass
+class PlanTurn:
+    """A plan of the agent: drafted under the caller's lock, solved outside it, adopted.
+
+    ``draft`` is ``None`` when the plan was skipped (no SoC, no price for now):
+    :meth:`AgentLoop.adopt_plan` then keeps the plan in force. :meth:`solve` reads only the
+    frozen draft, so a web request never waits for the MILP behind the caller's lock.
+    """
+
+    draft: PlanDraft | None
+    solved: tuple[dict[str, Any], dict[str, Any] | None] | None = None
+
+    def solve(self) -> None:
+        """Solve the draft (with ``planner_debug.json``) unless skipped or solved already."""
+        if self.draft is not None and self.solved is None:
+            self.solved = self.draft.solve_with_debug(debug=True)
+
+
 #: Rewrites the planned command for the slot starting at the given time; returns the
 #: command to apply and a note for the execution log (``None`` when unchanged).
 CommandHook = Callable[[datetime, SlotCommand], tuple[SlotCommand, str | None]]
@@ -261,7 +281,9 @@ class AgentLoop:
     The simulated runs (:mod:`darkstar.simulation.agent_run`) drive it in a loop; the web
     service (:mod:`darkstar.service.runtime`) drives it from a background thread and reads
     its state between steps. It is not thread-safe: the caller serialises :meth:`step`,
-    :meth:`plan_now` and reads.
+    :meth:`plan_now` and reads. A caller that must not hold its lock during a solve splits a
+    plan in three: :meth:`plan_turn` or :meth:`prepare_plan` (draft), :meth:`PlanTurn.solve`,
+    :meth:`begin_step` or :meth:`adopt_plan` (put in force).
 
     Attributes
     ----------
@@ -619,19 +641,35 @@ class AgentLoop:
         draft = self.draft_request(manual_blocks)
         return None if draft is None else draft.solve()
 
+    def prepare_plan(self) -> PlanTurn:
+        """OBSERVE and draft a plan from the current slot (skipped without a SoC or price).
+
+        Solve it with :meth:`PlanTurn.solve` (outside the caller's lock) and put it in
+        force with :meth:`adopt_plan`.
+        """
+        draft = self.draft_request(self.manual_blocks)
+        if draft is None:
+            self.plans_skipped += 1
+            logger.warning("%s: %s, keeping the previous plan", self.house.now, self.plan_problem)
+        return PlanTurn(draft)
+
     def plan_now(self) -> tuple[PlanEvent, float | None]:
-        """Plan from the current slot and put the plan in force; skip without a SoC.
+        """Plan from the current slot and put the plan in force; skip without a SoC."""
+        return self.adopt_plan(self.prepare_plan())
+
+    def adopt_plan(self, turn: PlanTurn) -> tuple[PlanEvent, float | None]:
+        """Put the plan of ``turn`` in force (solving it first if the caller did not).
 
         The plan's ``planner_debug.json`` is kept (:attr:`plan_debug`) and written next to
         ``schedule.json``; a failed write of it is logged and changes nothing else.
         """
-        now = self.house.now
-        draft = self.draft_request(self.manual_blocks)
+        draft = turn.draft
         if draft is None:
-            self.plans_skipped += 1
-            logger.warning("%s: %s, keeping the previous plan", now, self.plan_problem)
             return PlanEvent.SKIPPED, None
-        document, debug = draft.solve_with_debug(debug=True)
+        turn.solve()
+        assert turn.solved is not None  # noqa: S101 - solve() sets it for a draft
+        document, debug = turn.solved
+        now = draft.planned_at
         try:
             write_schedule(document, self.schedule_path)
             self.schedule_write_error = None
@@ -797,15 +835,27 @@ class AgentLoop:
     def _local(self, moment: datetime) -> str:
         return moment.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
 
-    def begin_step(self) -> SlotRun:
-        """Plan if due, then ACT on the current slot; read the counters at its start.
+    def plan_turn(self) -> PlanTurn | None:
+        """Draft the plan due at this step, or ``None`` when the plan in force is kept.
 
-        A step of the clock (:meth:`_slot_order`) makes a plan due at once.
+        A plan is due at the start and every full hour after it; a step of the clock
+        (:meth:`_slot_order`) makes one due at once. Call it once per step, before
+        :meth:`begin_step`.
         """
-        event, solve_ms = PlanEvent.KEPT, None
         stepped = self._slot_order(self.house.now)
         if stepped or (self.house.now - self.start) % _REPLAN == timedelta(0):
-            event, solve_ms = self.plan_now()
+            return self.prepare_plan()
+        return None
+
+    def begin_step(self, turn: PlanTurn | None | EllipsisType = ...) -> SlotRun:
+        """Put the step's plan in force, then ACT on the current slot; read the counters.
+
+        ``turn`` is what :meth:`plan_turn` returned for this step (solved or not); by
+        default the step drafts and solves its plan itself.
+        """
+        if turn is ...:
+            turn = self.plan_turn()
+        event, solve_ms = (PlanEvent.KEPT, None) if turn is None else self.adopt_plan(turn)
         house, now = self.house, self.house.now
         prices = self.world.prices_at(now)
         row = self.current_row()

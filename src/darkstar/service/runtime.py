@@ -24,9 +24,11 @@ runtime plans with the file, as after ``PUT /config``. Each new plan's Strategy 
 decisions go to the store's strategy log when they changed
 (:class:`~darkstar.service.strategy_decisions.DecisionLog`).
 
-Simulations (:meth:`Runtime.simulate_blocks`) take a snapshot under the lock and solve
-outside it, one at a time: a second concurrent one is refused with
-:class:`~darkstar.errors.BusyError` (HTTP 429).
+Plans are drafted under the lock and solved outside it (the agent's hourly plan, a plan
+run, saved manual blocks), one at a time and put in force in the order they were drafted,
+so a web request never waits for the MILP. Simulations (:meth:`Runtime.simulate_blocks`)
+also take a snapshot under the lock and solve outside it, one at a time: a second
+concurrent one is refused with :class:`~darkstar.errors.BusyError` (HTTP 429).
 """
 
 from __future__ import annotations
@@ -187,6 +189,9 @@ class Runtime:
             raise ValueError(msg)
         self.data_dir, self.config_path, self.speed = data_dir, config_path, speed
         self.lock = threading.RLock()
+        # plans are drafted, solved and put in force one at a time, in order; taken before
+        # ``lock`` (never while holding it), and ``lock`` is free during the solve
+        self._planning = threading.Lock()
         self.agent = agent
         self.user_state = UserState()
         self._problems: dict[str, str] = {}
@@ -406,19 +411,17 @@ class Runtime:
             self._stop.wait(pause_s)
 
     def step(self) -> None:
-        """Run one agent step under the lock and publish what changed.
+        """Run one agent step and publish what changed.
 
-        A real-time world's slot lasts 15 wall-clock minutes: the lock is held to plan
-        and act (a new plan is published at once), released while the world waits (the
-        executor tick takes it briefly every ``executor.interval_seconds``) and taken
-        again to learn.
+        The plan due at the step is drafted under the lock, solved outside it and put in
+        force under it again (:meth:`_plan_and_act`), so reads never wait for the MILP. A
+        real-time world's slot lasts 15 wall-clock minutes: the lock is released while the
+        world waits (the executor tick takes it briefly every
+        ``executor.interval_seconds``) and taken again to learn.
         """
         world = self.agent.world
+        run = self._plan_and_act()
         if world.realtime:
-            with self.lock:
-                self._retry_state_write()
-                run = self.agent.begin_step()
-                self._plan_news(run.event)
             if run.event is not PlanEvent.KEPT:
                 self._publish_step()
             world.advance(tick=partial(self._executor_tick, run))
@@ -426,10 +429,9 @@ class Runtime:
                 tick = self.agent.finish_step(run)
                 self._record_tick(tick.soc_percent)
         else:
-            with self.lock:
-                self._retry_state_write()
-                tick = self.agent.step()
-                self._plan_news(tick.plan_event)
+            with self.lock:  # the simulated home moves on: readers see before or after
+                world.advance(tick=partial(self._executor_tick, run))
+                tick = self.agent.finish_step(run)
                 self._record_tick(tick.soc_percent)
         with self.lock:
             agent = self.agent
@@ -446,6 +448,30 @@ class Runtime:
             self.housekeeping.check(self.agent.house.now, self.agent.cfg.retention)
         self._check_config_file()
         self._publish_step()
+
+    def _plan_and_act(self) -> SlotRun:
+        """Plan if due (solved outside the lock), then ACT on the current slot."""
+        with self._planning:
+            with self.lock:
+                self._retry_state_write()
+                turn = self.agent.plan_turn()
+            if turn is not None:
+                turn.solve()
+            with self.lock:
+                run = self.agent.begin_step(turn)
+                self._plan_news(run.event)
+        return run
+
+    def _replan(self) -> tuple[PlanEvent, float | None]:
+        """Plan now (drafted under the lock, solved outside it); caller holds ``_planning``."""
+        with self.lock:
+            turn = self.agent.prepare_plan()
+        turn.solve()
+        with self.lock:
+            event, solve_ms = self.agent.adopt_plan(turn)
+            if event is PlanEvent.PLANNED:
+                self._after_plan()
+        return event, solve_ms
 
     def _check_config_file(self) -> None:
         """Plan with ``config.yaml`` when it was edited by hand and is valid; else keep."""
@@ -638,10 +664,8 @@ class Runtime:
     def _run_plan_job(self, job: Job) -> None:
         self._job_update(job, state="running", progress=0.1, message="planning")
         try:
-            with self.lock:
-                event, solve_ms = self.agent.plan_now()
-                if event is PlanEvent.PLANNED:
-                    self._after_plan()
+            with self._planning:
+                event, solve_ms = self._replan()
         except Exception as exc:  # reported on the job and in the log, never lost
             logger.exception("plan run %s failed", job.id)
             self._job_update(
@@ -806,20 +830,19 @@ class Runtime:
         StorageError
             When ``state.json`` cannot be written (nothing saved, nothing applied).
         """
-        with self.lock:
-            parsed = self._parse_blocks(blocks)
-            self._commit(replace(self.user_state, manual_blocks=parsed))
-            self.strategy.append(
-                StrategyEntry(
-                    at=self.agent.house.now,
-                    kind="manual",
-                    message=f"{len(parsed)} manual block(s) saved",
-                    values={},
+        with self._planning:  # no plan drafted before the blocks is put in force after them
+            with self.lock:
+                parsed = self._parse_blocks(blocks)
+                self._commit(replace(self.user_state, manual_blocks=parsed))
+                self.strategy.append(
+                    StrategyEntry(
+                        at=self.agent.house.now,
+                        kind="manual",
+                        message=f"{len(parsed)} manual block(s) saved",
+                        values={},
+                    )
                 )
-            )
-            event, _ = self.agent.plan_now()
-            if event is PlanEvent.PLANNED:
-                self._after_plan()
+            self._replan()
 
     # --- executor ------------------------------------------------------------------------
     def set_override(self, kind: str | None, minutes: int) -> Override | None:

@@ -2,7 +2,10 @@
 
 Each function takes the :class:`~darkstar.service.runtime.Runtime` and returns one
 resource of ``docs/api.md``; the caller holds no lock, each function takes
-``runtime.lock`` for the moment it reads the agent. Times are ISO strings with the house's
+``runtime.lock`` for the moments it reads the agent. Reads of the learning store that
+take more than a few rows run outside it (SQLite in WAL mode: they see the last commit and
+never wait for the agent's writes), so a chart's query does not hold up the agent or the
+other requests. Times are ISO strings with the house's
 local offset; powers kW, energies kWh, money SEK.
 """
 
@@ -23,7 +26,8 @@ from darkstar.learning.store import StoreError
 from darkstar.learning.store.forecasts import read_forecasts
 from darkstar.learning.store.repository import (
     ObservedSlot,
-    daily_metrics,
+    metrics_of,
+    read_observations,
     read_plan_vs_actual,
 )
 from darkstar.learning.store.strategy_log import (
@@ -37,11 +41,12 @@ from darkstar.service.agent import SLOT
 from darkstar.service.reflex_job import REFLEX_LOCAL_TIME, next_reflex_run
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping, Sequence
     from zoneinfo import ZoneInfo
 
+    from darkstar.learning.store import Store
     from darkstar.service.agent import AgentLoop
-    from darkstar.service.runtime import Job, Override, Runtime
+    from darkstar.service.runtime import Job, Override, Runtime, SlotMemory
 
 __all__ = [
     "aurora_view",
@@ -242,8 +247,7 @@ COMFORT_MIN_C = 40.0
 
 def _observed_since(runtime: Runtime, start: datetime) -> list[ObservedSlot]:
     """Return the measured slots from ``start`` to now, oldest first (one store read)."""
-    rows = read_plan_vs_actual(runtime.agent.store, start=start, end=runtime.agent.house.now)
-    return [r.observed for r in rows if r.observed is not None]
+    return read_observations(runtime.agent.store, start=start, end=runtime.agent.house.now)
 
 
 def _cold_minutes(observed: list[ObservedSlot]) -> float:
@@ -252,12 +256,24 @@ def _cold_minutes(observed: list[ObservedSlot]) -> float:
     return len(cold) * SLOT.total_seconds() / 60.0
 
 
-def history_view(runtime: Runtime, *, hours: int) -> dict[str, Any]:
-    """Measured slots of the last ``hours`` with the plan that covered them."""
+def _clock(runtime: Runtime) -> tuple[Store, datetime, ZoneInfo]:
+    """Return the store, the house's time and zone (read under the lock)."""
     with runtime.lock:
         agent = runtime.agent
-        now, tz = agent.house.now, agent.tz
-        rows = read_plan_vs_actual(agent.store, start=now - timedelta(hours=hours), end=now)
+        return agent.store, agent.house.now, agent.tz
+
+
+def _memories(runtime: Runtime, starts: Iterable[datetime]) -> dict[datetime, SlotMemory]:
+    """Return what the plans said about the slots starting at ``starts`` (under the lock)."""
+    with runtime.lock:
+        found = ((start, runtime.memory_for(start)) for start in starts)
+        return {start: memory for start, memory in found if memory is not None}
+
+
+def history_view(runtime: Runtime, *, hours: int) -> dict[str, Any]:
+    """Measured slots of the last ``hours`` with the plan that covered them."""
+    store, now, tz = _clock(runtime)
+    rows = read_plan_vs_actual(store, start=now - timedelta(hours=hours), end=now)
     slots = []
     for row in rows:
         seen, plan = row.observed, row.planned
@@ -332,96 +348,104 @@ def forecasts_view(runtime: Runtime) -> dict[str, Any]:
     return {"source": source, "slots": slots, "timezone": str(tz)}
 
 
-def _local_days(runtime: Runtime, days: int) -> list[tuple[datetime, datetime]]:
+def _local_days(now: datetime, tz: ZoneInfo, days: int) -> list[tuple[datetime, datetime]]:
     """Local day bounds (UTC) of the last ``days`` days, today included, oldest first."""
-    agent = runtime.agent
-    today = _local_midnight(agent.house.now, agent.tz)
+    today = _local_midnight(now, tz)
     bounds = []
     for back in range(days - 1, -1, -1):
-        day = (today.astimezone(agent.tz) - timedelta(days=back)).date()
-        start = datetime(day.year, day.month, day.day, tzinfo=agent.tz)
+        day = (today.astimezone(tz) - timedelta(days=back)).date()
+        start = datetime(day.year, day.month, day.day, tzinfo=tz)
         nxt = day + timedelta(days=1)
-        end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=agent.tz)
+        end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz)
         bounds.append((start.astimezone(UTC), end.astimezone(UTC)))
     return bounds
 
 
-def _mae(runtime: Runtime, start: datetime, end: datetime) -> tuple[float | None, float | None]:
+def _mae(
+    observed: Sequence[ObservedSlot], memories: Mapping[datetime, SlotMemory]
+) -> tuple[float | None, float | None]:
     """Mean absolute error of the plans' PV and load vs measured, per slot [kWh]."""
-    rows = read_plan_vs_actual(runtime.agent.store, start=start, end=end)
     pv, load = [], []
-    for row in rows:
-        memory = runtime.memory_for(row.slot_start)
-        if row.observed is None or memory is None:
+    for seen in observed:
+        memory = memories.get(seen.slot_start)
+        if memory is None:
             continue
-        pv.append(abs(memory.pv_kwh - row.observed.pv_kwh))
-        load.append(abs(memory.load_kwh - row.observed.load_kwh))
+        pv.append(abs(memory.pv_kwh - seen.pv_kwh))
+        load.append(abs(memory.load_kwh - seen.load_kwh))
     if not pv:
         return None, None
     return statistics.fmean(pv), statistics.fmean(load)
 
 
 def learning_view(runtime: Runtime, *, days: int) -> dict[str, Any]:
-    """Daily metrics of the last ``days`` local days."""
+    """Daily metrics of the last ``days`` local days (one store read)."""
+    store, now, tz = _clock(runtime)
+    bounds = _local_days(now, tz, days)
+    rows = read_plan_vs_actual(store, start=bounds[0][0], end=bounds[-1][1])
+    memories = _memories(runtime, (r.slot_start for r in rows if r.observed is not None))
     out = []
-    with runtime.lock:
-        for start, end in _local_days(runtime, days):
-            metrics = daily_metrics(runtime.agent.store, day_start=start, day_end=end)
-            if metrics.observed_slots == 0:
-                continue
-            pv_mae, load_mae = _mae(runtime, start, end)
-            out.append(
-                {
-                    "day": start.astimezone(runtime.agent.tz).date().isoformat(),
-                    "observed_slots": metrics.observed_slots,
-                    "matched_slots": metrics.matched_slots,
-                    "actual_cost_sek": metrics.actual_cost_sek,
-                    "planned_cost_sek": metrics.planned_cost_sek,
-                    "cost_deviation_sek": metrics.cost_deviation_sek,
-                    "battery_charge_kwh": metrics.battery_charge_kwh,
-                    "battery_discharge_kwh": metrics.battery_discharge_kwh,
-                    "battery_efficiency_realized": metrics.battery_efficiency_realized,
-                    "pv_mae_kwh": pv_mae,
-                    "load_mae_kwh": load_mae,
-                }
-            )
+    for start, end in bounds:
+        day = [r for r in rows if start <= r.slot_start < end]
+        metrics = metrics_of(day)
+        if metrics.observed_slots == 0:
+            continue
+        pv_mae, load_mae = _mae([r.observed for r in day if r.observed is not None], memories)
+        out.append(
+            {
+                "day": start.astimezone(tz).date().isoformat(),
+                "observed_slots": metrics.observed_slots,
+                "matched_slots": metrics.matched_slots,
+                "actual_cost_sek": metrics.actual_cost_sek,
+                "planned_cost_sek": metrics.planned_cost_sek,
+                "cost_deviation_sek": metrics.cost_deviation_sek,
+                "battery_charge_kwh": metrics.battery_charge_kwh,
+                "battery_discharge_kwh": metrics.battery_discharge_kwh,
+                "battery_efficiency_realized": metrics.battery_efficiency_realized,
+                "pv_mae_kwh": pv_mae,
+                "load_mae_kwh": load_mae,
+            }
+        )
     return {"days": out}
 
 
 def performance_view(runtime: Runtime, *, hours: int) -> dict[str, Any]:
-    """SoC tunnel (planned, actual, range of projections) and cost reality per day."""
-    with runtime.lock:
-        agent = runtime.agent
-        now, tz = agent.house.now, agent.tz
-        rows = read_plan_vs_actual(agent.store, start=now - timedelta(hours=hours), end=now)
-        tunnel = []
-        for row in rows:
-            memory = runtime.memory_for(row.slot_start)
-            tunnel.append(
+    """SoC tunnel (planned, actual, range of projections) and cost reality per day.
+
+    One store read covers both: the last ``hours`` and the local days they touch.
+    """
+    store, now, tz = _clock(runtime)
+    since = now - timedelta(hours=hours)
+    bounds = _local_days(now, tz, max(1, -(-hours // 24)))
+    rows = read_plan_vs_actual(store, start=min(since, bounds[0][0]), end=max(now, bounds[-1][1]))
+    recent = [row for row in rows if since <= row.slot_start < now]
+    memories = _memories(runtime, (row.slot_start for row in recent))
+    tunnel = []
+    for row in recent:
+        memory = memories.get(row.slot_start)
+        tunnel.append(
+            {
+                "start": to_local_iso(row.slot_start, tz),
+                "planned_soc_percent": (
+                    None if row.planned is None else row.planned.projected_soc_percent
+                ),
+                "actual_soc_percent": (
+                    None if row.observed is None else row.observed.soc_end_percent
+                ),
+                "low_soc_percent": None if memory is None else memory.soc_low_percent,
+                "high_soc_percent": None if memory is None else memory.soc_high_percent,
+            }
+        )
+    costs = []
+    for start, end in bounds:
+        metrics = metrics_of([row for row in rows if start <= row.slot_start < end])
+        if metrics.observed_slots:
+            costs.append(
                 {
-                    "start": to_local_iso(row.slot_start, tz),
-                    "planned_soc_percent": (
-                        None if row.planned is None else row.planned.projected_soc_percent
-                    ),
-                    "actual_soc_percent": (
-                        None if row.observed is None else row.observed.soc_end_percent
-                    ),
-                    "low_soc_percent": None if memory is None else memory.soc_low_percent,
-                    "high_soc_percent": None if memory is None else memory.soc_high_percent,
+                    "day": start.astimezone(tz).date().isoformat(),
+                    "planned_cost_sek": metrics.planned_cost_sek,
+                    "actual_cost_sek": metrics.actual_cost_sek,
                 }
             )
-        days = max(1, -(-hours // 24))
-        costs = []
-        for start, end in _local_days(runtime, days):
-            metrics = daily_metrics(agent.store, day_start=start, day_end=end)
-            if metrics.observed_slots:
-                costs.append(
-                    {
-                        "day": start.astimezone(tz).date().isoformat(),
-                        "planned_cost_sek": metrics.planned_cost_sek,
-                        "actual_cost_sek": metrics.actual_cost_sek,
-                    }
-                )
     return {"soc_tunnel": tunnel, "cost_reality": costs}
 
 
@@ -448,13 +472,14 @@ def aurora_view(runtime: Runtime) -> dict[str, Any]:
         outlook = agent.world.pv_outlook(now)
         pv_day2, mean_daily = outlook.day2_kwh, outlook.mean_daily_kwh
         source = agent.world.forecast_source
-        pv_mae, load_mae = _mae(runtime, now - timedelta(days=7), now)
         inputs = inputs_view(agent.world.inputs(now), agent.tz)
         engine = agent.world.aurora
         models = [] if engine is None else engine.describe(now)
         training = runtime.training.view(
             schedule=agent.cfg.automation.ml_training, now=now, tz=agent.tz
         )
+    week = read_observations(agent.store, start=now - timedelta(days=7), end=now)
+    pv_mae, load_mae = _mae(week, _memories(runtime, (seen.slot_start for seen in week)))
     for model in models:
         if model.get("trained_at"):
             model["trained_at"] = (

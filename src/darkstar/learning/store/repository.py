@@ -51,6 +51,8 @@ from darkstar.learning.store.engine import StoreError
 from darkstar.learning.store.models import ExecutionLog, Plan, SlotObservation, SlotPlan
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from darkstar.learning.store.engine import Store
     from darkstar.learning.store.models import Base
 
@@ -64,6 +66,7 @@ __all__ = [
     "first_observation",
     "last_observation",
     "log_execution",
+    "metrics_of",
     "read_observations",
     "read_plan_vs_actual",
     "record_observation",
@@ -623,7 +626,11 @@ def daily_metrics(store: Store, *, day_start: datetime, day_end: datetime) -> Da
     """
     _to_epoch_s(day_start, "day_start")
     _to_epoch_s(day_end, "day_end")
-    rows = read_plan_vs_actual(store, start=day_start, end=day_end)
+    return metrics_of(read_plan_vs_actual(store, start=day_start, end=day_end))
+
+
+def metrics_of(rows: Sequence[PlanVsActual]) -> DailyMetrics:
+    """Return the :func:`daily_metrics` of rows read already (:func:`read_plan_vs_actual`)."""
     observed = [row.observed for row in rows if row.observed is not None]
     matched = [
         (row.planned, row.observed)

@@ -12,9 +12,10 @@ local offset; powers kW, energies kWh, money SEK.
 from __future__ import annotations
 
 import statistics
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from darkstar.learning.analyst import local_day_bounds
 from darkstar.learning.reflex import Analyzer, Assessment, describe_signal
 from darkstar.learning.reflex.analyzers import (
     CAPACITY_FLOOR_FRAC,
@@ -100,8 +101,7 @@ def planner_debug_view(runtime: Runtime) -> dict[str, Any] | None:
 
 
 def _local_midnight(moment: datetime, tz: ZoneInfo) -> datetime:
-    day = moment.astimezone(tz).date()
-    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+    return local_day_bounds(moment.astimezone(tz).date(), tz)[0]
 
 
 def status_view(runtime: Runtime) -> dict[str, Any]:
@@ -350,15 +350,8 @@ def forecasts_view(runtime: Runtime) -> dict[str, Any]:
 
 def _local_days(now: datetime, tz: ZoneInfo, days: int) -> list[tuple[datetime, datetime]]:
     """Local day bounds (UTC) of the last ``days`` days, today included, oldest first."""
-    today = _local_midnight(now, tz)
-    bounds = []
-    for back in range(days - 1, -1, -1):
-        day = (today.astimezone(tz) - timedelta(days=back)).date()
-        start = datetime(day.year, day.month, day.day, tzinfo=tz)
-        nxt = day + timedelta(days=1)
-        end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz)
-        bounds.append((start.astimezone(UTC), end.astimezone(UTC)))
-    return bounds
+    today = now.astimezone(tz).date()
+    return [local_day_bounds(today - timedelta(days=back), tz) for back in range(days - 1, -1, -1)]
 
 
 def _mae(

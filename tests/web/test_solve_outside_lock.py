@@ -9,6 +9,8 @@ waited for it would time out instead of passing by luck.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import threading
 import time
 from datetime import datetime, timedelta
@@ -18,6 +20,7 @@ import pytest
 
 from darkstar.backends import open_runtime
 from darkstar.service.agent import PlanTurn
+from darkstar.service.priority import BACKGROUND_NICE
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -126,3 +129,27 @@ def test_blocks_saved_during_a_solve_are_in_the_plan_in_force(
     rows = [r for r in document["schedule"] if block["start"] <= r["start"] < block["end"]]
     assert rows
     assert all(r["reason"] == "manual_block" for r in rows)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_plans_are_solved_in_the_background_solver_thread(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[str, int]] = []
+    real = PlanTurn.solve
+
+    def solve(turn: PlanTurn) -> None:
+        if turn.draft is not None and turn.solved is None:  # adopt_plan calls it again
+            tid = threading.get_native_id()
+            seen.append((threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, tid)))
+        real(turn)
+
+    monkeypatch.setattr(PlanTurn, "solve", solve)
+    for _ in range(4):  # a plan is due hourly
+        runtime.step()
+    caller = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert seen
+    assert all(name.startswith("darkstar-solver") for name, _ in seen)
+    assert {nice for _, nice in seen} == {min(19, caller + BACKGROUND_NICE)}
+    runtime.stop()  # the solver thread ends with the runtime
+    assert not any(t.name.startswith("darkstar-solver") for t in threading.enumerate())

@@ -24,6 +24,7 @@ from darkstar.learning.store import open_store
 from darkstar.learning.store.repository import last_observation
 from darkstar.learning.store.retention import PruneReport, RetentionPolicy, prune, vacuum
 from darkstar.physics.timegrid import next_local_time_utc
+from darkstar.service.priority import in_background
 
 if TYPE_CHECKING:
     from datetime import tzinfo
@@ -137,7 +138,10 @@ class Housekeeping:
             self._running = True
         self._checked = now
         self._thread = threading.Thread(
-            target=self.run, args=(now, retention), name="darkstar-housekeeping", daemon=True
+            target=in_background(self.run),
+            args=(now, retention),
+            name="darkstar-housekeeping",
+            daemon=True,
         )
         self._thread.start()
         return True

@@ -32,6 +32,7 @@ from darkstar.learning.analyst import run_analyst
 from darkstar.learning.reflex import ReflexReport, run_reflex
 from darkstar.learning.store import StoreError
 from darkstar.physics.timegrid import next_local_time_utc
+from darkstar.service.priority import in_background
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -256,7 +257,10 @@ class ReflexJob:
         """
         self._begin()
         self._thread = threading.Thread(
-            target=self._run, args=(request, reason), name="darkstar-reflex", daemon=True
+            target=in_background(self._run),
+            args=(request, reason),
+            name="darkstar-reflex",
+            daemon=True,
         )
         self._thread.start()
 

@@ -41,6 +41,7 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -53,9 +54,10 @@ from darkstar.executor.controller import InverterMode, SlotCommand
 from darkstar.planner.pipeline import HEURISTIC_PRIMARY, PlanMode
 from darkstar.planner.strategy.manual_plan import ManualBlock, manual_blocks_from_records
 from darkstar.planner.whatif import whatif_export_input
-from darkstar.service.agent import SLOT, AgentLoop, PlanEvent, SlotRun
+from darkstar.service.agent import SLOT, AgentLoop, PlanEvent, PlanTurn, SlotRun
 from darkstar.service.config_guard import ConfigWatch
 from darkstar.service.housekeeping import Housekeeping
+from darkstar.service.priority import lower_thread_priority
 from darkstar.service.reflex_job import ReflexBusy, ReflexJob, ReflexRequest, ReflexRun
 from darkstar.service.run_marker import begin_run, end_run
 from darkstar.service.strategy_decisions import DecisionLog
@@ -192,6 +194,7 @@ class Runtime:
         # plans are drafted, solved and put in force one at a time, in order; taken before
         # ``lock`` (never while holding it), and ``lock`` is free during the solve
         self._planning = threading.Lock()
+        self._solver: ThreadPoolExecutor | None = None  # made by _solve, under _planning
         self.agent = agent
         self.user_state = UserState()
         self._problems: dict[str, str] = {}
@@ -388,6 +391,10 @@ class Runtime:
         self.training.join(timeout_s)  # a model half written is worse than a late stop
         self.reflex.join(timeout_s)
         self.housekeeping.join(timeout_s)
+        with self._planning:  # a plan run or saved blocks may still be solving
+            if self._solver is not None:
+                self._solver.shutdown(wait=True)
+                self._solver = None
         with self.lock:
             self.agent.store.close()
             for close in self.closers:  # e.g. the Home Assistant connections
@@ -456,7 +463,7 @@ class Runtime:
                 self._retry_state_write()
                 turn = self.agent.plan_turn()
             if turn is not None:
-                turn.solve()
+                self._solve(turn)
             with self.lock:
                 run = self.agent.begin_step(turn)
                 self._plan_news(run.event)
@@ -466,12 +473,27 @@ class Runtime:
         """Plan now (drafted under the lock, solved outside it); caller holds ``_planning``."""
         with self.lock:
             turn = self.agent.prepare_plan()
-        turn.solve()
+        self._solve(turn)
         with self.lock:
             event, solve_ms = self.agent.adopt_plan(turn)
             if event is PlanEvent.PLANNED:
                 self._after_plan()
         return event, solve_ms
+
+    def _solve(self, turn: PlanTurn) -> None:
+        """Solve ``turn`` in the solver thread, at background priority; caller holds ``_planning``.
+
+        The MILP is the service's heaviest work; a thread of its own, niced
+        (:func:`~darkstar.service.priority.lower_thread_priority`), leaves the cores to the
+        web handlers when they need them. The caller waits for it, so plans stay in order.
+        """
+        if self._solver is None:
+            self._solver = ThreadPoolExecutor(
+                max_workers=1,
+                thread_name_prefix="darkstar-solver",
+                initializer=lower_thread_priority,
+            )
+        self._solver.submit(turn.solve).result()
 
     def _check_config_file(self) -> None:
         """Plan with ``config.yaml`` when it was edited by hand and is valid; else keep."""

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from darkstar.learning.store.forecasts import register_model
+from darkstar.service.priority import in_background
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -152,7 +153,7 @@ class AuroraTraining:
             )
         self._publish("aurora_training", asdict(self._state))
         self._thread = threading.Thread(
-            target=self._run, args=(engine, now), name="aurora-training", daemon=True
+            target=in_background(self._run), args=(engine, now), name="aurora-training", daemon=True
         )
         self._thread.start()
 

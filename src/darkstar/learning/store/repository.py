@@ -215,8 +215,12 @@ def _upsert(model: type[Base], values: Mapping[str, Any], *, key: tuple[str, ...
     )
 
 
-def _slot_plan(row: Mapping[str, Any], index: int) -> SlotPlan:
-    """Translate one ``schedule.json`` row into a :class:`SlotPlan` (without plan_id)."""
+def _slot_plan(row: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """Translate one ``schedule.json`` row into the values of a :class:`SlotPlan` row.
+
+    Without ``plan_id``; the rows go in with one bulk ``INSERT`` (the ORM's unit of work
+    took 15 ms for a plan's 192 rows, under the runtime lock).
+    """
     where = f"schedule[{index}]"
 
     def need(key: str) -> float:
@@ -231,7 +235,7 @@ def _slot_plan(row: Mapping[str, Any], index: int) -> SlotPlan:
     if "action" not in row:
         raise InputError(f"{where}.action", "missing")
     reason = row.get("reason")
-    return SlotPlan(
+    return dict(
         slot_start_utc=_to_epoch_s(_parse_iso(row.get("start"), f"{where}.start"), "start"),
         slot_end_utc=_to_epoch_s(_parse_iso(row.get("end"), f"{where}.end"), "end"),
         import_price_sek_per_kwh=need("import_price_sek_per_kwh"),
@@ -288,7 +292,7 @@ def record_plan(store: Store, *, document: Mapping[str, Any]) -> int | None:
         raise InputError("schedule", "must be a non-empty list of slots")
     slots = [_slot_plan(row, i) for i, row in enumerate(rows)]
     for i, (before, after) in enumerate(zip(slots, slots[1:], strict=False), start=1):
-        if after.slot_start_utc <= before.slot_start_utc:
+        if after["slot_start_utc"] <= before["slot_start_utc"]:
             raise InputError(f"schedule[{i}].start", "slot starts must strictly increase")
     planned_at = meta.get("planned_at")
     planned = _parse_iso(planned_at, "meta.planned_at") if planned_at else datetime.now(UTC)
@@ -298,8 +302,8 @@ def record_plan(store: Store, *, document: Mapping[str, Any]) -> int | None:
         "status": str(meta.get("status", "unknown")),
         "objective_sek": _optional(meta.get("objective_sek"), "meta.objective_sek"),
         "solve_time_ms": _optional(meta.get("solve_time_ms"), "meta.solve_time_ms"),
-        "horizon_start_utc": slots[0].slot_start_utc,
-        "horizon_end_utc": slots[-1].slot_end_utc,
+        "horizon_start_utc": slots[0]["slot_start_utc"],
+        "horizon_end_utc": slots[-1]["slot_end_utc"],
     }
     upsert = _upsert(Plan, plan, key=("planned_at", "mode")).returning(Plan.plan_id)
     try:
@@ -308,8 +312,8 @@ def record_plan(store: Store, *, document: Mapping[str, Any]) -> int | None:
             old_slots = delete(SlotPlan).where(SlotPlan.plan_id == plan_id)
             replaced = session.execute(old_slots).rowcount  # type: ignore[attr-defined]
             for slot in slots:
-                slot.plan_id = plan_id
-            session.add_all(slots)
+                slot["plan_id"] = plan_id
+            session.execute(insert(SlotPlan), slots)
     except SQLAlchemyError as exc:
         store.note_write_failed(exc)
         logger.exception("record_plan: could not store a plan of %d slots", len(slots))

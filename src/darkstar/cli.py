@@ -1093,7 +1093,7 @@ def bench_api(
 @bench_app.command("soak")
 def bench_soak(
     days: Annotated[float, typer.Option(help="Simulated days to run.")] = 7.0,
-    speed: Annotated[float, typer.Option(help="Server --speed (simulated s per s).")] = 3600.0,
+    speed: Annotated[float, typer.Option(help="Server --speed (simulated s per s).")] = 900.0,
     ws_clients: Annotated[int, typer.Option(help="WebSocket clients, all run long.")] = 20,
     pollers: Annotated[int, typer.Option(help="UI pollers (every page's GETs).")] = 10,
     poll_scale: Annotated[float, typer.Option(help="Divide the UI's intervals by this.")] = 1.0,

@@ -25,9 +25,9 @@ start, the windows and the bars are defined there).
 simulated home runs at ``900 / (step time + 900 / speed)``. With no pause (``--speed
 inf``) the loop steps back to back and holds the runtime lock nearly all the time; the
 readers then queue behind it and the latencies measure lock contention, not the service.
-:data:`SOAK_SPEED` (900) leaves the loop a 1 s pause after each step (0.1-0.15 s), keeps
-the hourly solve's share of the wall clock within a tenth, and gives each simulated day
-about 1,400 requests (see ``docs/soak.md`` for the measurements at 900x and 3600x).
+:data:`SOAK_SPEED` (900) leaves the loop a 1 s pause after each step (0.1-0.15 s), gives
+the hourly solve about 7 % of the wall clock on average (about a quarter at 3600x), and
+gives each simulated day about 1,400 requests (``docs/soak.md`` has both speeds' runs).
 
 **UI load.** :data:`UI_REQUESTS` is what the pages of ``frontend/src`` ask for, at their
 intervals: with the live socket up the Dashboard reloads the history on each status event

@@ -8,8 +8,9 @@ with the requests of the UI for the cores. None of them is urgent to the second,
 Linux keeps a nice value per thread (``setpriority(2)`` with a thread id: the NPTL threads
 are scheduled one by one), so a worker thread can lower its own priority without touching
 the event loop's. :func:`lower_thread_priority` does that, by :data:`BACKGROUND_NICE`
-steps; threads it then starts (LightGBM's OpenMP workers) inherit the value. Elsewhere it
-does nothing: on macOS and the BSDs the value is per process.
+steps; threads it then starts inherit the value (LightGBM's OpenMP workers, when the
+training thread is the one that starts them). Elsewhere it does nothing: on macOS and the
+BSDs the value is per process.
 
 In the 7-day soak (``docs/soak.md``) the plan solves were what set the tail of the API
 latency; ``docs/soak.md`` has the figures before and after.

@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 import pytest
 
 from darkstar.service.priority import BACKGROUND_NICE, in_background, lower_thread_priority
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="a nice value per thread is Linux's"
@@ -19,12 +23,12 @@ def _nice() -> int:
     return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
 
-def _in_thread(target: object) -> dict[str, object]:
+def _in_thread(target: Callable[[], object]) -> dict[str, object]:
     seen: dict[str, object] = {}
 
     def run() -> None:
         seen["before"] = _nice()
-        seen["result"] = target() if callable(target) else None
+        seen["result"] = target()
         seen["after"] = _nice()
 
     thread = threading.Thread(target=run)

@@ -125,8 +125,8 @@ UI_REQUESTS: Final = (
 SOAK_SPEED: Final = 900.0
 """Default ``--speed`` of the soaked server: one 15-minute slot per real second.
 
-Faster runs put the plan solves (0.3-1 s an hour of house time) on a core a third of the
-time and leave ~450 requests in each day's latency window; see ``docs/soak.md``.
+At 3600x the plan solves (0.3-1 s an hour of house time) held a core about a quarter of
+the time and each day's latency window had ~450 requests; see ``docs/soak.md``.
 """
 
 SOAK_POLL_SCALE: Final = 1.0

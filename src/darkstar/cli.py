@@ -237,7 +237,8 @@ def backtest(
     forecast: Annotated[
         str,
         typer.Option(
-            help="perfect, noisy, aurora or naive; several comma-separated (e.g. "
+            help="perfect, noisy, aurora, naive or oracle (the house's own PV model on the "
+            "forecast weather, actual load); several comma-separated (e.g. "
             "perfect,aurora,naive) run Kepler once per forecast on the same year."
         ),
     ] = "perfect",

@@ -15,6 +15,7 @@ from darkstar.aurora.evaluate import (
     EvaluationInputs,
     EvaluationSpec,
     horizon_slots,
+    house_model_mae,
     retrain_times,
     run_evaluation,
     training_mask,
@@ -95,6 +96,8 @@ def test_walk_forward_never_trains_on_the_future(
         assert sum(score.used.values()) == 5
     pv = report.scores[0]
     assert pv.coverage_slots < pv.n_slots  # nights do not count
+    # no house model given: no ceiling scored
+    assert all(s.house_model_mae_kw is None for s in report.scores)
     document = json.loads(json.dumps(report.to_dict()))
     assert document["info"]["note"] == "six weeks"
 
@@ -107,3 +110,34 @@ def test_evaluation_inputs_check_indexes(inputs: EvaluationInputs) -> None:
 def test_evaluation_spec_bounds() -> None:
     with pytest.raises(InputError, match="test_months"):
         EvaluationSpec(test_months=0)
+
+
+def test_the_house_model_is_scored_on_each_issues_forecast_weather(
+    inputs: EvaluationInputs, site: Site
+) -> None:
+    """The ceiling: the house's model on the run of each issue, over the scored rows."""
+    runs: list[pd.Timestamp] = []
+
+    def house(weather: pd.DataFrame) -> pd.Series:
+        runs.append(weather.index[0])
+        return pd.Series(1.0, index=weather.index)  # 1 kW whatever the weather
+
+    first, second = datetime(2018, 1, 20, 11, tzinfo=UTC), datetime(2018, 1, 21, 11, tzinfo=UTC)
+    rows = []
+    for issued, actual in ((first, 0.25), (second, 1.5)):
+        slots = horizon_slots(issued, site=site)
+        rows.append(pd.DataFrame({"issued_at": issued, "actual_kw": actual}, index=slots))
+    forecast = pd.concat(rows)
+    assert house_model_mae(inputs, forecast) is None  # no house model: nothing to score
+    with_house = dataclasses.replace(inputs, house_pv=house)
+    n1, n2 = (len(horizon_slots(t, site=site)) for t in (first, second))
+    expected = (0.75 * n1 + 0.5 * n2) / (n1 + n2)
+    assert house_model_mae(with_house, forecast) == pytest.approx(expected, rel=1e-12)
+    # each issue's own run (the 06 UTC run, available at 11 UTC), nothing newer
+    assert runs == [
+        pd.Timestamp("2018-01-20 06:00", tz="UTC"),
+        pd.Timestamp("2018-01-21 06:00", tz="UTC"),
+    ]
+    broken = dataclasses.replace(inputs, house_pv=lambda w: pd.Series(float("nan"), index=w.index))
+    with pytest.raises(InputError, match="house_pv"):
+        house_model_mae(broken, forecast)

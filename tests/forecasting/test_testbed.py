@@ -28,6 +28,25 @@ def test_forecast_year_prior_on_a_run(bed: ForecastYear) -> None:
     assert prior.max() > 0.0
 
 
+def test_the_house_model_is_the_truth_on_any_weather(bed: ForecastYear) -> None:
+    """On the actual weather it gives the actual PV; on a run, a forecast of it."""
+    actual = to_quarter_hours(bed.house_pv_kw(bed.weather))
+    np.testing.assert_array_equal(actual.to_numpy(), bed.pv_kw.to_numpy())
+    run = bed.nwp.at(bed.index[96 * 150].to_pydatetime())  # 31 May
+    house, prior = bed.house_pv_kw(run), bed.prior_pv_kw(run)
+    assert house.index.equals(run.index)
+    # what the prior does not know: clipping at 70 % of 8 kWp, the other losses
+    assert house.max() <= 0.7 * 8.0 + 1e-9 < prior.max()
+    assert house.sum() < prior.sum()
+
+
+def test_evaluation_inputs_carry_the_house_model(bed: ForecastYear) -> None:
+    inputs = evaluation_inputs(load_profiles=("h25",))
+    assert inputs.house_pv is not None
+    run = bed.nwp.at(bed.index[96 * 150].to_pydatetime())
+    np.testing.assert_array_equal(inputs.house_pv(run).to_numpy(), bed.house_pv_kw(run).to_numpy())
+
+
 def test_evaluation_inputs_needs_a_profile() -> None:
     with pytest.raises(InputError, match="load_profiles"):
         evaluation_inputs(load_profiles=())

@@ -109,16 +109,19 @@ def test_the_loop_compares_forecasts_on_the_same_year(
 
 def test_backtest_cli_compares_forecasts(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    args = ["backtest", "--forecast", "perfect,naive", "--days", "1", "--out-dir", str(out)]
+    forecasts = "perfect,naive,oracle"
+    args = ["backtest", "--forecast", forecasts, "--days", "1", "--out-dir", str(out)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, (result.stderr, result.exception)
     text = " ".join(result.stdout.split())
-    assert "forecast perfect,naive (test-bed year)" in text
+    assert "forecast perfect,naive,oracle (test-bed year)" in text
     assert "kepler_naive" in text
+    assert "kepler_oracle" in text
     # 1 January: a day on which the battery saves nothing, even with perfect forecasts
     assert "share of the perfect-forecast loop's savings: none (it saved" in text
     frame = pd.read_csv(out / "backtest.csv", index_col="start")
-    assert {"kepler_perfect.soc_kwh", "kepler_naive.soc_kwh"} <= set(frame.columns)
+    columns = {"kepler_perfect.soc_kwh", "kepler_naive.soc_kwh", "kepler_oracle.soc_kwh"}
+    assert columns <= set(frame.columns)
 
 
 def test_the_loop_can_plan_as_the_agent_does(bed: ForecastYear) -> None:
@@ -140,3 +143,27 @@ def test_the_loop_can_plan_as_the_agent_does(bed: ForecastYear) -> None:
     base, full = runs[PlanMode.BASELINE], runs[PlanMode.FULL]
     # the same house and forecasts: only the plans differ
     assert not np.allclose(base.planned_soc_kwh, full.planned_soc_kwh)
+
+
+def test_the_oracle_is_the_house_model_on_the_newest_run(bed: ForecastYear) -> None:
+    """``oracle``: the true PV model on the forecast weather, the actual load; no peeking."""
+    from darkstar.simulation.bed_forecasts import OracleForecasts
+    from darkstar.simulation.pv_truth import true_pv_kw
+
+    oracle = OracleForecasts(bed)
+    first = 96 * 120 + 48  # 1 May 2018, 13:00 local = 11:00 UTC, when the 06 UTC run arrives
+    fc = oracle.forecast(bed.data, first, first + 96)
+    index = bed.index[first : first + 96]
+    assert index[0] == pd.Timestamp("2018-05-01 11:00", tz="UTC")
+    run = bed.nwp.at(index[0].to_pydatetime())
+    assert run.index[0] == pd.Timestamp("2018-05-01 06:00", tz="UTC")
+    site = {"arrays": bed.arrays, "latitude": bed.latitude, "longitude": bed.longitude}
+    hourly = true_pv_kw(run, seed=bed.seed, **site)
+    np.testing.assert_allclose(fc.pv_kw[::4], hourly.reindex(index[::4]).to_numpy())
+    np.testing.assert_array_equal(fc.load_kw, bed.load_kw.to_numpy()[first : first + 96])
+    # the forecast weather, not the actual: the PV differs from the truth, by hours
+    assert np.abs(fc.pv_kw - bed.pv_kw.to_numpy()[first : first + 96]).max() > 0.5
+    # a minute before the run arrives, the older one (00 UTC) is still in force
+    earlier = oracle.forecast(bed.data, first - 1, first + 95)
+    older = true_pv_kw(bed.nwp.at(index[0].to_pydatetime() - timedelta(minutes=15)), seed=0, **site)
+    np.testing.assert_allclose(earlier.pv_kw[1::4], older.reindex(index[::4]).to_numpy())

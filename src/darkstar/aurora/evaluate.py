@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from datetime import time as clock_time
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -42,6 +42,7 @@ from darkstar.aurora.features import (
     build_load_features,
     build_pv_features,
     check_slots,
+    prior_on,
     slot_features,
 )
 from darkstar.aurora.metrics import coverage_frac, mae, pinball_loss
@@ -65,6 +66,7 @@ __all__ = [
     "daily_issues",
     "run_evaluation",
     "horizon_slots",
+    "house_model_mae",
     "issue_frames",
     "print_evaluation",
     "prior_history",
@@ -102,6 +104,10 @@ class EvaluationInputs:
         Actual PV per slot on a regular 15-minute UTC index. [kW]
     load_kw : mapping of str to pandas.Series
         Actual household load per profile name (e.g. ``"H0-A"``), same index. [kW]
+    house_pv : callable, optional
+        The house's own PV model, when it is known (a test bed's truth): hourly weather
+        in, hourly PV [kW] out. Run on the same forecast weather, it is scored as the
+        ceiling of any forecaster of these weather forecasts; never a feature.
     """
 
     site: Site
@@ -109,6 +115,7 @@ class EvaluationInputs:
     prior: PriorPv
     pv_kw: pd.Series
     load_kw: Mapping[str, pd.Series]
+    house_pv: PriorPv | None = None
 
     def __post_init__(self) -> None:
         check_slots(self.pv_kw.index, field="pv_kw.index")
@@ -416,6 +423,37 @@ class TargetScore:
     coverage_slots: int
     used: dict[str, int]
     train_s_per_retrain: float
+    house_model_mae_kw: float | None = None
+    house_model_ratio: float | None = None
+
+
+def house_model_mae(inputs: EvaluationInputs, forecast: pd.DataFrame) -> float | None:
+    """Return the MAE of the house's own PV model on each scored issue's forecast weather.
+
+    Parameters
+    ----------
+    inputs : EvaluationInputs
+        ``house_pv`` is the model (``None``: nothing to score).
+    forecast : pandas.DataFrame
+        Scored PV rows (:func:`walk_forward`): ``issued_at`` and ``actual_kw`` on the
+        target slots.
+
+    Returns
+    -------
+    float or None
+        Mean absolute error over the same rows as the P50's. [kW]
+    """
+    if inputs.house_pv is None:
+        return None
+    errors = []
+    for issued, rows in forecast.groupby("issued_at", sort=True):
+        run = inputs.weather.at(pd.Timestamp(issued).to_pydatetime())
+        hourly = pd.Series(prior_on(inputs.house_pv, run, "house_pv"), index=run.index)
+        values = hourly.reindex(rows.index.floor(_HOUR)).to_numpy(float)
+        if np.isnan(values).any():
+            raise InputError("house_pv", f"the run of {issued} does not cover its slots")
+        errors.append(np.abs(values - rows["actual_kw"].to_numpy(float)))
+    return float(np.mean(np.concatenate(errors)))
 
 
 def _score(
@@ -506,7 +544,12 @@ def run_evaluation(
             timezone=site.timezone,
         )
         label = "pv" if target == Target.PV else f"load {name}"
-        scores.append(_score(label, target, forecast, retrains))
+        score = _score(label, target, forecast, retrains)
+        house = house_model_mae(inputs, forecast) if target == Target.PV else None
+        if house is not None:
+            ratio = house / score.baseline_mae_kw if score.baseline_mae_kw > 0 else float("nan")
+            score = replace(score, house_model_mae_kw=house, house_model_ratio=ratio)
+        scores.append(score)
         n_retrains = len(retrains)
     return EvaluationReport(
         scores=tuple(scores),
@@ -555,6 +598,12 @@ def print_evaluation(report: EvaluationReport, console: Console | None = None) -
     for s in report.scores:
         used = ", ".join(f"{k} x{v}" for k, v in s.used.items())
         console.print(f"{s.name}: baseline = {s.baseline}; used {used}")
+        if s.house_model_mae_kw is not None:
+            console.print(
+                f"{s.name}: the house's own PV model on the same forecast weather (the test "
+                f"bed's truth, unknown to Aurora): MAE {s.house_model_mae_kw:.4f} kW, ratio "
+                f"{s.house_model_ratio:.3f}: the most that knowing the house can gain"
+            )
     console.print(
         f"PV coverage over daylight slots; features {report.features_s:.0f} s, "
         f"total {report.runtime_s:.0f} s"

@@ -58,6 +58,7 @@ __all__ = [
     "check_slots",
     "clear_sky_run",
     "history_features",
+    "prior_on",
     "pv_residual_features",
     "same_slot_days_before",
     "slot_features",
@@ -660,8 +661,8 @@ def build_pv_features(
     """
     slot = _slot_part(index, site, slots)
     rows = _check_run(run, index)
-    run_prior = _prior_on(prior, run, "prior")
-    clear_prior = _prior_on(prior, clear_sky_run(run, site=site), "prior")
+    run_prior = prior_on(prior, run, "prior")
+    clear_prior = prior_on(prior, clear_sky_run(run, site=site), "prior")
     weather = weather_features(run, index, site=site)
     residual = pv_residual_features(pv_kw, prior_history_kw, index, now=now)
     forecast_kw, clear_kw = run_prior[rows], clear_prior[rows]
@@ -679,8 +680,15 @@ def build_pv_features(
     return frame.loc[:, [*PV_FEATURES, "night"]]
 
 
-def _prior_on(prior: PriorPv, weather: pd.DataFrame, field: str) -> npt.NDArray[np.float64]:
-    """Return the prior's PV on ``weather`` as an array on its rows; check what came back."""
+def prior_on(prior: PriorPv, weather: pd.DataFrame, field: str) -> npt.NDArray[np.float64]:
+    """Return a PV model's output on ``weather`` as an array on its rows, checked.
+
+    Raises
+    ------
+    InputError
+        Naming ``field``, if the model returns no Series on the weather's index, or NaN
+        or negative PV.
+    """
     result = prior(weather)
     if not isinstance(result, pd.Series) or not result.index.equals(weather.index):
         raise InputError(field, "must return a Series on the weather's index")

@@ -107,6 +107,9 @@ class ForecastKind(StrEnum):
     """Aurora, walk-forward on the test bed (:mod:`darkstar.simulation.bed_forecasts`)."""
     NAIVE = "naive"
     """The baselines: load = same slot of the last 7 days, PV = the physics prior."""
+    ORACLE = "oracle"
+    """A forecaster that knows the house exactly: its own PV model (all imperfections) on
+    the newest weather run, and the actual load: what the weather's error alone costs."""
 
 
 class PriceHorizon(StrEnum):

@@ -29,6 +29,7 @@ from darkstar.aurora.features import Site, slot_features
 from darkstar.aurora.forecaster import AuroraForecaster
 from darkstar.errors import InputError
 from darkstar.simulation.backtest import BandForecast
+from darkstar.simulation.datasets import to_quarter_hours
 from darkstar.simulation.nwp import ISSUE_DELAY, ISSUE_INTERVAL, latest_issue
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from darkstar.simulation.datasets import YearData
     from darkstar.simulation.testbed import ForecastYear
 
-__all__ = ["HISTORY_ISSUE_EVERY", "ISSUE_HORIZON_DAYS", "BedForecasts"]
+__all__ = ["HISTORY_ISSUE_EVERY", "ISSUE_HORIZON_DAYS", "BedForecasts", "OracleForecasts"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,16 @@ HISTORY_ISSUE_EVERY: Final = timedelta(days=1)
 gives each slot of the day a row (more would double the training time). [d]"""
 
 _SLOT: Final = pd.Timedelta(minutes=15)
+
+
+def _issue_time(bed: ForecastYear, now: datetime) -> pd.Timestamp:
+    """Return the newest issue time at or before ``now``: data start or a run's arrival."""
+    start = bed.index[0]
+    moment = pd.Timestamp(now).tz_convert("UTC")
+    if moment < start:
+        raise InputError("now", f"{moment.isoformat()} is before the data start")
+    arrival = pd.Timestamp(latest_issue(moment.to_pydatetime()) + ISSUE_DELAY)
+    return max(arrival, start)
 
 
 class BedForecasts:
@@ -120,12 +131,7 @@ class BedForecasts:
 
     def issue_time(self, now: datetime) -> pd.Timestamp:
         """Return the newest issue time at or before ``now``: data start or a run's arrival."""
-        start = self.bed.index[0]
-        moment = pd.Timestamp(now).tz_convert("UTC")
-        if moment < start:
-            raise InputError("now", f"{moment.isoformat()} is before the data start")
-        arrival = pd.Timestamp(latest_issue(moment.to_pydatetime()) + ISSUE_DELAY)
-        return max(arrival, start)
+        return _issue_time(self.bed, now)
 
     def _targets(self, issued: pd.Timestamp) -> pd.DatetimeIndex:
         local_day = issued.tz_convert(self.site.zone).normalize().tz_localize(None)
@@ -246,3 +252,43 @@ class BedForecasts:
             load_p10_kw=load[:, 0],
             load_p90_kw=load[:, 2],
         )
+
+
+class OracleForecasts:
+    """The test-bed year's forecasts from a forecaster that knows the house exactly.
+
+    PV is the house's own model (:meth:`ForecastYear.house_pv_kw`: the true orientation,
+    shading, clipping, soiling and snow) driven by the newest weather run at the plan
+    time instead of the actual weather; load is the actual load. A loop on these
+    forecasts measures what the weather forecast's error costs once everything a
+    forecaster can learn about the house is known (a statistical forecaster can still
+    correct the forecast weather's biases and shrink towards climatology, a little).
+    P50 only.
+
+    Parameters
+    ----------
+    bed : ForecastYear
+        The year.
+    """
+
+    name = "oracle"
+
+    def __init__(self, bed: ForecastYear) -> None:
+        self.bed = bed
+        self._runs: dict[pd.Timestamp, pd.Series] = {}
+
+    def _pv_kw(self, issued: pd.Timestamp) -> pd.Series:
+        if issued not in self._runs:
+            hourly = self.bed.house_pv_kw(self.bed.nwp.at(issued.to_pydatetime()))
+            self._runs = {issued: to_quarter_hours(hourly)}  # plans only go forward
+        return self._runs[issued]
+
+    def forecast(self, year: YearData, first: int, last: int) -> BandForecast:
+        """Return the house's PV on the run in force at slot ``first``, and the actual load."""
+        index = year.index[first:last]
+        issued = _issue_time(self.bed, index[0].to_pydatetime())
+        pv = self._pv_kw(issued).reindex(index).to_numpy(float)
+        if np.isnan(pv).any():
+            missing = index[np.isnan(pv)][0]
+            raise InputError("forecast", f"the weather run of {issued} does not cover {missing}")
+        return BandForecast(pv_kw=pv, load_kw=year.load_kw.to_numpy(float)[first:last])

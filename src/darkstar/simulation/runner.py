@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from darkstar.errors import InputError
 from darkstar.simulation.backtest import Forecaster, ForecastKind, run_backtest
-from darkstar.simulation.bed_forecasts import BedForecasts
+from darkstar.simulation.bed_forecasts import BedForecasts, OracleForecasts
 from darkstar.simulation.datasets import load_year
 from darkstar.simulation.ev_report import (
     EvRow,
@@ -113,13 +113,19 @@ def run_ev_command(
     return rows
 
 
+#: Forecasts that run on the Aurora test bed's year (true PV, weather forecasts).
+_BED_KINDS = frozenset({ForecastKind.AURORA, ForecastKind.NAIVE, ForecastKind.ORACLE})
+
+
 def _forecaster(
     kind: ForecastKind, spec: BacktestSpec, data: YearData, bed: ForecastYear | None
 ) -> SlotForecaster:
-    """Return the loop's forecaster of ``kind`` (Aurora and naive on the whole bed year)."""
-    if kind in (ForecastKind.AURORA, ForecastKind.NAIVE):
+    """Return the loop's forecaster of ``kind`` (aurora, naive, oracle: on the whole bed year)."""
+    if kind in _BED_KINDS:
         if bed is None:
             raise InputError("forecast", f"{kind.value} runs on the test-bed year")
+        if kind is ForecastKind.ORACLE:
+            return OracleForecasts(bed)
         return BedForecasts(bed, naive=kind is ForecastKind.NAIVE)
     return Forecaster(replace(spec, forecast=kind), len(data.index))
 
@@ -190,7 +196,7 @@ def run_backtest_command(
     t0 = time.perf_counter()
     kinds = list(forecasts) or [spec.forecast]
     bed = None
-    if {ForecastKind.AURORA, ForecastKind.NAIVE} & set(kinds):
+    if _BED_KINDS & set(kinds):
         bed = forecast_year(area=area, year=year, load_profile=load_profile, seed=spec.seed)
         data = bed.data
     else:

@@ -99,6 +99,21 @@ class ForecastYear:
         """The house's actual PV [kW]."""
         return self.data.pv_kw
 
+    def house_pv_kw(self, weather: pd.DataFrame) -> pd.Series:
+        """Return the house's own PV model (its five imperfections) on hourly weather [kW].
+
+        On the actual weather this is :attr:`pv_kw` (hourly); on a forecast run it is the
+        best PV forecast that run allows, which no forecaster knows: a ceiling to score
+        against, never an input.
+        """
+        return true_pv_kw(
+            weather,
+            arrays=self.arrays,
+            latitude=self.latitude,
+            longitude=self.longitude,
+            seed=self.seed,
+        )
+
     def prior_pv_kw(self, weather: pd.DataFrame) -> pd.Series:
         """Return the physics prior on hourly (forecast) weather, hourly [kW].
 
@@ -223,7 +238,8 @@ def evaluation_inputs(
     -------
     darkstar.aurora.evaluate.EvaluationInputs
         The actual PV and loads, the NWP forecaster and the physics prior; never the
-        actual weather.
+        actual weather. The house's own PV model comes along as ``house_pv``, scored as
+        the ceiling on the same forecast weather.
 
     Raises
     ------
@@ -249,4 +265,5 @@ def evaluation_inputs(
         prior=bed.prior_pv_kw,
         pv_kw=bed.pv_kw,
         load_kw={b.load_profile: b.load_kw for b in beds},
+        house_pv=bed.house_pv_kw,
     )

@@ -807,8 +807,12 @@ def prune_command(
     db_path, config_path = _learning_paths(data_dir, config, config_required=False)
     with _user_errors(catch_all=not debug):
         path = config_path if config_path.is_file() else None
-        report, sizes = prune_file(db_path, path, dry_run=dry_run, shrink=vacuum)
+        report, sizes, files = prune_file(
+            db_path, path, dry_run=dry_run, shrink=vacuum, data_dir=data_dir
+        )
     typer.echo(report.describe())
+    if files is not None:
+        typer.echo(files.describe())
     if sizes is not None:
         typer.echo(f"vacuumed: {sizes[0] / 1e6:.1f} MB -> {sizes[1] / 1e6:.1f} MB")
 

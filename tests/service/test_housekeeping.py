@@ -20,7 +20,7 @@ from darkstar.cli import app
 from darkstar.config.catalog import validate_changes
 from darkstar.config.loader import parse_config
 from darkstar.config.models import RetentionConfig
-from darkstar.errors import ConfigError
+from darkstar.errors import ConfigError, InputError
 from darkstar.learning.store import Store, open_store
 from darkstar.learning.store.repository import (
     log_execution,
@@ -148,6 +148,7 @@ def test_the_served_loop_prunes_at_0445_and_logs_it(
     store = served.agent.store
     _observe(store, OLD)
     assert log_execution(store, at=START - timedelta(days=91), commanded={})
+    models = [_trained(store, served.data_dir, "pv", day) for day in range(1, 6)]
     served.warm_up(2)  # 04:30 local
     served.housekeeping.join(30)
     assert served.housekeeping.last_report is None
@@ -163,6 +164,12 @@ def test_the_served_loop_prunes_at_0445_and_logs_it(
     assert len(read_observations(store, start=START, end=FIRST_RUN)) == 3  # the loop's own
     assert any(
         r.levelno == logging.INFO and r.getMessage().startswith("housekeeping: pruned 2 rows")
+        for r in caplog.records
+    )
+    # and the oldest model version's files, beyond the 4 kept
+    assert [folder.is_dir() for folder in models] == [False, True, True, True, True]
+    assert any(
+        r.getMessage().startswith("housekeeping: model files: removed 1 old version(s)")
         for r in caplog.records
     )
     assert served.problems() == []
@@ -198,6 +205,7 @@ def test_retention_defaults_keep_two_years_of_observations() -> None:
     assert (retention.plans_days, retention.forecasts_days) == (90, 60)
     assert retention.weather_runs_days == retention.observations_days
     assert (retention.execution_log_days, retention.strategy_log_days) == (90, 365)
+    assert retention.model_versions == 4
 
 
 @pytest.mark.parametrize(
@@ -209,6 +217,7 @@ def test_retention_defaults_keep_two_years_of_observations() -> None:
         ("weather_runs_days", 1.5, "expected a whole number, got 1.5"),
         ("execution_log_days", "ninety", "expected a whole number, got 'ninety'"),
         ("strategy_log_days", 29, "must be >= 30, got 29"),
+        ("model_versions", 0, "must be >= 1, got 0"),
         ("enabled", "maybe", "expected true or false, got 'maybe'"),
     ],
 )
@@ -246,11 +255,12 @@ def _history(folder: Path) -> Path:
 
 def test_prune_file_counts_back_from_the_newest_slot(tmp_path: Path) -> None:
     path = _history(tmp_path)
-    report, sizes = prune_file(path, None, dry_run=True, shrink=True)
+    report, sizes, files = prune_file(path, None, dry_run=True, shrink=True)
     assert report.now == START + SLOT  # the store's clock, not today's (which would empty it)
     assert report.deleted["slot_observations"] == 1
     assert sizes is None  # a dry run rewrites nothing
-    report, sizes = prune_file(path, None, dry_run=False, shrink=True)
+    assert files is None  # no data folder given: model files not looked at
+    report, sizes, files = prune_file(path, None, dry_run=False, shrink=True)
     assert report.total == 1
     assert sizes is not None
     assert sizes[1] <= sizes[0]
@@ -266,6 +276,115 @@ def test_darkstar_prune_uses_the_data_folders_config(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["prune", "--data-dir", str(tmp_path), "--dry-run"])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("would prune 1 rows (slot_observations 1)")
+    assert "model files: nothing to remove" in result.stdout
     result = CliRunner().invoke(app, ["prune", "--data-dir", str(tmp_path / "nowhere")])
     assert result.exit_code == 2
     assert "--data-dir: no learning store" in result.stderr
+
+
+# --- Aurora's model files ---------------------------------------------------------------------
+
+
+def _trained(store: Store, data_dir: Path, target: str, day: int) -> Path:
+    """Register a model version trained on 2018-03-<day> with a 1,000-byte file."""
+    from darkstar.learning.store.forecasts import register_model
+    from darkstar.service.training import model_folder
+
+    trained = datetime(2018, 3, day, 2, tzinfo=UTC)
+    version = trained.isoformat()
+    folder = model_folder(data_dir, target, version)
+    folder.mkdir(parents=True)
+    (folder / "p50_kw.txt").write_bytes(b"x" * 1000)
+    assert register_model(
+        store,
+        target=target,
+        version=version,
+        trained_at=trained,
+        train_start=trained - timedelta(days=30),
+        train_end=trained,
+        path=str(folder),
+        metrics={},
+    )
+    return folder
+
+
+def test_old_model_files_go_beyond_the_newest_per_target(store: Store, tmp_path: Path) -> None:
+    from darkstar.learning.store.forecasts import list_models
+    from darkstar.service.training import prune_model_files
+
+    pv = [_trained(store, tmp_path, "pv", day) for day in (1, 2, 3, 4)]
+    load = [_trained(store, tmp_path, "load", day) for day in (1, 2)]
+    stray = tmp_path / "models" / "pv" / "not-registered"  # e.g. a training writing it
+    stray.mkdir()
+    counted = prune_model_files(store, tmp_path, keep=2, dry_run=True)
+    assert counted.removed == ("pv 2018-03-02T02:00:00+00:00", "pv 2018-03-01T02:00:00+00:00")
+    assert counted.freed_bytes == 2000
+    assert counted.describe().startswith("model files: would remove 2 old version(s), 0.0 MB")
+    assert all(folder.is_dir() for folder in pv)  # a dry run removes nothing
+    done = prune_model_files(store, tmp_path, keep=2)
+    assert done.removed == counted.removed
+    assert [folder.is_dir() for folder in pv] == [False, False, True, True]
+    assert all(folder.is_dir() for folder in load)
+    assert stray.is_dir()
+    assert len(list_models(store, limit=None)) == 6  # the registry keeps every version
+    assert prune_model_files(store, tmp_path, keep=2).removed == ()  # nothing left to do
+    with pytest.raises(InputError, match="retention.model_versions"):
+        prune_model_files(store, tmp_path, keep=0)
+
+
+def test_the_active_model_stays_whatever_its_age(store: Store, tmp_path: Path) -> None:
+    from sqlalchemy import update
+
+    from darkstar.learning.store.models import ForecastModel
+    from darkstar.service.training import prune_model_files
+
+    oldest, *_ = [_trained(store, tmp_path, "pv", day) for day in (1, 2, 3)]
+    with store.engine.begin() as connection:  # make the oldest the active one again
+        connection.execute(update(ForecastModel).values(active=False))
+        connection.execute(
+            update(ForecastModel)
+            .where(ForecastModel.version == "2018-03-01T02:00:00+00:00")
+            .values(active=True)
+        )
+    done = prune_model_files(store, tmp_path, keep=1)
+    assert done.removed == ("pv 2018-03-02T02:00:00+00:00",)
+    assert oldest.is_dir()
+
+
+def test_the_daily_job_removes_old_model_files(store: Store, tmp_path: Path) -> None:
+    folders = [_trained(store, tmp_path, "load", day) for day in range(1, 7)]
+    job = Housekeeping(
+        store=store, since=START, tz=TZ, problems={}, lock=threading.RLock(), data_dir=tmp_path
+    )
+    assert job.run(FIRST_RUN, RetentionConfig()) is not None
+    assert [folder.is_dir() for folder in folders] == [False, False, True, True, True, True]
+    # disabled retention keeps everything, model files too
+    more = _trained(store, tmp_path, "load", 7)
+    job.run(FIRST_RUN, RetentionConfig(enabled=False))
+    assert folders[2].is_dir()
+    assert more.is_dir()
+
+
+def test_a_failing_model_prune_is_a_problem(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    _ = [_trained(store, tmp_path, "pv", day) for day in range(1, 7)]
+
+    def refuse(path: Any) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(shutil, "rmtree", refuse)
+    problems: dict[str, str] = {}
+    job = Housekeeping(
+        store=store,
+        since=START,
+        tz=TZ,
+        problems=problems,
+        lock=threading.RLock(),
+        data_dir=tmp_path,
+    )
+    assert job.run(FIRST_RUN, RetentionConfig()) is None
+    assert problems[PROBLEM_KEY].startswith("removing old model files failed at 2018-03-01")
+    assert "Permission denied" in problems[PROBLEM_KEY]

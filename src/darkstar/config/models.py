@@ -623,6 +623,13 @@ class RetentionConfig(_Section):
     strategy_log_days: int = Field(
         365, ge=30, le=3650, description="Strategy log kept (Reflex's applied changes: all) [days]."
     )
+    model_versions: int = Field(
+        4,
+        ge=1,
+        le=1000,
+        description="Trained Aurora model versions whose files are kept, per target (the "
+        "active one always) [count].",
+    )
 
 
 class DarkstarConfig(_Section):

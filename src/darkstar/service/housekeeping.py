@@ -1,5 +1,8 @@
 """Housekeeping in the running service: the learning store pruned once a house-local day.
 
+Aurora's model files are pruned with it: beyond ``retention.model_versions`` per target,
+the oldest versions' folders go (the active one stays; the registry keeps every row).
+
 Owns the service's daily run of :func:`darkstar.learning.store.retention.prune` with the
 ``retention`` section of the configuration in force: at :data:`HOUSEKEEPING_LOCAL_TIME` on
 the house's clock (the simulated home's clock when it runs faster than the wall clock,
@@ -25,6 +28,7 @@ from darkstar.learning.store.repository import last_observation
 from darkstar.learning.store.retention import PruneReport, RetentionPolicy, prune, vacuum
 from darkstar.physics.timegrid import next_local_time_utc
 from darkstar.service.priority import in_background
+from darkstar.service.training import ModelFilesPruned, prune_model_files
 
 if TYPE_CHECKING:
     from datetime import tzinfo
@@ -96,6 +100,10 @@ class Housekeeping:
         successful or disabled one removes it; changed only while holding ``lock``.
     lock : threading.RLock
         The runtime's lock.
+    data_dir : pathlib.Path, optional
+        The data folder: Aurora's old model files under ``models/`` are removed after the
+        store's prune, beyond ``retention.model_versions`` per target
+        (:func:`~darkstar.service.training.prune_model_files`). ``None``: left alone.
     """
 
     def __init__(
@@ -106,8 +114,9 @@ class Housekeeping:
         tz: tzinfo,
         problems: dict[str, str],
         lock: threading.RLock,
+        data_dir: Path | None = None,
     ) -> None:
-        self.store, self._tz = store, tz
+        self.store, self._tz, self._data_dir = store, tz, data_dir
         self._problems, self._runtime_lock = problems, lock
         self._lock = threading.Lock()
         self._running = False
@@ -157,16 +166,23 @@ class Housekeeping:
 
         Never raises: a failure is logged and kept in the runtime's problems.
         """
+        what = "pruning the learning store"
         try:
             report = None
             if retention.enabled:
                 report = prune(self.store, now=now, policy=retention_policy(retention))
                 logger.info("housekeeping: %s", report.describe())
+                if self._data_dir is not None:
+                    what = "removing old model files"
+                    files = prune_model_files(
+                        self.store, self._data_dir, keep=retention.model_versions
+                    )
+                    logger.info("housekeeping: %s", files.describe())
             else:
                 logger.info("housekeeping: retention disabled, nothing pruned")
         except Exception as exc:  # a store error or a bug: the agent must go on regardless
-            logger.exception("housekeeping: pruning the learning store failed")
-            problem = f"pruning the learning store failed at {now.isoformat()}: {exc}"
+            logger.exception("housekeeping: %s failed", what)
+            problem = f"{what} failed at {now.isoformat()}: {exc}"
             with self._runtime_lock:
                 self._problems[PROBLEM_KEY] = problem
             return None
@@ -181,8 +197,13 @@ class Housekeeping:
 
 
 def prune_file(
-    db_path: Path, config_path: Path | None, *, dry_run: bool, shrink: bool
-) -> tuple[PruneReport, tuple[int, int] | None]:
+    db_path: Path,
+    config_path: Path | None,
+    *,
+    dry_run: bool,
+    shrink: bool,
+    data_dir: Path | None = None,
+) -> tuple[PruneReport, tuple[int, int] | None, ModelFilesPruned | None]:
     """Prune a data folder's learning store with its config's ``retention`` days (the CLI).
 
     The cut-offs count back from the end of the newest observed slot (the house's clock
@@ -192,10 +213,14 @@ def prune_file(
     rewritten without its free pages (:func:`~darkstar.learning.store.retention.vacuum`:
     stop the service first).
 
+    With ``data_dir``, Aurora's old model files under it are pruned too
+    (``retention.model_versions``).
+
     Returns
     -------
     tuple
-        The report and, with ``shrink``, the file's bytes before and after.
+        The report; with ``shrink``, the file's bytes before and after (else ``None``);
+        with ``data_dir``, the model files removed (else ``None``).
 
     Raises
     ------
@@ -211,7 +236,11 @@ def prune_file(
         now = datetime.now(UTC) if last is None else last.slot_start + _SLOT
         policy = retention_policy(cfg.retention)
         report = prune(store, now=now, policy=policy, dry_run=dry_run)
+        files = None
+        if data_dir is not None:
+            keep = cfg.retention.model_versions
+            files = prune_model_files(store, data_dir, keep=keep, dry_run=dry_run)
         sizes = vacuum(store) if shrink and not dry_run else None
     finally:
         store.close()
-    return report, sizes
+    return report, sizes, files

@@ -238,6 +238,7 @@ class Runtime:
             tz=agent.tz,
             problems=self._problems,
             lock=self.lock,
+            data_dir=data_dir,
         )
         state, note = read_user_state(data_dir)
         self._apply(state)

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from darkstar.learning.store.forecasts import register_model
+from darkstar.errors import InputError
+from darkstar.learning.store.forecasts import list_models, register_model
 from darkstar.service.priority import in_background
 
 if TYPE_CHECKING:
@@ -33,7 +35,14 @@ if TYPE_CHECKING:
     from darkstar.learning.store.engine import Store
     from darkstar.service.world import ForecastEngine
 
-__all__ = ["AuroraTraining", "TrainingBusy", "TrainingState", "model_folder"]
+__all__ = [
+    "AuroraTraining",
+    "ModelFilesPruned",
+    "TrainingBusy",
+    "TrainingState",
+    "model_folder",
+    "prune_model_files",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +70,79 @@ def model_folder(data_dir: Path, target: str, version: str) -> Path:
     """Return where a model version is kept: ``models/<target>/<version as a name>``."""
     name = re.sub(r"[^0-9A-Za-z]+", "-", version).strip("-") or "none"
     return data_dir / MODELS_DIR / target / name
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelFilesPruned:
+    """Model versions whose files a prune removed (or would remove, on a dry run)."""
+
+    removed: tuple[str, ...] = field(default_factory=tuple)
+    """``"<target> <version>"`` of each, newest first."""
+    freed_bytes: int = 0
+    dry_run: bool = False
+
+    def describe(self) -> str:
+        """One line for the log and the CLI."""
+        verb = "would remove" if self.dry_run else "removed"
+        if not self.removed:
+            return "model files: nothing to remove"
+        return (
+            f"model files: {verb} {len(self.removed)} old version(s), "
+            f"{self.freed_bytes / 1e6:.1f} MB ({', '.join(self.removed)})"
+        )
+
+
+def prune_model_files(
+    store: Store, data_dir: Path, *, keep: int, dry_run: bool = False
+) -> ModelFilesPruned:
+    """Delete the files of each target's model versions beyond its newest ``keep``.
+
+    The registry decides what is old (``trained_at``, newest first); the active version
+    of a target is never removed, whatever its age. Folders are located by
+    :func:`model_folder` under ``data_dir`` (never by a stored path, so nothing outside
+    ``<data_dir>/models/`` is touched); folders the registry does not know are left
+    alone (a training may be writing one). The registry's rows stay: the Aurora Bridge
+    keeps every version's dates and metrics.
+
+    Parameters
+    ----------
+    store : Store
+        The learning store (its model registry).
+    data_dir : pathlib.Path
+        The data folder holding ``models/``.
+    keep : int
+        Versions kept per target, >= 1.
+    dry_run : bool
+        Count only.
+
+    Returns
+    -------
+    ModelFilesPruned
+
+    Raises
+    ------
+    InputError
+        If ``keep`` < 1.
+    OSError
+        If a folder cannot be removed (the ones before it are gone).
+    """
+    if keep < 1:
+        raise InputError("retention.model_versions", f"must be >= 1, got {keep}")
+    counted: dict[str, int] = {}
+    removed, freed = [], 0
+    for record in list_models(store, limit=None):  # newest first
+        counted[record.target] = counted.get(record.target, 0) + 1
+        if counted[record.target] <= keep or record.active:
+            continue
+        folder = model_folder(data_dir, record.target, record.version)
+        if not folder.is_dir():
+            continue
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        if not dry_run:
+            shutil.rmtree(folder)
+        removed.append(f"{record.target} {record.version}")
+        freed += size
+    return ModelFilesPruned(removed=tuple(removed), freed_bytes=freed, dry_run=dry_run)
 
 
 class AuroraTraining:

@@ -233,8 +233,8 @@ def _record(row: ForecastModel) -> ModelRecord:
     )
 
 
-def list_models(store: Store, *, limit: int = 50) -> list[ModelRecord]:
-    """Return the registered models, newest first."""
+def list_models(store: Store, *, limit: int | None = 50) -> list[ModelRecord]:
+    """Return the registered models, newest first (``limit=None``: all of them)."""
     query = select(ForecastModel).order_by(ForecastModel.trained_at.desc()).limit(limit)
     with Session(store.engine) as session:
         return [_record(r) for r in session.scalars(query).all()]

@@ -141,3 +141,44 @@ def test_the_house_model_is_scored_on_each_issues_forecast_weather(
     broken = dataclasses.replace(inputs, house_pv=lambda w: pd.Series(float("nan"), index=w.index))
     with pytest.raises(InputError, match="house_pv"):
         house_model_mae(broken, forecast)
+
+
+def test_the_printed_report_shows_the_house_model_line() -> None:
+    from rich.console import Console
+
+    from darkstar.aurora.evaluate import EvaluationReport, TargetScore, print_evaluation
+
+    def score(name: str, house: float | None) -> TargetScore:
+        return TargetScore(
+            name=name,
+            baseline="physics prior",
+            n_issues=2,
+            n_slots=288,
+            mae_p50_kw=0.1324,
+            baseline_mae_kw=0.1402,
+            mae_ratio=0.1324 / 0.1402,
+            pinball_kw=0.0466,
+            coverage_pct=76.5,
+            coverage_slots=100,
+            used={"model (residual)": 2},
+            train_s_per_retrain=7.0,
+            house_model_mae_kw=house,
+            house_model_ratio=None if house is None else house / 0.1402,
+        )
+
+    report = EvaluationReport(
+        scores=(score("pv", 0.1330), score("load H0-A", None)),
+        test_start="2018-09-30T22:00:00+00:00",
+        test_end="2018-12-31T23:00:00+00:00",
+        n_retrains=2,
+        issue_time="12:00",
+        features_s=1.0,
+        runtime_s=2.0,
+        info={"timezone": "Europe/Stockholm"},
+    )
+    console = Console(record=True, width=200)
+    print_evaluation(report, console)
+    text = console.export_text()
+    assert "pv: the house's own PV model on the same forecast weather" in text
+    assert "MAE 0.1330 kW, ratio 0.949" in text
+    assert "load H0-A: the house's own" not in text

@@ -338,7 +338,9 @@ def test_the_active_model_stays_whatever_its_age(store: Store, tmp_path: Path) -
     from darkstar.learning.store.models import ForecastModel
     from darkstar.service.training import prune_model_files
 
-    oldest, *_ = [_trained(store, tmp_path, "pv", day) for day in (1, 2, 3)]
+    oldest = _trained(store, tmp_path, "pv", 1)
+    for day in (2, 3):
+        _trained(store, tmp_path, "pv", day)
     with store.engine.begin() as connection:  # make the oldest the active one again
         connection.execute(update(ForecastModel).values(active=False))
         connection.execute(
@@ -370,7 +372,8 @@ def test_a_failing_model_prune_is_a_problem(
 ) -> None:
     import shutil
 
-    _ = [_trained(store, tmp_path, "pv", day) for day in range(1, 7)]
+    for day in range(1, 7):
+        _trained(store, tmp_path, "pv", day)
 
     def refuse(path: Any) -> None:
         raise PermissionError(13, "Permission denied", str(path))

@@ -5,7 +5,7 @@
 #
 # Without home_assistant.url in /data/config.yaml it runs the simulated home (the demo);
 # with it, your house. Arguments after the image name are added to `darkstar serve`
-# (e.g. --cors-origin http://nas.local:8000). docs/deployment.md has the details.
+# (e.g. --log-file /data/darkstar.log). docs/deployment.md has the details.
 #
 # Stages: ui (Node builds the SPA) -> wheel (the package with the built SPA inside) ->
 # runtime (the wheel installed, no compiler, no Node, no sources).

@@ -298,6 +298,24 @@ def test_live_socket_refuses_a_foreign_origin(client: TestClient) -> None:
     assert info.value.code == 1008
 
 
+def test_live_socket_accepts_the_page_at_any_address_it_is_served_at(client: TestClient) -> None:
+    """The UI opened at a LAN address (Docker, a Pi): same origin, no --cors-origin."""
+    here = {"Origin": "http://192.168.1.50:8000", "Host": "192.168.1.50:8000"}
+    with client.websocket_connect(f"{API}/live", headers=here) as socket:
+        socket.send_json({"type": "auth", "token": TOKEN})
+        assert socket.receive_json() == {"type": "auth", "data": {"ok": True}}
+    # another site's page aimed at the same server is still refused
+    for origin in ("http://evil.example", "http://192.168.1.50:8001", "file://192.168.1.50:8000"):
+        with (
+            pytest.raises(WebSocketDisconnect) as info,
+            client.websocket_connect(
+                f"{API}/live", headers={"Origin": origin, "Host": "192.168.1.50:8000"}
+            ),
+        ):
+            pass
+        assert info.value.code == 1008, origin
+
+
 @pytest.mark.parametrize(
     "first",
     [

@@ -2,9 +2,11 @@
 
 Who may listen (the events carry the house's state, so they get the API's protection):
 
-1. **Origin**: a browser always sends ``Origin``; it must be one of the UI origins CORS
-   allows, or the handshake is refused (HTTP 403) before anything is sent. Clients that
-   are not browsers send no ``Origin`` and go on to step 2.
+1. **Origin**: a browser always sends ``Origin``; it must be the page's own (the UI
+   served by this server, at whatever address it was opened: :func:`same_origin`) or one
+   of the extra origins CORS allows (``--cors-origin``, e.g. the Vite dev server), or the
+   handshake is refused (HTTP 403) before anything is sent. Clients that are not
+   browsers send no ``Origin`` and go on to step 2.
 2. **Token**: the first message must be ``{"type": "auth", "token": "<API token>"}``
    within :data:`AUTH_TIMEOUT_S`. The token is never put in the URL (URLs end up in logs).
    A wrong or missing token closes the socket with code :data:`CLOSE_UNAUTHORIZED`.
@@ -32,7 +34,7 @@ from darkstar.service.views import status_view
 from darkstar.web.auth import token_matches
 from darkstar.web.ingress import ingress_trusted
 
-__all__ = ["AUTH_TIMEOUT_S", "CLOSE_UNAUTHORIZED", "router"]
+__all__ = ["AUTH_TIMEOUT_S", "CLOSE_UNAUTHORIZED", "router", "same_origin"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +53,39 @@ _CLOSE_POLICY: Final = 1008  # policy violation: a refused Origin
 _GONE = (WebSocketDisconnect, OSError, RuntimeError)
 
 
+def same_origin(origin: str, host: str | None) -> bool:
+    """Return whether ``origin`` is the page's own: ``http(s)://`` + the request's ``Host``.
+
+    A page served by this server connects back to the address it was loaded from, so
+    its ``Origin`` names the same host and port the browser put in ``Host``; a page of
+    another site names its own. (The token is still required: a page on a name that
+    resolves to this server gets no further without it.)
+
+    Examples
+    --------
+    >>> same_origin("http://192.168.1.50:8000", "192.168.1.50:8000")
+    True
+    >>> same_origin("https://NAS.local", "nas.local")
+    True
+    >>> same_origin("http://evil.example", "192.168.1.50:8000")
+    False
+    >>> same_origin("null", "192.168.1.50:8000"), same_origin("http://a:1", None)
+    (False, False)
+    """
+    if not host:
+        return False
+    scheme, _, netloc = origin.partition("://")
+    return scheme.lower() in {"http", "https"} and netloc.lower() == host.strip().lower()
+
+
 def _origin_allowed(websocket: WebSocket) -> bool:
     origin = websocket.headers.get("origin")
-    return origin is None or origin in websocket.app.state.origins or ingress_trusted(websocket)
+    return (
+        origin is None
+        or origin in websocket.app.state.origins
+        or same_origin(origin, websocket.headers.get("host"))
+        or ingress_trusted(websocket)
+    )
 
 
 async def _authenticate(websocket: WebSocket) -> bool:

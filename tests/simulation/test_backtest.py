@@ -559,8 +559,9 @@ def test_backtest_cli_two_days_writes_report(tmp_path: Path) -> None:
     ("args", "prefix"),
     [
         pytest.param(
-            ["--forecast", "oracle"],
-            "error: --forecast: must be one of perfect, noisy, aurora, naive, got 'oracle'",
+            ["--forecast", "psychic"],
+            "error: --forecast: must be one of perfect, noisy, aurora, naive, oracle, "
+            "got 'psychic'",
             id="forecast_unknown",
         ),
         pytest.param(

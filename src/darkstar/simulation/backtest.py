@@ -390,7 +390,7 @@ class Forecaster:
         if spec.forecast not in (ForecastKind.PERFECT, ForecastKind.NOISY):
             raise InputError(
                 "forecast",
-                f"{spec.forecast!s} needs the test bed's forecaster (BedForecasts)",
+                f"{spec.forecast!s} needs the test bed's year (darkstar.simulation.bed_forecasts)",
             )
         rng = np.random.default_rng(spec.seed)
         noisy = spec.forecast is ForecastKind.NOISY
